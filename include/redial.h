@@ -1,0 +1,360 @@
+/* redial.h — keep thousands of outbound TCP connections alive from one io_uring ring.
+ *
+ * Conventions, for every function below:
+ *  - Fallible functions return 0 (or a count) on success and a negative errno on failure.
+ *  - Out parameters are named ret_* and are left untouched on failure.
+ *  - Structs passed in carry their own size (set by the *_init function); the library reads
+ *    only the fields that size covers, so these structs can grow without breaking callers.
+ *  - Structs the library passes out (events) may gain fields at the end; never allocate one.
+ *  - A redial_t is used from one thread: the first thread that runs it (redial_run or
+ *    redial_poll) becomes its owner, and every later call must come from that thread.
+ */
+#ifndef REDIAL_H
+#define REDIAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(REDIAL_BUILDING)
+#define REDIAL_API __attribute__((visibility("default")))
+#else
+#define REDIAL_API
+#endif
+
+#define REDIAL_VERSION_MAJOR 0
+#define REDIAL_VERSION_MINOR 1
+#define REDIAL_VERSION_PATCH 0
+
+#define REDIAL_MSEC(ms) ((uint64_t)(ms) * 1000000ull)
+#define REDIAL_SEC(s)   ((uint64_t)(s) * 1000000000ull)
+
+/* Opaque manager: one io_uring ring and a preallocated endpoint table. */
+typedef struct redial redial_t;
+
+/* Endpoint id: slot index in the low 32 bits, slot generation in the high 32 bits.
+ * A removed endpoint's id never becomes valid again. 0 is never a valid id. */
+typedef uint64_t redial_id_t;
+
+/* ---- Errors and their classes -------------------------------------------------------- */
+
+enum redial_class {
+	REDIAL_CLASS_TRANSIENT = 0, /* retried with backoff: refused, timeout, reset, unreachable */
+	REDIAL_CLASS_PERMANENT = 1, /* the endpoint stops at once: EACCES, EAFNOSUPPORT, ... */
+	REDIAL_CLASS_LOCAL = 2,     /* this process is short of something: throttle the manager */
+};
+
+/* The built-in classification of a positive errno value. */
+REDIAL_API enum redial_class redial_classify(int err);
+/* "transient", "permanent" or "local"; "unknown" for anything else. Static storage. */
+REDIAL_API const char *redial_class_name(enum redial_class cls);
+/* The symbolic name of a positive errno value ("ECONNREFUSED"), or NULL when it has none.
+ * Static storage. */
+REDIAL_API const char *redial_errno_name(int err);
+/* Parses a symbolic errno name back into its value; returns it, or -EINVAL. */
+REDIAL_API int redial_errno_from_name(const char *name);
+
+/* Optional override: gets the errno and the built-in class, returns the class to use. */
+typedef enum redial_class (*redial_classify_fn)(int err, enum redial_class builtin, void *user);
+
+/* ---- Backoff policy (pure functions) -------------------------------------------------- */
+
+enum redial_jitter {
+	REDIAL_JITTER_NONE = 0,         /* delay = min(cap, initial * multiplier^n) */
+	REDIAL_JITTER_FULL = 1,         /* uniform in [0, that] */
+	REDIAL_JITTER_EQUAL = 2,        /* half of it, plus uniform in [0, half] */
+	REDIAL_JITTER_DECORRELATED = 3, /* uniform in [initial, previous * (multiplier + 1)], capped */
+};
+
+struct redial_backoff {
+	uint64_t initial_ns;     /* default 100 ms */
+	uint64_t max_ns;         /* the cap; default 30 s */
+	double multiplier;       /* >= 1.0; default 2.0 */
+	enum redial_jitter jitter; /* default REDIAL_JITTER_FULL */
+	uint32_t max_attempts;   /* consecutive failed attempts before giving up; 0 = never */
+	uint64_t max_elapsed_ns; /* give up once a failure streak has lasted this long; 0 = never */
+};
+
+/* A small seeded generator (xoshiro256**), so that jitter is reproducible in tests. */
+struct redial_rng {
+	uint64_t s[4];
+};
+
+REDIAL_API void redial_rng_seed(struct redial_rng *rng, uint64_t seed);
+REDIAL_API uint64_t redial_rng_next(struct redial_rng *rng);
+
+/* Fills *b with the defaults above. */
+REDIAL_API void redial_backoff_init(struct redial_backoff *b);
+/* Checks a policy; returns 0, or -EINVAL when a field is out of range. */
+REDIAL_API int redial_backoff_validate(const struct redial_backoff *b);
+/* The delay before the next attempt, after `failures` (>= 1) consecutive failed attempts.
+ * prev_ns is the delay returned for the previous failure of the streak (0 for the first);
+ * only the decorrelated mode reads it. Never more than b->max_ns. */
+REDIAL_API uint64_t redial_backoff_delay(const struct redial_backoff *b, uint32_t failures,
+					 uint64_t prev_ns, struct redial_rng *rng);
+/* True when a streak of `failures` failed attempts, which started elapsed_ns ago, must stop
+ * instead of waiting next_delay_ns for another attempt. */
+REDIAL_API bool redial_backoff_exhausted(const struct redial_backoff *b, uint32_t failures,
+					 uint64_t elapsed_ns, uint64_t next_delay_ns);
+
+/* ---- Endpoint strings ------------------------------------------------------------------ */
+
+#define REDIAL_ENDPOINT_MAX 262 /* longest accepted endpoint string, NUL excluded */
+
+/* Parses "A.B.C.D:PORT" or "[IPv6]:PORT" strictly into *ret_addr / *ret_len.
+ * On failure returns -EINVAL (malformed) or -ENOTSUP (a host name: names need the resolver),
+ * and, when errbuf is not NULL, writes a message that names the offending part. */
+REDIAL_API int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr,
+				     socklen_t *ret_len, char *errbuf, size_t errlen);
+/* Formats an address as the parser accepts it. Returns the length, or -ENOSPC / -EAFNOSUPPORT. */
+REDIAL_API int redial_endpoint_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* ---- Events ------------------------------------------------------------------------------ */
+
+enum redial_state {
+	REDIAL_STATE_IDLE = 0,
+	REDIAL_STATE_CONNECTING = 1,
+	REDIAL_STATE_CONNECTED = 2,
+	REDIAL_STATE_BACKOFF = 3,
+	REDIAL_STATE_FAILED = 4,
+	REDIAL_STATE_CANCELLED = 5,
+};
+#define REDIAL_STATE_COUNT 6
+
+/* "idle", "connecting", "connected", "backoff", "failed", "cancelled". Static storage. */
+REDIAL_API const char *redial_state_name(enum redial_state st);
+
+enum redial_event_type {
+	REDIAL_EV_CONNECTED = 1,      /* fd: the connected socket, borrowed (see below) */
+	REDIAL_EV_DISCONNECTED = 2,   /* err: 0 for an orderly close by the peer */
+	REDIAL_EV_ATTEMPT_FAILED = 3, /* err, cls, attempt, duration_ns, backoff_ns */
+	REDIAL_EV_ALERT = 4,          /* a failure streak reached alert_after */
+	REDIAL_EV_GAVE_UP = 5,        /* reason, err: the endpoint is now FAILED */
+	REDIAL_EV_CANCELLED = 6,      /* the last event of an endpoint that was cancelled */
+};
+
+enum redial_gave_up_reason {
+	REDIAL_GAVE_UP_NONE = 0,
+	REDIAL_GAVE_UP_PERMANENT = 1,
+	REDIAL_GAVE_UP_MAX_ATTEMPTS = 2,
+	REDIAL_GAVE_UP_MAX_ELAPSED = 3,
+};
+/* "permanent", "max_attempts", "max_elapsed". Static storage. */
+REDIAL_API const char *redial_gave_up_reason_name(enum redial_gave_up_reason r);
+REDIAL_API const char *redial_event_name(enum redial_event_type t);
+
+/* Passed to the event callback; valid only during the call.
+ *
+ * Ownership of the fd in REDIAL_EV_CONNECTED: the manager owns it. The application may read,
+ * write and setsockopt it while the endpoint stays connected, but must not close it. The
+ * manager closes it after a DISCONNECTED event, on redial_endpoint_fail, cancel or remove,
+ * and on destroy. To keep the connection, call redial_endpoint_release, which hands it over. */
+struct redial_event {
+	enum redial_event_type type;
+	redial_id_t id;
+	void *user;              /* the endpoint's user pointer */
+	const struct sockaddr *addr; /* the endpoint's address */
+	socklen_t addrlen;
+	int fd;                  /* CONNECTED; -1 otherwise */
+	int err;                 /* positive errno, 0 when none */
+	enum redial_class cls;   /* ATTEMPT_FAILED, GAVE_UP */
+	uint32_t attempt;        /* ATTEMPT_FAILED: number in the failure streak (1-based);
+				    CONNECTED: attempts this connection took; ALERT: streak length */
+	uint64_t duration_ns;    /* ATTEMPT_FAILED, CONNECTED: how long the attempt took */
+	uint64_t backoff_ns;     /* ATTEMPT_FAILED: wait before the next attempt (0: none) */
+	uint64_t down_ns;        /* CONNECTED: time since the endpoint was last up (or added) */
+	uint64_t up_ns;          /* DISCONNECTED: how long the connection had been up */
+	enum redial_gave_up_reason reason; /* GAVE_UP */
+	uint64_t mono_ns;        /* CLOCK_MONOTONIC time of the event */
+};
+
+/* The event callback. It may call any redial_* function on the same manager, including
+ * cancel or remove of this very endpoint. */
+typedef void (*redial_event_fn)(redial_t *r, const struct redial_event *ev, void *user);
+
+/* ---- Configuration ------------------------------------------------------------------------ */
+
+struct redial_endpoint_opts {
+	size_t size;                 /* sizeof(struct redial_endpoint_opts) */
+	uint64_t connect_timeout_ns; /* per-attempt deadline; default 2 s */
+	struct redial_backoff backoff;
+	uint64_t stable_after_ns;    /* a connection up this long resets the backoff; default 1 s */
+	uint32_t alert_after;        /* consecutive failures that raise an ALERT; default 5, 0 = never */
+	void *user;                  /* handed back in every event */
+	unsigned flags;              /* REDIAL_EP_* */
+};
+#define REDIAL_EP_START_IDLE 0x1u    /* add the endpoint in IDLE; redial_endpoint_start starts it */
+
+REDIAL_API void redial_endpoint_opts_init(struct redial_endpoint_opts *o);
+
+struct redial_log; /* see redial_log.h */
+
+struct redial_config {
+	size_t size;                /* sizeof(struct redial_config) */
+	uint32_t max_endpoints;     /* endpoint table, preallocated; default 65536 */
+	uint32_t max_connecting;    /* attempts in flight at once (direct descriptors);
+				       default min(4096, RLIMIT_NOFILE / 2) */
+	uint32_t sq_entries;        /* default 2048 */
+	uint32_t cq_entries;        /* default 8 * sq_entries */
+	uint32_t iowq_max_workers;  /* cap on io-wq workers, bounded and unbounded; default 4 */
+	uint64_t prearm_ns;         /* a backoff wait shorter than this goes straight into the
+				       kernel chain; longer ones wait in a user-space timer wheel
+				       until this close to their time; default 50 ms */
+	uint64_t seed;              /* jitter seed; 0 = from getrandom() */
+	redial_event_fn on_event;
+	void *event_user;
+	redial_classify_fn classify; /* NULL: redial_classify() */
+	void *classify_user;
+	struct redial_log *log;     /* event log, borrowed; NULL for none */
+	struct redial_endpoint_opts endpoint_defaults; /* used when add gets NULL opts */
+	unsigned flags;             /* REDIAL_CFG_* */
+};
+#define REDIAL_CFG_NO_DEFER_TASKRUN 0x1u /* don't ask for IORING_SETUP_DEFER_TASKRUN */
+#define REDIAL_CFG_NO_FD_INSTALL   0x2u /* act as if the kernel lacked FIXED_FD_INSTALL (tests) */
+
+REDIAL_API void redial_config_init(struct redial_config *cfg);
+
+/* ---- Lifetime ---------------------------------------------------------------------------- */
+
+/* Creates a manager: sets up the ring (probing every flag), preallocates the tables.
+ * On success *ret_r owns everything and must be passed to redial_destroy.
+ * On failure nothing is left allocated. Errors: -EINVAL (a bad config field), -ENOMEM,
+ * -EPERM (io_uring is disabled: sysctl kernel.io_uring_disabled, or a seccomp profile),
+ * -ENOSYS (the kernel has no io_uring), -EOPNOTSUPP (a required opcode or feature is
+ * missing). redial_strerror_create() says which. */
+REDIAL_API int redial_create(const struct redial_config *cfg, redial_t **ret_r);
+
+/* A sentence naming the cause of the last redial_create failure on this thread, or "" when
+ * there is none. Thread-local static storage, valid until the next redial_create. */
+REDIAL_API const char *redial_strerror_create(void);
+
+/* Cancels every endpoint (each gets a CANCELLED event before this returns), then reaps until
+ * no operation is in flight and every fd is closed, or until timeout_ns has passed.
+ * Returns 0, or -ETIMEDOUT when operations were still in flight at the deadline.
+ * The manager stays valid: endpoints can be added again afterwards. */
+REDIAL_API int redial_shutdown(redial_t *r, uint64_t timeout_ns);
+
+/* Shuts down (with a 5 s deadline) and frees everything. Takes NULL. */
+REDIAL_API void redial_destroy(redial_t *r);
+
+/* ---- Endpoints --------------------------------------------------------------------------- */
+
+/* Adds an endpoint and, unless opts->flags has REDIAL_EP_START_IDLE, starts connecting it.
+ * opts may be NULL (the config's endpoint_defaults). The string is parsed as by
+ * redial_endpoint_parse; errbuf (may be NULL) receives the reason for -EINVAL / -ENOTSUP.
+ * On success *ret_id names the endpoint until it is removed. Errors: -EINVAL, -ENOTSUP,
+ * -ENOSPC (the table is full). No event fires from inside this call. */
+REDIAL_API int redial_endpoint_add(redial_t *r, const char *endpoint,
+				   const struct redial_endpoint_opts *opts, redial_id_t *ret_id,
+				   char *errbuf, size_t errlen);
+/* The same from a socket address (AF_INET or AF_INET6), which is copied. */
+REDIAL_API int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t len,
+					const struct redial_endpoint_opts *opts,
+					redial_id_t *ret_id);
+
+/* Starts an IDLE, FAILED or CANCELLED endpoint with a fresh failure streak. -EALREADY when
+ * it is already active; -ENOENT for an unknown id. */
+REDIAL_API int redial_endpoint_start(redial_t *r, redial_id_t id);
+
+/* Stops an endpoint, as a Go context cancel does for its dial loop: in-flight operations
+ * are cancelled, a connected fd is closed, and a CANCELLED event is delivered before this
+ * returns; no other event fires for it afterwards. The id stays valid (state CANCELLED,
+ * stats kept) until removed. -ENOENT for an unknown id; -EALREADY when already stopped. */
+REDIAL_API int redial_endpoint_cancel(redial_t *r, redial_id_t id);
+
+/* Cancels the endpoint if it is active (delivering CANCELLED) and frees its slot. The id is
+ * invalid once this returns. Cost is constant in the number of endpoints. */
+REDIAL_API int redial_endpoint_remove(redial_t *r, redial_id_t id);
+
+/* Takes a CONNECTED endpoint's fd: on success *ret_fd is the caller's to close, the manager
+ * stops watching it, and the endpoint goes IDLE, or, with REDIAL_RELEASE_RECONNECT, starts
+ * a new connection at once. -ENOTCONN when the endpoint is not connected. */
+#define REDIAL_RELEASE_RECONNECT 0x1u
+REDIAL_API int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags,
+				       int *ret_fd);
+
+/* Reports a CONNECTED endpoint's connection as broken (err > 0, e.g. EPROTO): the manager
+ * closes the fd, emits DISCONNECTED with err, and reconnects with backoff. -ENOTCONN when
+ * the endpoint is not connected. */
+REDIAL_API int redial_endpoint_fail(redial_t *r, redial_id_t id, int err);
+
+struct redial_errno_count {
+	int err;
+	uint64_t count;
+};
+
+struct redial_endpoint_stats {
+	size_t size;               /* set by the caller: sizeof(struct redial_endpoint_stats) */
+	enum redial_state state;
+	uint64_t attempts;         /* connect attempts made (local errors excluded) */
+	uint64_t connects;         /* attempts that connected */
+	uint64_t failures;         /* attempts that failed */
+	uint64_t disconnects;
+	uint64_t local_errors;     /* attempts stopped by a local shortage, not counted above */
+	uint32_t streak;           /* consecutive failures now */
+	int last_error;            /* 0 when none */
+	enum redial_class last_class;
+	enum redial_gave_up_reason gave_up;
+	int fd;                    /* CONNECTED: the borrowed fd; -1 otherwise */
+	void *user;
+};
+REDIAL_API int redial_endpoint_stats(redial_t *r, redial_id_t id,
+				     struct redial_endpoint_stats *ret_stats);
+/* Copies up to cap (errno, count) pairs of the endpoint's per-errno counters into out.
+ * Returns how many distinct errnos the endpoint has seen (which may exceed cap). */
+REDIAL_API int redial_endpoint_errors(redial_t *r, redial_id_t id,
+				      struct redial_errno_count *out, size_t cap);
+/* Writes the endpoint's address as text. Returns the length or -errno. */
+REDIAL_API int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len);
+
+struct redial_stats {
+	size_t size;               /* set by the caller */
+	uint32_t endpoints;        /* live endpoints */
+	uint32_t by_state[REDIAL_STATE_COUNT];
+	uint64_t attempts, connects, failures, disconnects, gave_up, local_errors;
+	uint64_t inflight_ops;     /* submitted, not yet completed */
+	uint32_t attempts_inflight; /* direct descriptors in use */
+	uint32_t fds_open;         /* connected fds the manager owns */
+	uint64_t submits;          /* io_uring_enter calls that submitted */
+	uint64_t sqes;             /* SQEs submitted */
+	uint64_t cqes;             /* CQEs reaped */
+	uint64_t cq_overflows;     /* times the CQ overflowed and was flushed */
+	uint64_t sq_full;          /* times work waited in user space for SQ room */
+	uint64_t lost_cqes;        /* times the kernel reported lost completions (-EBADR) */
+	uint64_t throttles;        /* local errors that paused the manager */
+	uint64_t kernel_cancels;   /* async cancels submitted */
+	uint32_t ring_flags;       /* IORING_SETUP_* flags in use */
+	uint32_t ring_features;    /* IORING_FEAT_* the kernel offers */
+	bool fd_install;           /* the chain hands over the fd in-kernel (FIXED_FD_INSTALL) */
+};
+REDIAL_API int redial_stats(redial_t *r, struct redial_stats *ret_stats);
+
+/* ---- Running ------------------------------------------------------------------------------ */
+
+/* Runs the loop: submits, waits, reaps, delivers events, for up to timeout_ns (0: one
+ * non-blocking pass; UINT64_MAX: until redial_stop). Returns the number of events delivered,
+ * or -errno on a ring failure (the manager should then be destroyed). */
+REDIAL_API int redial_run(redial_t *r, uint64_t timeout_ns);
+
+/* One non-blocking pass: redial_run(r, 0). */
+REDIAL_API int redial_poll(redial_t *r);
+
+/* Makes the current redial_run return after the event being delivered. */
+REDIAL_API void redial_stop(redial_t *r);
+
+/* A descriptor that becomes readable when redial_poll has work; for the application's own
+ * epoll loop. Owned by the manager. */
+REDIAL_API int redial_fd(const redial_t *r);
+
+/* CLOCK_MONOTONIC in ns, the clock of every *_ns timestamp. */
+REDIAL_API uint64_t redial_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REDIAL_H */

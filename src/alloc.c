@@ -1,0 +1,68 @@
+/* alloc.c — allocation entry points of the library. */
+#include "alloc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#ifdef RD_USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#define RD_SYS_MALLOC(n) mallocx((n), 0)
+#define RD_SYS_REALLOC(p, n) rallocx((p), (n), 0)
+#define RD_SYS_FREE(p) dallocx((p), 0)
+#else
+#define RD_SYS_MALLOC(n) malloc(n)
+#define RD_SYS_REALLOC(p, n) realloc((p), (n))
+#define RD_SYS_FREE(p) free(p)
+#endif
+
+/* Countdown to the injected failure; 0 means disarmed. Atomic because the log's drain
+ * thread allocates too. */
+static _Atomic long fail_countdown;
+
+void rd__alloc_fail_after(long n)
+{
+	atomic_store(&fail_countdown, n);
+}
+
+static int should_fail(void)
+{
+	long c = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+	if (c == 0)
+		return 0;
+	if (c == 1)
+		return 1; /* stay at 1: every later allocation fails too */
+	atomic_fetch_sub(&fail_countdown, 1);
+	return 0;
+}
+
+void *rd_malloc(size_t n)
+{
+	if (should_fail() || n == 0)
+		return NULL;
+	return RD_SYS_MALLOC(n);
+}
+
+void *rd_calloc(size_t count, size_t n)
+{
+	if (n && count > (size_t)-1 / n)
+		return NULL;
+	void *p = rd_malloc(count * n);
+	if (p)
+		__builtin_memset(p, 0, count * n);
+	return p;
+}
+
+void *rd_realloc(void *p, size_t n)
+{
+	if (!p)
+		return rd_malloc(n);
+	if (should_fail() || n == 0)
+		return NULL;
+	return RD_SYS_REALLOC(p, n);
+}
+
+void rd_free(void *p)
+{
+	if (p)
+		RD_SYS_FREE(p);
+}

@@ -1,0 +1,257 @@
+/* ring.c — setting up the io_uring ring: probing flags, opcodes and features at run time. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static __thread char create_error[256];
+
+void rd_set_create_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(create_error, sizeof(create_error), fmt, ap);
+	va_end(ap);
+}
+
+const char *redial_strerror_create(void)
+{
+	return create_error;
+}
+
+/* Reads a small integer sysctl; -1 when it is absent or unreadable. */
+static int read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int v = -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void explain_setup_error(int err)
+{
+	switch (err) {
+	case EPERM: {
+		int dis = read_sysctl("/proc/sys/kernel/io_uring_disabled");
+		if (dis == 2)
+			rd_set_create_error("io_uring is disabled: sysctl kernel.io_uring_disabled=2 "
+					    "(set it to 0, or to 1 and add this user's group to "
+					    "kernel.io_uring_group)");
+		else if (dis == 1)
+			rd_set_create_error("io_uring is restricted: sysctl kernel.io_uring_disabled=1 "
+					    "and this process is not in kernel.io_uring_group");
+		else
+			rd_set_create_error("io_uring_setup was refused (EPERM): a seccomp profile "
+					    "(a container runtime's default, for example) blocks io_uring; "
+					    "allow io_uring_setup, io_uring_enter and io_uring_register");
+		break;
+	}
+	case ENOSYS:
+		rd_set_create_error("this kernel has no io_uring (ENOSYS): it is older than 5.1 or "
+				    "built without CONFIG_IO_URING");
+		break;
+	case ENOMEM:
+		rd_set_create_error("could not allocate the io_uring ring (ENOMEM): lower "
+				    "sq_entries/cq_entries, or raise RLIMIT_MEMLOCK on kernels "
+				    "before 5.12");
+		break;
+	case EMFILE:
+	case ENFILE:
+		rd_set_create_error("no file descriptor left for the io_uring ring (%s)",
+				    err == EMFILE ? "EMFILE" : "ENFILE");
+		break;
+	default:
+		rd_set_create_error("io_uring_setup failed: %s", strerror(err));
+		break;
+	}
+}
+
+/* The flags that help a single issuer, in the order they are given up when the kernel
+ * refuses them (DEFER_TASKRUN needs SINGLE_ISSUER, so it goes first). */
+static const uint32_t optional_flags[] = {
+	IORING_SETUP_DEFER_TASKRUN,
+	IORING_SETUP_SINGLE_ISSUER,
+	IORING_SETUP_R_DISABLED,
+	IORING_SETUP_COOP_TASKRUN,
+	IORING_SETUP_TASKRUN_FLAG,
+	IORING_SETUP_SUBMIT_ALL,
+};
+
+static int init_ring(struct redial *r)
+{
+	uint32_t flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SINGLE_ISSUER |
+			 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			 IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED;
+	if (!(r->cfg.flags & REDIAL_CFG_NO_DEFER_TASKRUN))
+		flags |= IORING_SETUP_DEFER_TASKRUN;
+	/* COOP_TASKRUN and DEFER_TASKRUN are mutually compatible; TASKRUN_FLAG needs one. */
+
+	for (size_t drop = 0;; drop++) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		p.flags = flags;
+		p.cq_entries = r->cfg.cq_entries;
+		int ret = io_uring_queue_init_params(r->cfg.sq_entries, &r->ring, &p);
+		if (ret == 0) {
+			r->setup_flags = flags;
+			r->features = p.features;
+			return 0;
+		}
+		if (ret != -EINVAL || drop >= sizeof(optional_flags) / sizeof(optional_flags[0])) {
+			explain_setup_error(-ret);
+			return ret;
+		}
+		/* Give up the next optional flag the kernel may not know. */
+		flags &= ~optional_flags[drop];
+		if (!(flags & IORING_SETUP_SINGLE_ISSUER))
+			flags &= ~IORING_SETUP_DEFER_TASKRUN;
+		if (!(flags & (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_DEFER_TASKRUN)))
+			flags &= ~IORING_SETUP_TASKRUN_FLAG;
+	}
+}
+
+/* An expired TIMEOUT carrying IORING_TIMEOUT_ETIME_SUCCESS must let its link run. Checked on
+ * a scratch ring: a 1 ns timeout linked to a NOP. */
+static int probe_etime_success(void)
+{
+	struct io_uring ring;
+	int ret = io_uring_queue_init(4, &ring, 0);
+	if (ret < 0)
+		return ret;
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 1 };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_timeout(sqe, &ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_nop(sqe);
+	sqe->user_data = 2;
+	ret = io_uring_submit_and_wait(&ring, 2);
+	int nop_res = -ENOENT;
+	if (ret >= 0) {
+		for (int i = 0; i < 2; i++) {
+			struct io_uring_cqe *cqe;
+			if (io_uring_wait_cqe(&ring, &cqe) < 0)
+				break;
+			if (cqe->user_data == 2)
+				nop_res = cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+		}
+		ret = nop_res == 0 ? 0 : -EOPNOTSUPP;
+	}
+	io_uring_queue_exit(&ring);
+	return ret;
+}
+
+static const struct {
+	int op;
+	const char *name;
+} required_ops[] = {
+	{ IORING_OP_SOCKET, "IORING_OP_SOCKET" },
+	{ IORING_OP_CONNECT, "IORING_OP_CONNECT" },
+	{ IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT" },
+	{ IORING_OP_TIMEOUT_REMOVE, "IORING_OP_TIMEOUT_REMOVE" },
+	{ IORING_OP_LINK_TIMEOUT, "IORING_OP_LINK_TIMEOUT" },
+	{ IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL" },
+	{ IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD" },
+	{ IORING_OP_POLL_REMOVE, "IORING_OP_POLL_REMOVE" },
+	{ IORING_OP_CLOSE, "IORING_OP_CLOSE" },
+};
+
+int rd_ring_setup(struct redial *r)
+{
+	int ret = init_ring(r);
+	if (ret < 0)
+		return ret;
+	r->ring_ok = true;
+
+	if (!(r->features & IORING_FEAT_NODROP)) {
+		rd_set_create_error("the kernel lacks IORING_FEAT_NODROP (5.5+): completions could "
+				    "be lost when the CQ overflows");
+		return -EOPNOTSUPP;
+	}
+
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&r->ring);
+	if (!probe) {
+		rd_set_create_error("io_uring opcode probe failed (IORING_REGISTER_PROBE, 5.6+)");
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < sizeof(required_ops) / sizeof(required_ops[0]); i++) {
+		if (!io_uring_opcode_supported(probe, required_ops[i].op)) {
+			rd_set_create_error("the kernel lacks %s, which redial needs",
+					    required_ops[i].name);
+			io_uring_free_probe(probe);
+			return -EOPNOTSUPP;
+		}
+	}
+	bool install = probe->last_op >= IORING_OP_FIXED_FD_INSTALL_VALUE &&
+		       io_uring_opcode_supported(probe, IORING_OP_FIXED_FD_INSTALL_VALUE);
+	io_uring_free_probe(probe);
+	r->fd_install = install && !(r->cfg.flags & REDIAL_CFG_NO_FD_INSTALL);
+
+	ret = probe_etime_success();
+	if (ret < 0) {
+		rd_set_create_error("the kernel does not honour IORING_TIMEOUT_ETIME_SUCCESS "
+				    "(5.16+): %s", strerror(-ret));
+		return ret == -EOPNOTSUPP ? ret : -EOPNOTSUPP;
+	}
+
+	if (r->fd_install) {
+		/* Direct descriptors are bounded by RLIMIT_NOFILE; max_connecting was clamped
+		 * to it by the caller. */
+		ret = io_uring_register_files_sparse(&r->ring, r->natt);
+		if (ret < 0) {
+			rd_set_create_error("could not register %u direct descriptors: %s", r->natt,
+					    strerror(-ret));
+			return ret;
+		}
+	}
+
+	/* Connects are poll driven and never need io-wq; cap its workers anyway so that a
+	 * burst that does go async cannot spawn hundreds of threads. */
+	unsigned int workers[2] = { r->cfg.iowq_max_workers, r->cfg.iowq_max_workers };
+	ret = io_uring_register_iowq_max_workers(&r->ring, workers);
+	if (ret < 0 && ret != -EINVAL) {
+		rd_set_create_error("could not cap io-wq workers: %s", strerror(-ret));
+		return ret;
+	}
+
+	if (!(r->setup_flags & IORING_SETUP_R_DISABLED))
+		r->enabled = true;
+	return 0;
+}
+
+/* Lifts R_DISABLED from the thread that runs the manager, which makes it the single
+ * issuer. Must be called before the first submission. */
+int rd_ring_enable(struct redial *r)
+{
+	if (r->enabled)
+		return 0;
+	/* liburing 2.3 declares io_uring_enable_rings but its shared library does not export
+	 * it, so make the register call directly. */
+	long ret = syscall(__NR_io_uring_register, r->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			   NULL, 0);
+	if (ret < 0)
+		return -errno;
+	r->enabled = true;
+	/* Registering the ring fd saves an fdget per io_uring_enter; optional. */
+	(void)io_uring_register_ring_fd(&r->ring);
+	return 0;
+}
+
+void rd_ring_teardown(struct redial *r)
+{
+	if (r->ring_ok) {
+		io_uring_queue_exit(&r->ring);
+		r->ring_ok = false;
+	}
+}
