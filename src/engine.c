@@ -1161,7 +1161,8 @@ int redial_fd(const redial_t *r)
 
 static void free_tables(struct redial *r)
 {
-	if (r->eps) {
+	/* Before the tables are initialised their fds read as 0: close nothing then. */
+	if (r->eps && r->tables_ready) {
 		for (uint32_t i = 0; i < r->neps; i++) {
 			struct rd_endpoint *ep = &r->eps[i];
 			if (ep->fd >= 0)
@@ -1172,7 +1173,7 @@ static void free_tables(struct redial *r)
 			rd_free(ep->err_more);
 		}
 	}
-	if (r->att) {
+	if (r->att && r->tables_ready) {
 		for (uint32_t i = 0; i < r->natt; i++)
 			if (r->att[i].raw_fd >= 0)
 				close(r->att[i].raw_fd);
@@ -1273,6 +1274,7 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 		r->att[i].next_free = i + 1 < r->natt ? i + 1 : RD_NONE;
 	}
 	r->att_free = 0;
+	r->tables_ready = true;
 	r->t0 = rd_clock_ns();
 	r->now = r->t0;
 	rd_wheel_init(&r->wheel, 0);

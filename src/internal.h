@@ -169,6 +169,7 @@ struct redial {
 	bool in_dispatch;
 	bool in_run;
 	bool stop;
+	bool tables_ready;          /* eps/att initialised: their fds are meaningful */
 	uint32_t setup_flags;
 	uint32_t features;
 
