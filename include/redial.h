@@ -49,12 +49,21 @@ enum redial_class {
 	REDIAL_CLASS_LOCAL = 2,     /* this process is short of something: throttle the manager */
 };
 
-/* The built-in classification of a positive errno value. */
+/* Resolver failures, reported where an errno would be (event err, last_error, per-errno
+ * counters). They lie above every Linux errno value. */
+#define REDIAL_E_DNS_NXDOMAIN 10001 /* the name does not exist: permanent */
+#define REDIAL_E_DNS_NODATA 10002   /* the name has no address records: permanent */
+#define REDIAL_E_DNS_SERVFAIL 10003 /* the server failed: transient */
+#define REDIAL_E_DNS_TIMEOUT 10004  /* no answer in time: transient */
+#define REDIAL_E_DNS_REFUSED 10005  /* the server refused the query: transient */
+#define REDIAL_E_DNS_ERROR 10006    /* any other resolver failure: transient */
+
+/* The built-in classification of a positive errno value (or REDIAL_E_DNS_* code). */
 REDIAL_API enum redial_class redial_classify(int err);
 /* "transient", "permanent" or "local"; "unknown" for anything else. Static storage. */
 REDIAL_API const char *redial_class_name(enum redial_class cls);
-/* The symbolic name of a positive errno value ("ECONNREFUSED"), or NULL when it has none.
- * Static storage. */
+/* The symbolic name of a positive errno value ("ECONNREFUSED") or REDIAL_E_DNS_* code
+ * ("DNS_NXDOMAIN"), or NULL when it has none. Static storage. */
 REDIAL_API const char *redial_errno_name(int err);
 /* Parses a symbolic errno name back into its value; returns it, or -EINVAL. */
 REDIAL_API int redial_errno_from_name(const char *name);
@@ -107,8 +116,9 @@ REDIAL_API bool redial_backoff_exhausted(const struct redial_backoff *b, uint32_
 #define REDIAL_ENDPOINT_MAX 262 /* longest accepted endpoint string, NUL excluded */
 
 /* Parses "A.B.C.D:PORT" or "[IPv6]:PORT" strictly into *ret_addr / *ret_len.
- * On failure returns -EINVAL (malformed) or -ENOTSUP (a host name: names need the resolver),
- * and, when errbuf is not NULL, writes a message that names the offending part. */
+ * On failure returns -EINVAL (malformed) or -ENOTSUP (a well-formed host name, which this
+ * address parser does not resolve; redial_endpoint_add accepts it), and, when errbuf is not
+ * NULL, writes a message that names the offending part. */
 REDIAL_API int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr,
 				     socklen_t *ret_len, char *errbuf, size_t errlen);
 /* Formats an address as the parser accepts it. Returns the length, or -ENOSPC / -EAFNOSUPPORT. */
@@ -158,7 +168,8 @@ struct redial_event {
 	enum redial_event_type type;
 	redial_id_t id;
 	void *user;              /* the endpoint's user pointer */
-	const struct sockaddr *addr; /* the endpoint's address */
+	const struct sockaddr *addr; /* the address tried or connected; NULL for a resolver
+					failure of a NAME:PORT endpoint */
 	socklen_t addrlen;
 	int fd;                  /* CONNECTED; -1 otherwise */
 	int err;                 /* positive errno, 0 when none */
@@ -213,6 +224,14 @@ struct redial_config {
 	struct redial_log *log;     /* event log, borrowed; NULL for none */
 	struct redial_endpoint_opts endpoint_defaults; /* used when add gets NULL opts */
 	unsigned flags;             /* REDIAL_CFG_* */
+	/* Name resolution (NAME:PORT endpoints), by c-ares inside the ring. */
+	const char *dns_servers;    /* "ADDR:PORT[,ADDR:PORT...]" (IPv6 as [ADDR]:PORT), copied
+				       at create; NULL: the system's /etc/resolv.conf */
+	uint64_t dns_timeout_ns;    /* one query, each server tried once; default 2 s */
+	uint64_t dns_cache_max_ttl_ns; /* answers are reused for min(TTL, this); default 5 min */
+	uint64_t dns_nxdomain_hold_ns; /* NXDOMAIN/NODATA count as transient for this long after
+					  a name first fails (HAProxy's "hold nx"); 0: never */
+	uint64_t happy_eyeballs_delay_ns; /* IPv6's head start over IPv4; default 250 ms */
 };
 #define REDIAL_CFG_NO_DEFER_TASKRUN 0x1u /* don't ask for IORING_SETUP_DEFER_TASKRUN */
 #define REDIAL_CFG_NO_FD_INSTALL   0x2u /* act as if the kernel lacked FIXED_FD_INSTALL (tests) */
@@ -245,8 +264,12 @@ REDIAL_API void redial_destroy(redial_t *r);
 /* ---- Endpoints --------------------------------------------------------------------------- */
 
 /* Adds an endpoint and, unless opts->flags has REDIAL_EP_START_IDLE, starts connecting it.
- * opts may be NULL (the config's endpoint_defaults). The string is parsed as by
- * redial_endpoint_parse; errbuf (may be NULL) receives the reason for -EINVAL / -ENOTSUP.
+ * opts may be NULL (the config's endpoint_defaults). The string is "A.B.C.D:PORT",
+ * "[IPv6]:PORT" (see redial_endpoint_parse) or "NAME:PORT". A name is resolved
+ * asynchronously before the first attempt and again at the start of each attempt cycle
+ * (answers cached for their TTL); a cycle tries every address it got, splitting the connect
+ * deadline among them, and races IPv6 against IPv4 as RFC 8305 (Happy Eyeballs) describes.
+ * errbuf (may be NULL) receives the reason for -EINVAL.
  * On success *ret_id names the endpoint until it is removed. Errors: -EINVAL, -ENOTSUP,
  * -ENOSPC (the table is full). No event fires from inside this call. */
 REDIAL_API int redial_endpoint_add(redial_t *r, const char *endpoint,

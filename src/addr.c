@@ -512,3 +512,68 @@ int redial_endpoint_format(const struct sockaddr *sa, char *buf, size_t len)
 	memcpy(buf, tmp, (size_t)n + 1);
 	return n;
 }
+
+/* ---- Host names (the engine resolves them) ------------------------------------------- */
+
+/* Checks "NAME:PORT" for a syntactically valid DNS name (RFC 1123 labels of letters, digits,
+ * '-' and '_', 1-63 characters, not starting or ending with '-', at most 253 in all, an
+ * optional final dot) and splits it. Called after redial_endpoint_parse said -ENOTSUP. */
+int rd_endpoint_parse_name(const char *s, char *host, size_t hostcap, uint16_t *ret_port,
+			   char *errbuf, size_t errlen)
+{
+	struct msg m;
+	msg_init(&m, errbuf, errlen);
+	size_t len = strnlen(s, REDIAL_ENDPOINT_MAX + 1);
+	struct input in = { .s = s, .len = len };
+	const char *colon = memchr(s, ':', len);
+	if (!colon || len > REDIAL_ENDPOINT_MAX) {
+		msg_puts(&m, "missing \":PORT\"");
+		msg_in_input(&m, &in);
+		return -EINVAL;
+	}
+	size_t hlen = (size_t)(colon - s);
+	uint16_t port;
+	int ret = parse_port(colon + 1, len - hlen - 1, &in, &m, &port);
+	if (ret < 0)
+		return ret;
+	size_t n = hlen && s[hlen - 1] == '.' ? hlen - 1 : hlen;
+	if (n == 0 || n > 253 || n + 1 > hostcap) {
+		msg_puts(&m, "host name length ");
+		msg_uint(&m, n);
+		msg_puts(&m, " out of range 1-253");
+		msg_in_input(&m, &in);
+		return -EINVAL;
+	}
+	size_t label = 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? s[i] : '.';
+		if (c == '.') {
+			bool bad_edge = label == 0 || s[i - label] == '-' || s[i - 1] == '-';
+			if (label > 63 || bad_edge) {
+				msg_puts(&m, "bad label ");
+				msg_quoted(&m, s + i - label, label);
+				msg_puts(&m, label > 63 ? " (longer than 63)"
+					 : label == 0   ? " (empty)"
+							: " (starts or ends with '-')");
+				msg_puts(&m, " in host name");
+				msg_in_input(&m, &in);
+				return -EINVAL;
+			}
+			label = 0;
+		} else if (is_alpha(c) || is_digit(c) || c == '-' || c == '_') {
+			label++;
+		} else {
+			msg_puts(&m, "invalid character ");
+			msg_quoted(&m, s + i, 1);
+			msg_puts(&m, " in host name");
+			msg_in_input(&m, &in);
+			return -EINVAL;
+		}
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	*ret_port = port;
+	if (m.buf)
+		m.buf[0] = '\0';
+	return 0;
+}

@@ -8,6 +8,17 @@
 enum redial_class redial_classify(int err)
 {
 	switch (err) {
+	/* The resolver said the name does not exist, or has no address: asking again gives the
+	 * same answer (unless the config holds NXDOMAIN for a while; the engine decides). */
+	case REDIAL_E_DNS_NXDOMAIN:
+	case REDIAL_E_DNS_NODATA:
+		return REDIAL_CLASS_PERMANENT;
+	case REDIAL_E_DNS_SERVFAIL:
+	case REDIAL_E_DNS_TIMEOUT:
+	case REDIAL_E_DNS_REFUSED:
+	case REDIAL_E_DNS_ERROR:
+		return REDIAL_CLASS_TRANSIENT;
+
 	/* The peer or the path is not there right now; trying again later can succeed.
 	 * ECANCELED is ours (a timed-out attempt's connect is cancelled), EALREADY and
 	 * EINPROGRESS come from a racing nonblocking connect: none says the peer is bad. */
@@ -128,8 +139,15 @@ static const struct {
 	{ "ENOTSUP", ENOTSUP },
 };
 
+static const char *const dns_names[] = {
+	"DNS_NXDOMAIN", "DNS_NODATA", "DNS_SERVFAIL", "DNS_TIMEOUT", "DNS_REFUSED", "DNS_ERROR",
+};
+#define N_DNS_NAMES (sizeof(dns_names) / sizeof(dns_names[0]))
+
 const char *redial_errno_name(int err)
 {
+	if (err >= REDIAL_E_DNS_NXDOMAIN && err < REDIAL_E_DNS_NXDOMAIN + (int)N_DNS_NAMES)
+		return dns_names[err - REDIAL_E_DNS_NXDOMAIN];
 	if (err <= 0 || (size_t)err >= N_ERRNO_NAMES)
 		return NULL;
 	return errno_names[err]; /* NULL for the gaps, e.g. 41 and 58 on x86 */
@@ -139,7 +157,10 @@ int redial_errno_from_name(const char *name)
 {
 	if (!name)
 		return -EINVAL;
-	/* Every name starts with 'E'; this skips the scan for most garbage. */
+	for (size_t i = 0; i < N_DNS_NAMES; i++)
+		if (strcmp(dns_names[i], name) == 0)
+			return REDIAL_E_DNS_NXDOMAIN + (int)i;
+	/* Every errno name starts with 'E'; this skips the scan for most garbage. */
 	if (name[0] != 'E')
 		return -EINVAL;
 	for (size_t i = 1; i < N_ERRNO_NAMES; i++) {

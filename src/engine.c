@@ -32,6 +32,7 @@
 
 #define RD_BATCH 256
 #define RD_MIN_WAIT_NS 20000ull          /* shorter backoff remainders go without a TIMEOUT */
+#define RD_MIN_ADDR_TIMEOUT_NS REDIAL_MSEC(10) /* floor of one address's deadline share */
 #define RD_THROTTLE_MIN_NS REDIAL_MSEC(10)
 #define RD_THROTTLE_MAX_NS REDIAL_SEC(1)
 #define RD_DESTROY_DEADLINE_NS REDIAL_SEC(5)
@@ -85,6 +86,9 @@ void redial_config_init(struct redial_config *cfg)
 	cfg->iowq_max_workers = 4;
 	cfg->prearm_ns = REDIAL_MSEC(50);
 	redial_endpoint_opts_init(&cfg->endpoint_defaults);
+	cfg->dns_timeout_ns = REDIAL_SEC(2);
+	cfg->dns_cache_max_ttl_ns = REDIAL_SEC(300);
+	cfg->happy_eyeballs_delay_ns = REDIAL_MSEC(250);
 }
 
 /* Copies a caller's sized struct over defaults. A caller built against a newer header may
@@ -220,6 +224,7 @@ static struct rd_endpoint *ep_lookup(struct redial *r, redial_id_t id)
 
 static void ep_free_slot(struct redial *r, struct rd_endpoint *ep)
 {
+	rd_dns_detach(r, ep);
 	opts_put(ep->opts);
 	rd_free(ep->err_more);
 	uint32_t gen = ep->gen;
@@ -325,8 +330,19 @@ static void service_timers(struct redial *r)
 
 /* ---- events ------------------------------------------------------------------------------ */
 
+/* The address an event about ep should carry when no attempt is involved. */
+static const union rd_addr *ep_event_addr(const struct rd_endpoint *ep)
+{
+	return ep->addr.sa.sa_family ? &ep->addr : NULL;
+}
+
+static socklen_t addr_len(const union rd_addr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
 static struct redial_event *ev_queue(struct redial *r, struct rd_endpoint *ep,
-				     enum redial_event_type type)
+				     enum redial_event_type type, const union rd_addr *addr)
 {
 	/* Reaping reserves room for its events; only an application calling the API from a
 	 * callback many times over can outgrow the queue, which then grows. */
@@ -346,8 +362,10 @@ static struct redial_event *ev_queue(struct redial *r, struct rd_endpoint *ep,
 	pe->epoch = ep->epoch;
 	pe->ev.type = type;
 	pe->ev.id = ep_id(r, ep);
-	pe->ev.addr = &ep->addr.sa;
-	pe->ev.addrlen = ep_addrlen(ep);
+	if (addr) {
+		pe->addr = *addr;
+		pe->has_addr = true;
+	}
 	pe->ev.fd = -1;
 	pe->ev.mono_ns = r->now;
 	return &pe->ev;
@@ -363,8 +381,10 @@ static void ev_deliver_now(struct redial *r, struct rd_endpoint *ep, enum redial
 	ev.type = type;
 	ev.id = ep_id(r, ep);
 	ev.user = ep->user;
-	ev.addr = &ep->addr.sa;
-	ev.addrlen = ep_addrlen(ep);
+	if (ep_event_addr(ep)) {
+		ev.addr = &ep->addr.sa;
+		ev.addrlen = ep_addrlen(ep);
+	}
 	ev.fd = -1;
 	ev.mono_ns = rd_clock_ns();
 	bool was = r->in_dispatch;
@@ -386,6 +406,11 @@ static int dispatch(struct redial *r)
 			continue; /* cancelled or removed since: no callback after cancel */
 		/* A copy: the callback may queue events, and the queue may move. */
 		struct redial_event ev = pe->ev;
+		union rd_addr addr = pe->addr;
+		if (pe->has_addr) {
+			ev.addr = &addr.sa;
+			ev.addrlen = addr_len(&addr);
+		}
 		ev.user = ep->user;
 		n++;
 		if (r->cfg.on_event)
@@ -426,7 +451,7 @@ static void att_release(struct redial *r, struct rd_attempt *a)
 	r->att_used--;
 }
 
-static struct io_uring_sqe *get_sqe(struct redial *r)
+struct io_uring_sqe *rd_get_sqe(struct redial *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 	if (!sqe) {
@@ -467,23 +492,28 @@ static void prep_attempt_sqe(struct io_uring_sqe *sqe, enum rd_op op, struct rd_
 	a->pending++;
 }
 
-/* Sends the chain for an endpoint that is due (or due within the pre-arm horizon). */
-static bool start_chain(struct redial *r, struct rd_endpoint *ep)
+/* Sends the chain of one attempt of ep at addr: it waits until ep is due (plus extra_wait,
+ * the Happy Eyeballs head start of a racer), then connects within timeout_ns. */
+static bool start_chain(struct redial *r, struct rd_endpoint *ep, const union rd_addr *addr,
+			uint64_t timeout_ns, bool racer, uint64_t extra_wait, uint32_t addr_idx)
 {
 	uint64_t wait = ep->due_ns > r->now + RD_MIN_WAIT_NS ? ep->due_ns - r->now : 0;
+	wait += extra_wait;
 	unsigned need = (wait ? 1u : 0u) + (r->fd_install ? 5u : 1u);
-	if (!reserve_sqes(r, need))
+	if (r->att_free == RD_NONE || !reserve_sqes(r, need))
 		return false;
 	struct rd_attempt *a = att_alloc(r);
 	uint32_t idx = (uint32_t)(a - r->att);
-	const struct rd_opts *o = ep->opts;
 
 	a->ep = ep_index(r, ep);
 	a->has_wait = wait != 0;
-	a->start_ns = wait ? ep->due_ns : r->now;
+	a->start_ns = r->now + wait;
 	a->stage = r->fd_install ? RD_ST_CHAIN : RD_ST_SOCKET;
-	a->conn_ts = rd_ts(o->connect_timeout_ns);
-	int family = ep->addr.sa.sa_family;
+	a->conn_ts = rd_ts(timeout_ns);
+	a->addr = *addr;
+	a->racer = racer;
+	a->addr_idx = addr_idx;
+	int family = addr->sa.sa_family;
 	struct io_uring_sqe *sqe;
 
 	if (wait) {
@@ -497,7 +527,7 @@ static bool start_chain(struct redial *r, struct rd_endpoint *ep)
 		io_uring_prep_socket_direct(sqe, family, SOCK_STREAM | SOCK_NONBLOCK, 0, idx, 0);
 		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, IOSQE_IO_LINK);
 		sqe = io_uring_get_sqe(&r->ring);
-		io_uring_prep_connect(sqe, (int)idx, &ep->addr.sa, ep_addrlen(ep));
+		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, addr_len(&a->addr));
 		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
 		sqe = io_uring_get_sqe(&r->ring);
 		io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
@@ -516,8 +546,12 @@ static bool start_chain(struct redial *r, struct rd_endpoint *ep)
 	}
 	r->inflight += a->pending;
 	r->sqes += a->pending;
-	ep->attempt = idx;
-	ep_set_state(r, ep, wait ? REDIAL_STATE_BACKOFF : REDIAL_STATE_CONNECTING);
+	if (racer) {
+		ep->name->racer = idx;
+	} else {
+		ep->attempt = idx;
+		ep_set_state(r, ep, wait ? REDIAL_STATE_BACKOFF : REDIAL_STATE_CONNECTING);
+	}
 	return true;
 }
 
@@ -532,6 +566,30 @@ static enum rd_op cancel_target(const struct rd_attempt *a)
 	return 0;
 }
 
+/* Detaches an attempt its endpoint no longer wants and asks the kernel to stop it; it then
+ * only drains, closing whatever it made. */
+static void att_abandon(struct redial *r, uint32_t idx)
+{
+	struct rd_attempt *a = &r->att[idx];
+	a->ep = RD_NONE;
+	if (a->pending && cancel_target(a)) {
+		a->cancelled = 1;
+		att_want(r, a, RD_AW_CANCEL);
+	}
+}
+
+static void ep_abandon_attempts(struct redial *r, struct rd_endpoint *ep)
+{
+	if (ep->attempt != RD_NONE) {
+		att_abandon(r, ep->attempt);
+		ep->attempt = RD_NONE;
+	}
+	if (ep->name && ep->name->racer != RD_NONE) {
+		att_abandon(r, ep->name->racer);
+		ep->name->racer = RD_NONE;
+	}
+}
+
 /* Sends the queued per-attempt work. Returns false when the SQ is full. */
 static bool pump_attempts(struct redial *r)
 {
@@ -542,7 +600,7 @@ static bool pump_attempts(struct redial *r)
 		if (a->want & RD_AW_CANCEL) {
 			enum rd_op target = cancel_target(a);
 			if (target) {
-				if (!(sqe = get_sqe(r)))
+				if (!(sqe = rd_get_sqe(r)))
 					return false;
 				io_uring_prep_cancel64(sqe, rd_ud(target, a->gen, idx), 0);
 				prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
@@ -551,14 +609,14 @@ static bool pump_attempts(struct redial *r)
 			a->want &= (uint8_t)~RD_AW_CANCEL;
 		}
 		if (a->want & RD_AW_CLOSE_SLOT) {
-			if (!(sqe = get_sqe(r)))
+			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_close_direct(sqe, idx);
 			prep_attempt_sqe(sqe, RD_OP_CLOSE_SLOT, a, idx, 0);
 			a->want &= (uint8_t)~RD_AW_CLOSE_SLOT;
 		}
 		if (a->want & RD_AW_CLOSE_RAW) {
-			if (!(sqe = get_sqe(r)))
+			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_close(sqe, a->raw_fd);
 			prep_attempt_sqe(sqe, RD_OP_CLOSE_RAW, a, idx, 0);
@@ -567,9 +625,8 @@ static bool pump_attempts(struct redial *r)
 		if (a->want & RD_AW_CONNECT) {
 			if (!reserve_sqes(r, 2))
 				return false;
-			struct rd_endpoint *ep = &r->eps[a->ep];
 			sqe = io_uring_get_sqe(&r->ring);
-			io_uring_prep_connect(sqe, a->raw_fd, &ep->addr.sa, ep_addrlen(ep));
+			io_uring_prep_connect(sqe, a->raw_fd, &a->addr.sa, addr_len(&a->addr));
 			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK);
 			sqe = io_uring_get_sqe(&r->ring);
 			io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
@@ -599,14 +656,14 @@ static bool pump_endpoint_ops(struct redial *r)
 		struct rd_endpoint *ep = &r->eps[idx];
 		struct io_uring_sqe *sqe;
 		if (ep->want & RD_EW_UNWATCH) {
-			if (!(sqe = get_sqe(r)))
+			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_poll_remove(sqe, rd_ud(RD_OP_POLL, ep->watch_seq, idx));
 			prep_ep_sqe(sqe, RD_OP_POLL_REMOVE, ep, ep->watch_seq, idx);
 			ep->want &= (uint8_t)~RD_EW_UNWATCH;
 		}
 		if (ep->want & RD_EW_CLOSE) {
-			if (!(sqe = get_sqe(r)))
+			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_close(sqe, ep->close_fd);
 			prep_ep_sqe(sqe, RD_OP_CLOSE_FD, ep, 0, idx);
@@ -615,7 +672,7 @@ static bool pump_endpoint_ops(struct redial *r)
 		}
 		if (ep->want & RD_EW_WATCH) {
 			if (ep->fd >= 0) {
-				if (!(sqe = get_sqe(r)))
+				if (!(sqe = rd_get_sqe(r)))
 					return false;
 				io_uring_prep_poll_add(sqe, ep->fd, POLLRDHUP | POLLERR | POLLHUP);
 				ep->watch_seq = ep->conn_seq;
@@ -641,7 +698,7 @@ static void arm_wake(struct redial *r)
 {
 	if (r->wake_remove) {
 		if (r->wake_inflight && !r->wake_update_inflight) {
-			struct io_uring_sqe *sqe = get_sqe(r);
+			struct io_uring_sqe *sqe = rd_get_sqe(r);
 			if (!sqe)
 				return;
 			io_uring_prep_timeout_remove(sqe, rd_ud(RD_OP_WAKE, 0, 0), 0);
@@ -656,10 +713,13 @@ static void arm_wake(struct redial *r)
 		want = r->t0 + tick * 1000000ull;
 	if (!rd_tlist_empty(&r->readyq) && throttled(r) && r->throttle_until_ns < want)
 		want = r->throttle_until_ns;
+	uint64_t dns = rd_dns_next_ns(r);
+	if (dns < want)
+		want = dns;
 	if (want == UINT64_MAX)
 		return;
 	if (!r->wake_inflight) {
-		struct io_uring_sqe *sqe = get_sqe(r);
+		struct io_uring_sqe *sqe = rd_get_sqe(r);
 		if (!sqe)
 			return;
 		r->wake_ts = rd_ts(want);
@@ -668,7 +728,7 @@ static void arm_wake(struct redial *r)
 		r->wake_inflight = true;
 		r->wake_armed_ns = want;
 	} else if (want < r->wake_armed_ns && !r->wake_update_inflight) {
-		struct io_uring_sqe *sqe = get_sqe(r);
+		struct io_uring_sqe *sqe = rd_get_sqe(r);
 		if (!sqe)
 			return;
 		r->wake_upd_ts = rd_ts(want);
@@ -680,17 +740,84 @@ static void arm_wake(struct redial *r)
 	}
 }
 
+/* A NAME endpoint's cycle: its share of the connect deadline for the next address. */
+static uint64_t cycle_timeout(const struct redial *r, const struct rd_endpoint *ep)
+{
+	const struct rd_ep_name *en = ep->name;
+	uint64_t start = ep->due_ns > r->now ? ep->due_ns : r->now;
+	uint64_t remaining = en->cycle_deadline_ns > start ? en->cycle_deadline_ns - start : 0;
+	uint32_t left = en->naddrs > en->next ? en->naddrs - en->next : 1;
+	uint64_t t = remaining / left;
+	return t < RD_MIN_ADDR_TIMEOUT_NS ? RD_MIN_ADDR_TIMEOUT_NS : t;
+}
+
+static void cycle_begin(struct redial *r, struct rd_endpoint *ep)
+{
+	uint64_t start = ep->due_ns > r->now ? ep->due_ns : r->now;
+	ep->name->next = 0;
+	ep->name->cycle_deadline_ns = start + ep->opts->connect_timeout_ns;
+}
+
+/* Starts what a NAME endpoint's cycle has next: the next address in the free slot and, as
+ * RFC 8305 asks, an address of the other family racing it after a head start. */
+static bool ep_start_addresses(struct redial *r, struct rd_endpoint *ep)
+{
+	struct rd_ep_name *en = ep->name;
+	if (ep->attempt == RD_NONE && en->next < en->naddrs) {
+		if (!start_chain(r, ep, &en->addrs[en->next], cycle_timeout(r, ep), false, 0,
+				 en->next))
+			return false;
+		en->next++;
+	}
+	if (en->racer == RD_NONE && ep->attempt != RD_NONE && en->next < en->naddrs &&
+	    en->addrs[en->next].sa.sa_family != r->att[ep->attempt].addr.sa.sa_family &&
+	    start_chain(r, ep, &en->addrs[en->next], cycle_timeout(r, ep), true,
+			r->cfg.happy_eyeballs_delay_ns, en->next))
+		en->next++;
+	return true;
+}
+
+static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, uint64_t start_ns,
+			      const union rd_addr *addr, int addr_idx, int force_cls,
+			      bool connect_made);
+
+/* Starts ep's next attempt; false when the SQ has no room (ep must stay queued). */
+static bool ep_start(struct redial *r, struct rd_endpoint *ep)
+{
+	if (!ep->name)
+		return start_chain(r, ep, &ep->addr, ep->opts->connect_timeout_ns, false, 0, 0);
+	struct rd_ep_name *en = ep->name;
+	if (en->next >= en->naddrs && ep->attempt == RD_NONE && en->racer == RD_NONE) {
+		/* A new cycle: fresh addresses first, from the cache or a query. */
+		int ret = rd_dns_lookup(r, ep);
+		if (ret == 0) {
+			ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+			return true; /* back through rd_ep_resolved / rd_ep_resolve_failed */
+		}
+		if (ret < 0) {
+			ep_attempt_failed(r, ep, -ret, r->now, NULL, -1, -1, false);
+			return true;
+		}
+		cycle_begin(r, ep);
+	}
+	return ep_start_addresses(r, ep);
+}
+
 /* Produces every SQE of this iteration. */
 static void pump(struct redial *r)
 {
-	if (!pump_attempts(r) || !pump_endpoint_ops(r))
+	if (!pump_attempts(r) || !pump_endpoint_ops(r) || !rd_dns_pump(r, r->wake_remove))
 		goto wake;
 	while (!throttled(r) && !rd_tlist_empty(&r->readyq) && r->att_free != RD_NONE) {
+		/* Off the queue first: starting may fail the endpoint and queue it again. */
 		struct rd_endpoint *ep = ep_of_link(r->readyq.next);
-		if (!start_chain(r, ep))
-			break;
 		rd_tlist_unlink(&ep->link);
 		ep->flags &= (uint8_t)~RD_EPF_READYQ;
+		if (!ep_start(r, ep)) {
+			rd_tlist_push(r->readyq.next, &ep->link); /* back at the front */
+			ep->flags |= RD_EPF_READYQ;
+			break;
+		}
 	}
 wake:
 	arm_wake(r);
@@ -724,7 +851,7 @@ static void ep_give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gav
 	ep->gave_up = (uint8_t)why;
 	ep->mark_ns = r->now;
 	r->gave_up++;
-	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_GAVE_UP);
+	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_GAVE_UP, ep_event_addr(ep));
 	ev->reason = why;
 	ev->err = err;
 	ev->cls = cls;
@@ -733,25 +860,38 @@ static void ep_give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gav
 		rd_log_gave_up(r->cfg.log, r->now, ep_id(r, ep), why, err, ep->streak);
 }
 
-static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err,
-			      uint64_t start_ns)
+/* An attempt (or, with connect_made false, a resolution) failed. addr: where it tried
+ * (NULL for a resolver failure); addr_idx: its place in a NAME endpoint's cycle, or -1;
+ * force_cls: a class decided by the caller, or -1 for the classifier's. */
+static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, uint64_t start_ns,
+			      const union rd_addr *addr, int addr_idx, int force_cls,
+			      bool connect_made)
 {
 	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
-	enum redial_class cls = classify(r, err);
+	enum redial_class cls = force_cls >= 0 ? (enum redial_class)force_cls : classify(r, err);
 	const struct rd_opts *o = ep->opts;
+	struct rd_ep_name *en = ep->name;
+	bool busy = ep->attempt != RD_NONE || (en && en->racer != RD_NONE);
 	ep_count_err(r, ep, err);
 	ep->last_error = (uint16_t)err;
 	ep->last_class = (uint8_t)cls;
+	if (addr)
+		ep->addr = *addr;
 
 	if (cls == REDIAL_CLASS_LOCAL) {
 		/* The process is short of fds, ports or memory: pause every new attempt, and
-		 * don't hold it against this endpoint's streak. */
+		 * don't hold it against this endpoint's streak. A NAME endpoint retries the
+		 * same address. */
 		ep->local_errors++;
 		r->local_errors++;
 		throttle(r);
+		if (en && addr_idx >= 0 && !busy && (uint32_t)addr_idx < en->next)
+			en->next = (uint32_t)addr_idx;
+		ep_unschedule(r, ep);
 		ep_schedule(r, ep, r->throttle_until_ns);
-		ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
-		struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_ATTEMPT_FAILED);
+		if (!busy)
+			ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
+		struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_ATTEMPT_FAILED, addr);
 		ev->err = err;
 		ev->cls = cls;
 		ev->attempt = ep->streak + 1;
@@ -759,24 +899,32 @@ static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err,
 		ev->backoff_ns = r->throttle_until_ns - r->now;
 		if (r->cfg.log)
 			rd_log_connect_failed(r->cfg.log, r->now, ep_id(r, ep), ev->attempt, err, cls,
-					      dur, ev->backoff_ns, &ep->addr.sa);
+					      dur, ev->backoff_ns, addr ? &addr->sa : NULL);
 		return;
 	}
 
-	ep->attempts++;
+	if (connect_made) {
+		ep->attempts++;
+		r->attempts++;
+	}
 	ep->failures++;
-	r->attempts++;
 	r->failures++;
 	ep->streak++;
-	ep->level++;
 	if (ep->streak == 1)
 		ep->streak_start_ns = start_ns;
 
+	/* A NAME endpoint moves on to its next address (or waits for the one still racing)
+	 * before it backs off: the backoff is per cycle, not per address. */
+	bool more = en && cls == REDIAL_CLASS_TRANSIENT && (en->next < en->naddrs || busy);
 	uint64_t delay = 0;
 	enum redial_gave_up_reason why = REDIAL_GAVE_UP_NONE;
 	if (cls == REDIAL_CLASS_PERMANENT) {
 		why = REDIAL_GAVE_UP_PERMANENT;
+	} else if (more) {
+		if (o->backoff.max_attempts && ep->streak >= o->backoff.max_attempts)
+			why = REDIAL_GAVE_UP_MAX_ATTEMPTS;
 	} else {
+		ep->level++;
 		delay = redial_backoff_delay(&o->backoff, ep->level, ep->prev_delay_ns, &r->rng);
 		uint64_t elapsed = r->now - ep->streak_start_ns;
 		if (redial_backoff_exhausted(&o->backoff, ep->streak, elapsed, delay)) {
@@ -787,7 +935,7 @@ static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err,
 		}
 	}
 
-	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_ATTEMPT_FAILED);
+	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_ATTEMPT_FAILED, addr);
 	ev->err = err;
 	ev->cls = cls;
 	ev->attempt = ep->streak;
@@ -795,10 +943,10 @@ static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err,
 	ev->backoff_ns = delay;
 	if (r->cfg.log)
 		rd_log_connect_failed(r->cfg.log, r->now, ep_id(r, ep), ep->streak, err, cls, dur,
-				      delay, &ep->addr.sa);
+				      delay, addr ? &addr->sa : NULL);
 
 	if (o->alert_after && ep->streak == o->alert_after) {
-		ev = ev_queue(r, ep, REDIAL_EV_ALERT);
+		ev = ev_queue(r, ep, REDIAL_EV_ALERT, addr);
 		ev->err = err;
 		ev->cls = cls;
 		ev->attempt = ep->streak;
@@ -807,9 +955,34 @@ static void ep_attempt_failed(struct redial *r, struct rd_endpoint *ep, int err,
 	}
 
 	if (why != REDIAL_GAVE_UP_NONE) {
+		ep_abandon_attempts(r, ep);
+		ep_unschedule(r, ep);
+		if (en)
+			en->next = en->naddrs;
 		ep_give_up(r, ep, why, err, cls);
 		return;
 	}
+	if (more) {
+		/* RFC 8305: when the attempt in flight fails, the racer still sitting out its
+		 * head start goes now. */
+		if (en->racer != RD_NONE && ep->attempt == RD_NONE) {
+			struct rd_attempt *ra = &r->att[en->racer];
+			if (ra->has_wait && !(ra->seen & (1u << RD_OP_TIMEOUT))) {
+				if (ra->addr_idx < en->next)
+					en->next = ra->addr_idx;
+				att_abandon(r, en->racer);
+				en->racer = RD_NONE;
+			}
+		}
+		if (en->next < en->naddrs && !(ep->flags & RD_EPF_READYQ)) {
+			ep->due_ns = r->now;
+			readyq_push(r, ep);
+		}
+		ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+		return;
+	}
+	if (en)
+		en->next = en->naddrs; /* cycle over: the next one resolves again */
 	ep->prev_delay_ns = delay;
 	ep_schedule(r, ep, r->now + delay);
 	ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
@@ -832,7 +1005,7 @@ static void ep_connected(struct redial *r, struct rd_endpoint *ep, int fd, uint6
 	r->throttle_delay_ns = 0; /* a success: local pressure has eased */
 	ep_set_state(r, ep, REDIAL_STATE_CONNECTED);
 	ep_want(r, ep, RD_EW_WATCH);
-	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_CONNECTED);
+	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_CONNECTED, &ep->addr);
 	ev->fd = fd;
 	ev->attempt = took;
 	ev->duration_ns = dur;
@@ -868,12 +1041,44 @@ static void ep_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	ep->mark_ns = r->now;
 	ep_schedule(r, ep, r->now + delay);
 	ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
-	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_DISCONNECTED);
+	struct redial_event *ev = ev_queue(r, ep, REDIAL_EV_DISCONNECTED, ep_event_addr(ep));
 	ev->err = err;
 	ev->up_ns = up;
 	ev->backoff_ns = delay;
 	if (r->cfg.log)
 		rd_log_disconnected(r->cfg.log, r->now, ep_id(r, ep), err, up);
+}
+
+void rd_ep_resolved(struct redial *r, struct rd_endpoint *ep)
+{
+	struct rd_ep_name *en = ep->name;
+	en->nx_since_ns = 0;
+	if (r->cfg.log) {
+		struct sockaddr_storage ss[8];
+		size_t n = en->naddrs < 8 ? en->naddrs : 8;
+		for (size_t i = 0; i < n; i++) {
+			memset(&ss[i], 0, sizeof(ss[i]));
+			memcpy(&ss[i], &en->addrs[i], addr_len(&en->addrs[i]));
+		}
+		rd_log_resolved(r->cfg.log, r->now, ep_id(r, ep), ss, n, en->n->ttl_s);
+	}
+	cycle_begin(r, ep);
+	readyq_push(r, ep);
+}
+
+void rd_ep_resolve_failed(struct redial *r, struct rd_endpoint *ep, int code, uint64_t start_ns)
+{
+	struct rd_ep_name *en = ep->name;
+	int force = -1;
+	if (code == REDIAL_E_DNS_NXDOMAIN || code == REDIAL_E_DNS_NODATA) {
+		/* A name that appears late: hold it as transient for a while (HAProxy's hold nx). */
+		if (!en->nx_since_ns)
+			en->nx_since_ns = r->now;
+		if (r->cfg.dns_nxdomain_hold_ns && r->now - en->nx_since_ns < r->cfg.dns_nxdomain_hold_ns)
+			force = REDIAL_CLASS_TRANSIENT;
+	}
+	en->next = en->naddrs = 0;
+	ep_attempt_failed(r, ep, code, start_ns, NULL, -1, force, false);
 }
 
 /* Reads what the chain's CQEs say happened: 0 and *ret_fd for a connection, else -errno.
@@ -926,13 +1131,23 @@ static void attempt_settle(struct redial *r, struct rd_attempt *a)
 	bool raw_left = a->stage == RD_ST_CONNECT && (res != 0 || !ep);
 
 	if (ep) {
-		ep->attempt = RD_NONE;
+		if (a->racer)
+			ep->name->racer = RD_NONE;
+		else
+			ep->attempt = RD_NONE;
 		if (res == 0) {
+			/* First to connect wins; the other attempt, if any, is cancelled. */
+			ep_abandon_attempts(r, ep);
+			ep_unschedule(r, ep);
+			if (ep->name)
+				ep->name->next = ep->name->naddrs;
+			ep->addr = a->addr;
 			ep_connected(r, ep, fd, a->start_ns);
 			a->raw_fd = -1; /* the endpoint owns it now */
+		} else {
+			ep_attempt_failed(r, ep, -res, a->start_ns, &a->addr, (int)a->addr_idx, -1,
+					  true);
 		}
-		else
-			ep_attempt_failed(r, ep, -res, a->start_ns);
 	} else if (res == 0 && a->stage == RD_ST_CHAIN) {
 		/* Connected just as it was cancelled: the fd is nobody's. */
 		close(fd);
@@ -1027,6 +1242,8 @@ static void handle_cqe(struct redial *r, uint64_t ud, int res)
 		r->wake_armed_ns = UINT64_MAX;
 	} else if (op == RD_OP_WAKE_UPDATE) {
 		r->wake_update_inflight = false;
+	} else if (op == RD_OP_DNS_POLL || op == RD_OP_DNS_POLL_REMOVE) {
+		rd_dns_cqe(r, op == RD_OP_DNS_POLL_REMOVE, rd_ud_gen(ud), rd_ud_idx(ud), res);
 	} else {
 		r->stale_cqes++;
 	}
@@ -1056,6 +1273,8 @@ static unsigned reap_batch(struct redial *r)
 static int loop_once(struct redial *r, uint64_t wait_ns)
 {
 	r->now = rd_clock_ns();
+	rd_dns_tick(r);
+	rd_dns_settle(r);
 	service_timers(r);
 	pump(r);
 
@@ -1087,15 +1306,14 @@ static int loop_once(struct redial *r, uint64_t wait_ns)
 	}
 
 	int delivered = 0;
-	r->now = rd_clock_ns();
-	while (reap_batch(r)) {
-		int n = dispatch(r);
-		delivered += n;
-		if (r->stop)
-			break;
+	for (;;) {
 		r->now = rd_clock_ns();
+		unsigned got = reap_batch(r);
+		rd_dns_settle(r);
+		delivered += dispatch(r);
+		if (!got || r->stop)
+			break;
 	}
-	delivered += dispatch(r);
 	return delivered;
 }
 
@@ -1171,6 +1389,10 @@ static void free_tables(struct redial *r)
 				close(ep->close_fd);
 			opts_put(ep->opts);
 			rd_free(ep->err_more);
+			if (ep->name) { /* the resolver is gone already: just the memory */
+				rd_free(ep->name->addrs);
+				rd_free(ep->name);
+			}
 		}
 	}
 	if (r->att && r->tables_ready) {
@@ -1213,6 +1435,14 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 		cfg.cq_entries = cfg.sq_entries * 8;
 	if (cfg.prearm_ns > REDIAL_SEC(10)) {
 		rd_set_create_error("config: prearm_ns above 10 s");
+		return -EINVAL;
+	}
+	if (cfg.dns_timeout_ns < REDIAL_MSEC(1) || cfg.dns_timeout_ns > REDIAL_SEC(600)) {
+		rd_set_create_error("config: dns_timeout_ns out of range 1 ms - 600 s");
+		return -EINVAL;
+	}
+	if (cfg.happy_eyeballs_delay_ns > REDIAL_SEC(10)) {
+		rd_set_create_error("config: happy_eyeballs_delay_ns above 10 s");
 		return -EINVAL;
 	}
 	struct redial_endpoint_opts defs;
@@ -1289,9 +1519,19 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 	ret = rd_ring_setup(r);
 	if (ret < 0)
 		goto fail;
+	if (cfg.dns_servers) {
+		/* Set up now, so that a bad server list fails here, by name. */
+		ret = rd_dns_init(r, msg, sizeof(msg));
+		r->cfg.dns_servers = NULL; /* copied into the resolver; not the caller's to keep */
+		if (ret < 0) {
+			rd_set_create_error("config: %s", msg);
+			goto fail;
+		}
+	}
 	*ret_r = r;
 	return 0;
 fail:
+	rd_dns_free(r);
 	rd_ring_teardown(r);
 	free_tables(r);
 	rd_free(r);
@@ -1302,15 +1542,10 @@ fail:
 static void ep_stop(struct redial *r, struct rd_endpoint *ep)
 {
 	ep_unschedule(r, ep);
-	if (ep->attempt != RD_NONE) {
-		struct rd_attempt *a = &r->att[ep->attempt];
-		a->ep = RD_NONE;
-		if (a->pending && cancel_target(a)) {
-			a->cancelled = 1;
-			att_want(r, a, RD_AW_CANCEL);
-		}
-		ep->attempt = RD_NONE;
-	}
+	ep_abandon_attempts(r, ep);
+	rd_dns_unwait(r, ep);
+	if (ep->name)
+		ep->name->next = ep->name->naddrs;
 	if (ep->fd >= 0) {
 		ep_unwatch(r, ep);
 		ep->close_fd = ep->fd;
@@ -1352,6 +1587,8 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 		    (ep_active(ep) || ep->state == REDIAL_STATE_IDLE))
 			ep_cancel(r, ep);
 	}
+	rd_dns_cancel_all(r);
+	rd_dns_settle(r);
 	if (!r->enabled)
 		return 0; /* nothing was ever submitted */
 	int ret = rd_ring_enable(r);
@@ -1384,6 +1621,7 @@ void redial_destroy(redial_t *r)
 		return;
 	if (r->ring_ok && !r->in_dispatch && !r->in_run)
 		(void)redial_shutdown(r, RD_DESTROY_DEADLINE_NS);
+	rd_dns_free(r);
 	rd_ring_teardown(r);
 	free_tables(r);
 	rd_free(r);
@@ -1391,9 +1629,10 @@ void redial_destroy(redial_t *r)
 
 /* ---- endpoint API ------------------------------------------------------------------------ */
 
+/* Adds an endpoint for an address (sa) or a name (host, port). */
 static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len,
-		      const struct redial_endpoint_opts *uopts, const char *text,
-		      redial_id_t *ret_id, char *errbuf, size_t errlen)
+		      const char *host, uint16_t port, const struct redial_endpoint_opts *uopts,
+		      const char *text, redial_id_t *ret_id, char *errbuf, size_t errlen)
 {
 	struct redial_endpoint_opts o;
 	int ret = opts_load(&o, uopts ? uopts : &r->cfg.endpoint_defaults, errbuf, errlen);
@@ -1404,15 +1643,29 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 			snprintf(errbuf, errlen, "endpoint table full (%u)", r->neps);
 		return -ENOSPC;
 	}
+	if (host) {
+		char msg[160] = "";
+		ret = rd_dns_init(r, msg, sizeof(msg));
+		if (ret < 0) {
+			if (errbuf && errlen)
+				snprintf(errbuf, errlen, "%s", msg);
+			return ret;
+		}
+	}
 	struct rd_opts *opts = opts_get(r, &o);
 	if (!opts)
 		return -ENOMEM;
 
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
+	if (host && (ret = rd_dns_attach(r, ep, host, port)) < 0) {
+		opts_put(opts);
+		return ret;
+	}
 	r->ep_free = ep->opq_next;
 	r->ep_used++;
 	ep->opq_next = RD_NONE;
-	memcpy(&ep->addr, sa, len);
+	if (sa)
+		memcpy(&ep->addr, sa, len);
 	ep->opts = opts;
 	ep->user = o.user;
 	ep->flags = RD_EPF_LIVE;
@@ -1445,9 +1698,18 @@ int redial_endpoint_add(redial_t *r, const char *endpoint, const struct redial_e
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int ret = redial_endpoint_parse(endpoint, &ss, &len, errbuf, errlen);
+	if (ret == -ENOTSUP) {
+		char host[256];
+		uint16_t port;
+		ret = rd_endpoint_parse_name(endpoint, host, sizeof(host), &port, errbuf, errlen);
+		if (ret < 0)
+			return ret;
+		return add_common(r, NULL, 0, host, port, opts, endpoint, ret_id, errbuf, errlen);
+	}
 	if (ret < 0)
 		return ret;
-	return add_common(r, (struct sockaddr *)&ss, len, opts, endpoint, ret_id, errbuf, errlen);
+	return add_common(r, (struct sockaddr *)&ss, len, NULL, 0, opts, endpoint, ret_id, errbuf,
+			  errlen);
 }
 
 int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t len,
@@ -1462,7 +1724,7 @@ int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t l
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	if (sin->sin_port == 0)
 		return -EINVAL;
-	return add_common(r, sa, len, opts, NULL, ret_id, NULL, 0);
+	return add_common(r, sa, len, NULL, 0, opts, NULL, ret_id, NULL, 0);
 }
 
 int redial_endpoint_start(redial_t *r, redial_id_t id)
@@ -1619,6 +1881,10 @@ int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)
 	struct rd_endpoint *ep = r ? ep_lookup(r, id) : NULL;
 	if (!ep)
 		return -ENOENT;
+	if (ep->name) {
+		int n = snprintf(buf, len, "%s:%u", ep->name->n->name, ntohs(ep->name->port));
+		return n < 0 ? -EINVAL : (size_t)n >= len ? -ENOSPC : n;
+	}
 	return redial_endpoint_format(&ep->addr.sa, buf, len);
 }
 

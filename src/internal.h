@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "redial.h"
+#include "dns.h"
 #include "wheel.h"
 
 #define RD_NONE UINT32_MAX
@@ -38,6 +39,8 @@ enum rd_op {
 	/* manager ops */
 	RD_OP_WAKE,        /* the timer that wakes the loop for the wheel */
 	RD_OP_WAKE_UPDATE,
+	RD_OP_DNS_POLL,    /* index = c-ares socket fd, gen = its watch sequence */
+	RD_OP_DNS_POLL_REMOVE,
 	RD_OP_COUNT
 };
 
@@ -89,6 +92,9 @@ struct rd_attempt {
 	uint8_t want;         /* enum rd_att_want: SQEs the pump still has to send */
 	uint8_t queued;       /* on r->attq */
 	int32_t raw_fd;       /* fallback path: the regular fd from SOCKET */
+	uint8_t racer;        /* the endpoint's second (Happy Eyeballs) attempt */
+	uint32_t addr_idx;    /* NAME endpoints: index in the cycle's address list */
+	union rd_addr addr;   /* where this attempt connects */
 	uint64_t start_ns;    /* when the connect phase began */
 	struct __kernel_timespec wait_ts;
 	struct __kernel_timespec conn_ts;
@@ -120,11 +126,8 @@ enum rd_ep_want {
  * connected), and `state` says which. */
 struct rd_endpoint {
 	struct rd_timer link;       /* wheel or ready queue */
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} addr;
+	union rd_addr addr;         /* address endpoints; NAME endpoints: the last one tried */
+	struct rd_ep_name *name;    /* NAME:PORT endpoints only */
 	void *user;
 	struct rd_opts *opts;
 	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
@@ -157,6 +160,8 @@ struct rd_endpoint {
 /* An event waiting for dispatch; dropped if the endpoint's epoch moved on meanwhile. */
 struct rd_pending_event {
 	struct redial_event ev;
+	union rd_addr addr;         /* ev.addr points here (set at dispatch) when has_addr */
+	bool has_addr;
 	uint32_t ep;
 	uint32_t epoch;
 };
@@ -207,6 +212,9 @@ struct redial {
 	bool wake_update_inflight;
 	bool wake_remove;           /* shutdown: take the wake timer out */
 
+	/* the resolver, created with the first NAME endpoint */
+	struct rd_dns *dns;
+
 	/* local-resource throttle: the whole manager pauses new attempts */
 	uint64_t throttle_until_ns;
 	uint64_t throttle_delay_ns;
@@ -223,6 +231,15 @@ struct redial {
 	uint64_t stale_cqes;
 	uint64_t events_lost;
 };
+
+/* engine.c, for dns.c */
+struct io_uring_sqe *rd_get_sqe(struct redial *r);
+void rd_ep_resolved(struct redial *r, struct rd_endpoint *ep);
+void rd_ep_resolve_failed(struct redial *r, struct rd_endpoint *ep, int code, uint64_t start_ns);
+
+/* addr.c */
+int rd_endpoint_parse_name(const char *s, char *host, size_t hostcap, uint16_t *ret_port,
+			   char *errbuf, size_t errlen);
 
 /* ring.c */
 int rd_ring_setup(struct redial *r);

@@ -892,8 +892,12 @@ Test(engine, parser_errors_come_back_through_add_with_the_offender_named)
 	char err[256] = "";
 	cr_assert_eq(redial_endpoint_add(r, "127.0.0.1:0", NULL, &id, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "\"0\""), "%s", err);
-	cr_assert_eq(redial_endpoint_add(r, "example.com:80", NULL, &id, err, sizeof(err)), -ENOTSUP);
-	cr_assert(strstr(err, "resolver"), "%s", err);
+	cr_assert_eq(redial_endpoint_add(r, "-bad.test:80", NULL, &id, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "\"-bad\""), "%s", err);
+	cr_assert_eq(redial_endpoint_add(r, "a..test:80", NULL, &id, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "empty"), "%s", err);
+	cr_assert_eq(redial_endpoint_add(r, "ok.test:0", NULL, &id, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "\"0\""), "%s", err);
 	cr_assert_eq(id, 0);
 	redial_destroy(r);
 }

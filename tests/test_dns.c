@@ -1,0 +1,490 @@
+/* test_dns.c — NAME:PORT endpoints against a real DNS server (dnsmasq on loopback). */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "farm.h"
+#include "testutil.h"
+
+struct dnsmasq {
+	pid_t pid;
+	uint16_t port;
+	char dir[64];
+	char hosts[96];
+	char log[96];
+};
+
+static struct dnsmasq dns;
+static struct tu_recorder rec;
+static int fds0;
+
+static uint16_t free_udp_port(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void write_hosts(const char *text)
+{
+	char tmp[128];
+	snprintf(tmp, sizeof(tmp), "%s.new", dns.hosts);
+	FILE *f = fopen(tmp, "we");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(rename(tmp, dns.hosts), 0);
+}
+
+static bool udp_port_taken(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bool taken = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
+/* dnsmasq answering from a hosts file we control; NXDOMAIN for the rest of .test. */
+static void dns_up(void)
+{
+	strcpy(dns.dir, "/tmp/redial-dns-XXXXXX");
+	cr_assert_not_null(mkdtemp(dns.dir));
+	snprintf(dns.hosts, sizeof(dns.hosts), "%s/hosts", dns.dir);
+	snprintf(dns.log, sizeof(dns.log), "%s/log", dns.dir);
+	write_hosts("127.3.0.1 ok.test\n");
+	dns.port = free_udp_port();
+	char port[32], hosts[128], log[128];
+	snprintf(port, sizeof(port), "--port=%u", dns.port);
+	snprintf(hosts, sizeof(hosts), "--addn-hosts=%s", dns.hosts);
+	snprintf(log, sizeof(log), "--log-facility=%s", dns.log);
+	dns.pid = fork();
+	cr_assert_geq(dns.pid, 0);
+	if (dns.pid == 0) {
+		char *argv[] = { "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+				 hosts, "--listen-address=127.0.0.1", "--bind-interfaces", port,
+				 "--local=/test/", "--pid-file=", "--log-queries", log,
+				 geteuid() == 0 ? "--user=root" : "--local-ttl=0", NULL };
+		execvp("dnsmasq", argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !udp_port_taken(dns.port); i++)
+		usleep(10000);
+	cr_assert(udp_port_taken(dns.port), "dnsmasq did not start (is dnsmasq-base installed?)");
+	memset(&rec, 0, sizeof(rec));
+	fds0 = tu_count_fds();
+}
+
+static void dns_down(void)
+{
+	tu_recorder_free(&rec);
+	kill(dns.pid, SIGTERM);
+	waitpid(dns.pid, NULL, 0);
+	unlink(dns.hosts);
+	unlink(dns.log);
+	rmdir(dns.dir);
+}
+
+TestSuite(dns, .init = dns_up, .fini = dns_down, .timeout = 120);
+
+static void reload(const char *hosts)
+{
+	write_hosts(hosts);
+	cr_assert_eq(kill(dns.pid, SIGHUP), 0);
+	usleep(200000); /* dnsmasq re-reads the file on its next loop turn */
+}
+
+/* How many queries of a type for a name dnsmasq logged. */
+static int queries(const char *type, const char *name)
+{
+	FILE *f = fopen(dns.log, "re");
+	cr_assert_not_null(f);
+	char line[512], want[128];
+	snprintf(want, sizeof(want), "query[%s] %s from", type, name);
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static redial_t *make(struct redial_config *cfg)
+{
+	char servers[64];
+	snprintf(servers, sizeof(servers), "127.0.0.1:%u", dns.port);
+	if (!cfg->dns_servers)
+		cfg->dns_servers = servers;
+	redial_t *r = NULL;
+	int ret = redial_create(cfg, &r);
+	cr_assert_eq(ret, 0, "create: %s: %s", strerror(-ret), redial_strerror_create());
+	return r;
+}
+
+static redial_id_t add(redial_t *r, const char *s, const struct redial_endpoint_opts *o)
+{
+	redial_id_t id = 0;
+	char err[256] = "";
+	int ret = redial_endpoint_add(r, s, o, &id, err, sizeof(err));
+	cr_assert_eq(ret, 0, "add %s: %s (%s)", s, strerror(-ret), err);
+	return id;
+}
+
+struct want {
+	enum redial_event_type type;
+	redial_id_t id;
+	size_t n;
+};
+
+static bool have(redial_t *r, void *arg)
+{
+	(void)r;
+	struct want *w = arg;
+	return tu_count(&rec, w->type, w->id) >= w->n;
+}
+
+static void wait_for(redial_t *r, enum redial_event_type type, redial_id_t id, size_t n,
+		     uint64_t timeout)
+{
+	struct want w = { type, id, n };
+	cr_assert(tu_run_until(r, have, &w, timeout), "only %zu of %zu %s events",
+		  tu_count(&rec, type, id), n, redial_event_name(type));
+}
+
+/* A listener of our own on one exact address, so that other addresses on its port refuse. */
+static int listener(int family, const char *ip, uint16_t *port)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} a;
+	memset(&a, 0, sizeof(a));
+	socklen_t len;
+	if (family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		a.v6.sin6_family = AF_INET6;
+		a.v6.sin6_port = htons(*port);
+		inet_pton(AF_INET6, ip, &a.v6.sin6_addr);
+		len = sizeof(a.v6);
+	} else {
+		a.v4.sin_family = AF_INET;
+		a.v4.sin_port = htons(*port);
+		inet_pton(AF_INET, ip, &a.v4.sin_addr);
+		len = sizeof(a.v4);
+	}
+	cr_assert_eq(bind(fd, &a.sa, len), 0, "bind %s:%u: %s", ip, *port, strerror(errno));
+	cr_assert_eq(listen(fd, 128), 0);
+	cr_assert_eq(getsockname(fd, &a.sa, &len), 0);
+	*port = ntohs(family == AF_INET6 ? a.v6.sin6_port : a.v4.sin_port);
+	return fd;
+}
+
+/* The family of the connection an endpoint holds. */
+static int connected_family(redial_t *r, redial_id_t id)
+{
+	struct redial_endpoint_stats s = { .size = sizeof(s) };
+	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	cr_assert_geq(s.fd, 0);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	cr_assert_eq(getpeername(s.fd, (struct sockaddr *)&peer, &len), 0);
+	return peer.ss_family;
+}
+
+static void peer_ip(redial_t *r, redial_id_t id, char *buf, size_t len)
+{
+	struct redial_endpoint_stats s = { .size = sizeof(s) };
+	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	cr_assert_eq(getpeername(s.fd, (struct sockaddr *)&peer, &plen), 0);
+	inet_ntop(AF_INET, &peer.sin_addr, buf, (socklen_t)len);
+}
+
+Test(dns, a_name_resolves_and_connects)
+{
+	uint16_t port = 0;
+	int l = listener(AF_INET, "127.3.0.1", &port);
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "ok.test:%u", port);
+	redial_id_t id = add(r, ep, NULL);
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	char ip[64];
+	peer_ip(r, id, ip, sizeof(ip));
+	cr_assert_str_eq(ip, "127.3.0.1");
+	cr_assert_eq(tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0)->attempt, 1);
+	char name[64];
+	cr_assert_gt(redial_endpoint_name(r, id, name, sizeof(name)), 0);
+	cr_assert_str_eq(name, ep);
+	close(l);
+	tu_finish(r, fds0);
+}
+
+Test(dns, nxdomain_gives_up_after_exactly_one_resolution_and_no_connect)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	redial_t *r = make(&cfg);
+	redial_id_t id = add(r, "missing.test:80", NULL);
+	wait_for(r, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
+	cr_assert_not_null(f);
+	cr_assert_eq(f->err, REDIAL_E_DNS_NXDOMAIN, "got %s", redial_errno_name(f->err));
+	cr_assert_str_eq(redial_errno_name(f->err), "DNS_NXDOMAIN");
+	cr_assert_eq(f->cls, REDIAL_CLASS_PERMANENT);
+	const struct tu_event *g = tu_nth(&rec, REDIAL_EV_GAVE_UP, id, 0);
+	cr_assert_eq(g->reason, REDIAL_GAVE_UP_PERMANENT);
+	struct redial_endpoint_stats s = { .size = sizeof(s) };
+	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	cr_assert_eq(s.attempts, 0, "no connect attempt");
+	cr_assert_eq(s.failures, 1);
+	cr_assert_eq(s.state, REDIAL_STATE_FAILED);
+	tu_finish(r, fds0);
+	cr_assert_eq(queries("A", "missing.test"), 1);
+	cr_assert_eq(queries("AAAA", "missing.test"), 1);
+}
+
+Test(dns, nxdomain_hold_retries_until_a_late_name_appears)
+{
+	uint16_t port = 0;
+	int l = listener(AF_INET, "127.3.0.9", &port);
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.dns_nxdomain_hold_ns = REDIAL_SEC(30);
+	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(100);
+	cfg.endpoint_defaults.backoff.max_ns = REDIAL_MSEC(200);
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "late.test:%u", port);
+	redial_id_t id = add(r, ep, NULL);
+	wait_for(r, REDIAL_EV_ATTEMPT_FAILED, id, 2, REDIAL_SEC(10));
+	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
+	cr_assert_eq(f->err, REDIAL_E_DNS_NXDOMAIN);
+	cr_assert_eq(f->cls, REDIAL_CLASS_TRANSIENT, "held: not yet permanent");
+	cr_assert_gt(f->backoff_ns, 0);
+	reload("127.3.0.1 ok.test\n127.3.0.9 late.test\n");
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, id), 0);
+	close(l);
+	tu_finish(r, fds0);
+}
+
+Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedule)
+{
+	/* A UDP socket that never answers. */
+	int mute = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	cr_assert_eq(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(mute, (struct sockaddr *)&sa, &len), 0);
+	char servers[64];
+	snprintf(servers, sizeof(servers), "127.0.0.1:%u", ntohs(sa.sin_port));
+
+	struct farm *farm;
+	struct farm_target_spec spec = { .kind = FARM_REFUSE };
+	cr_assert_eq(farm_start(&spec, 1, &farm), 0);
+	int fds = tu_count_fds();
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.dns_servers = servers;
+	cfg.dns_timeout_ns = REDIAL_MSEC(300);
+	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(50);
+	redial_t *r = make(&cfg);
+	redial_id_t slow = add(r, "slow.test:80", NULL);
+	struct redial_endpoint_opts o = cfg.endpoint_defaults;
+	o.backoff.max_attempts = 4;
+	enum { N = 50 };
+	redial_id_t ids[N];
+	for (unsigned i = 0; i < N; i++) {
+		char ep[64];
+		snprintf(ep, sizeof(ep), "127.4.0.%u:%u", i + 1, farm_port(farm, 0));
+		ids[i] = add(r, ep, &o);
+	}
+	wait_for(r, REDIAL_EV_ATTEMPT_FAILED, slow, 2, REDIAL_SEC(10));
+	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, slow, 0);
+	cr_assert_eq(f->err, REDIAL_E_DNS_TIMEOUT, "got %s", redial_errno_name(f->err));
+	cr_assert_eq(f->cls, REDIAL_CLASS_TRANSIENT);
+	cr_assert_geq(f->duration_ns, REDIAL_MSEC(290), "the query's own timeout");
+	cr_assert_eq(tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, slow, 1)->attempt, 2);
+	/* Meanwhile the address endpoints ran their whole schedule (50+100+200 ms of waits)
+	 * without waiting on the resolver: each gap is its backoff, never a DNS timeout more. */
+	for (unsigned i = 0; i < N; i++) {
+		cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, ids[i]), 1);
+		for (size_t k = 1; k < 4; k++) {
+			const struct tu_event *a = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, ids[i], k - 1);
+			const struct tu_event *b = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, ids[i], k);
+			uint64_t gap = b->mono_ns - a->mono_ns;
+			cr_assert_geq(gap, a->backoff_ns);
+			cr_assert_lt(gap, a->backoff_ns + REDIAL_MSEC(250), "gap %lu ms for backoff %lu ms",
+				     (unsigned long)(gap / 1000000), (unsigned long)(a->backoff_ns / 1000000));
+		}
+	}
+	tu_finish(r, fds);
+	farm_stop(farm);
+	close(mute);
+}
+
+Test(dns, a_changed_record_takes_effect_at_the_next_cycle)
+{
+	struct farm *farm;
+	struct farm_target_spec spec = { .kind = FARM_DROP_AFTER, .hold_ms = 150 };
+	cr_assert_eq(farm_start(&spec, 1, &farm), 0);
+	int fds = tu_count_fds();
+	reload("127.3.0.5 move.test\n");
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(20);
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "move.test:%u", farm_port(farm, 0));
+	redial_id_t id = add(r, ep, NULL);
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	char ip[64];
+	peer_ip(r, id, ip, sizeof(ip));
+	cr_assert_str_eq(ip, "127.3.0.5");
+	reload("127.3.0.6 move.test\n");
+	/* The farm drops the first connection; the reconnect resolves again. */
+	wait_for(r, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(10));
+	wait_for(r, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
+	peer_ip(r, id, ip, sizeof(ip));
+	cr_assert_str_eq(ip, "127.3.0.6");
+	cr_assert_geq(queries("A", "move.test"), 2);
+	tu_finish(r, fds);
+	farm_stop(farm);
+}
+
+Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
+{
+	uint16_t port = 0;
+	int l = listener(AF_INET, "127.3.0.3", &port); /* 127.3.0.2 on that port refuses */
+	reload("127.3.0.2 multi.test\n127.3.0.3 multi.test\n");
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_SEC(5);
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "multi.test:%u", port);
+	redial_id_t id = add(r, ep, NULL);
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(3));
+	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
+	cr_assert_not_null(f, "the first address must have been tried and refused");
+	cr_assert_eq(f->err, ECONNREFUSED);
+	cr_assert_eq(f->backoff_ns, 0, "no backoff between the addresses of one cycle");
+	const struct tu_event *c = tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0);
+	cr_assert_eq(c->attempt, 2, "reconnected after 2 attempts");
+	cr_assert_lt(c->mono_ns - f->mono_ns, REDIAL_SEC(1));
+	char ip[64];
+	peer_ip(r, id, ip, sizeof(ip));
+	cr_assert_str_eq(ip, "127.3.0.3");
+	close(l);
+	tu_finish(r, fds0);
+}
+
+Test(dns, the_connect_deadline_is_split_among_the_addresses)
+{
+	struct farm *farm;
+	struct farm_target_spec spec = { .kind = FARM_BLACKHOLE };
+	cr_assert_eq(farm_start(&spec, 1, &farm), 0);
+	int fds = tu_count_fds();
+	reload("127.3.0.7 hole.test\n127.3.0.8 hole.test\n");
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.endpoint_defaults.connect_timeout_ns = REDIAL_MSEC(600);
+	cfg.endpoint_defaults.backoff.max_attempts = 2;
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "hole.test:%u", farm_port(farm, 0));
+	redial_id_t id = add(r, ep, NULL);
+	wait_for(r, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, i);
+		cr_assert_eq(f->err, ETIMEDOUT);
+		cr_assert_geq(f->duration_ns, REDIAL_MSEC(299), "a fair half of 600 ms");
+		cr_assert_lt(f->duration_ns, REDIAL_MSEC(599), "not the whole deadline");
+	}
+	tu_finish(r, fds);
+	farm_stop(farm);
+}
+
+Test(dns, happy_eyeballs_prefers_ipv6_and_cancels_the_ipv4_racer)
+{
+	uint16_t port = 0;
+	int l6 = listener(AF_INET6, "::1", &port);
+	int l4 = listener(AF_INET, "127.0.0.1", &port);
+	reload("::1 he.test\n127.0.0.1 he.test\n");
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "he.test:%u", port);
+	redial_id_t id = add(r, ep, NULL);
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(5));
+	cr_assert_eq(connected_family(r, id), AF_INET6);
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 0, "the loser is cancelled, not failed");
+	/* The IPv4 racer never got past its head start: nothing reached the IPv4 listener. */
+	struct pollfd p = { .fd = l4, .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 0), 0, "an IPv4 connection was made");
+	close(l6);
+	close(l4);
+	tu_finish(r, fds0);
+}
+
+Test(dns, happy_eyeballs_falls_back_to_ipv4_when_ipv6_is_blackholed)
+{
+	uint16_t port = 0;
+	int l4 = listener(AF_INET, "127.0.0.1", &port);
+	struct farm *farm;
+	struct farm_target_spec spec = { .kind = FARM_BLACKHOLE, .family = AF_INET6, .port = port };
+	int ret = farm_start(&spec, 1, &farm);
+	cr_assert_eq(ret, 0, "farm: %s", strerror(-ret));
+	int fds = tu_count_fds();
+	reload("::1 he6.test\n127.0.0.1 he6.test\n");
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.endpoint_defaults.connect_timeout_ns = REDIAL_SEC(4);
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "he6.test:%u", port);
+	redial_id_t id = add(r, ep, NULL);
+	uint64_t t0 = redial_now_ns();
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(5));
+	uint64_t took = redial_now_ns() - t0;
+	cr_assert_eq(connected_family(r, id), AF_INET);
+	cr_assert_geq(took, REDIAL_MSEC(240), "IPv4 waits out IPv6's head start");
+	cr_assert_lt(took, REDIAL_SEC(2), "far less than IPv6's share of the deadline");
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 0, "the IPv6 loser is cancelled");
+	tu_finish(r, fds);
+	farm_stop(farm);
+	close(l4);
+}
+
+Test(dns, a_bad_server_list_fails_creation_by_name)
+{
+	struct redial_config cfg;
+	redial_config_init(&cfg);
+	cfg.dns_servers = "127.0.0.1:notaport";
+	redial_t *r = NULL;
+	cr_assert_eq(redial_create(&cfg, &r), -EINVAL);
+	cr_assert(strstr(redial_strerror_create(), "notaport"), "%s", redial_strerror_create());
+	cr_assert_eq(tu_count_fds(), fds0);
+}
