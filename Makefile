@@ -21,7 +21,7 @@ $(ASAN_BUILD)/build.ninja: | deps
 	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Dwerror=true \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dallocator=libc $(MESON_OPTS)
 
-test: test-normal test-asan
+test: test-normal test-asan fuzz-smoke test-tsan
 
 test-normal: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -33,7 +33,54 @@ test-asan: $(ASAN_BUILD)/build.ninja
 		meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 1 --no-suite slow
 
 demo: all
-	$(BUILD)/src/examples/keepalive
+	$(BUILD)/src/tools/cli/redial demo
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+
+# ---- The event log: fuzzing, ThreadSanitizer, benchmark ------------------------------------
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME  ?= 180
+FUZZ_OPTS  ?=
+
+.PHONY: fuzz-smoke test-tsan bench-log
+
+# libFuzzer wants clang and coverage in every object: the whole tree is compiled with
+# -fsanitize=fuzzer-no-link, and tests/log defines the fuzz target only in such a build.
+$(FUZZ_BUILD)/build.ninja: | deps
+	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dallocator=libc \
+		-Dc_args=-fsanitize=fuzzer-no-link $(MESON_OPTS)
+
+# The log reader under libFuzzer (ASan+UBSan) for FUZZ_TIME seconds. Seeds come from
+# tests/log/fuzz_corpus; what the fuzzer finds goes to $(FUZZ_BUILD)/fuzz-corpus, crashes
+# to $(FUZZ_BUILD)/crash-*.
+fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) tests/log/fuzz_log_reader
+	mkdir -p $(FUZZ_BUILD)/fuzz-corpus
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(FUZZ_BUILD)/tests/log/fuzz_log_reader -max_total_time=$(FUZZ_TIME) \
+		-max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ \
+		$(FUZZ_OPTS) $(FUZZ_BUILD)/fuzz-corpus tests/log/fuzz_corpus
+
+# A short fuzzing run, part of `make test`.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_TIME=20
+
+$(TSAN_BUILD)/build.ninja: | deps
+	CC=clang meson setup $(TSAN_BUILD) --buildtype=debugoptimized -Dwerror=true \
+		-Db_sanitize=thread -Db_lundef=false -Dallocator=libc $(MESON_OPTS)
+
+# The log's multi-producer test under ThreadSanitizer. It is a plain program (suite
+# log-tsan): Criterion's forking runner does not start under TSan.
+test-tsan: $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD) tests/log/tsan_log_mp
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		meson test -C $(TSAN_BUILD) --no-rebuild --print-errorlogs --suite log-tsan
+
+# The log's benchmark (hot path, drain throughput, fprintf baseline) in the normal build;
+# figures also go to bench/out/log.json.
+bench-log: $(BUILD)/build.ninja
+	ninja -C $(BUILD) bench/log/bench_log
+	mkdir -p bench/out
+	$(BUILD)/bench/log/bench_log --json bench/out/log.json

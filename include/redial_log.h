@@ -54,7 +54,8 @@ REDIAL_API void redial_log_config_init(struct redial_log_config *cfg);
 REDIAL_API int redial_log_open(const struct redial_log_config *cfg, struct redial_log **ret_log);
 
 /* Writes every record accepted so far, stops the drain, closes the file and frees the log.
- * Returns 0, or the first write error (-ENOSPC, -EIO, ...) the drain met. Takes NULL. */
+ * Returns 0, or the first write error (-ENOSPC, -EIO, ...) the drain met. Takes NULL.
+ * Every thread must have stopped logging to the log first (destroy the manager before). */
 REDIAL_API int redial_log_close(struct redial_log *log);
 
 /* Waits until every record accepted before the call (from any thread) is written, and synced

@@ -13,76 +13,13 @@
 #include "farm.h"
 #include "testutil.h"
 
-struct dnsmasq {
-	pid_t pid;
-	uint16_t port;
-	char dir[64];
-	char hosts[96];
-	char log[96];
-};
-
-static struct dnsmasq dns;
+static struct tu_dnsmasq dns;
 static struct tu_recorder rec;
 static int fds0;
 
-static uint16_t free_udp_port(void)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-static void write_hosts(const char *text)
-{
-	char tmp[128];
-	snprintf(tmp, sizeof(tmp), "%s.new", dns.hosts);
-	FILE *f = fopen(tmp, "we");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	cr_assert_eq(rename(tmp, dns.hosts), 0);
-}
-
-static bool udp_port_taken(uint16_t port)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bool taken = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
-	close(fd);
-	return taken;
-}
-
-/* dnsmasq answering from a hosts file we control; NXDOMAIN for the rest of .test. */
 static void dns_up(void)
 {
-	strcpy(dns.dir, "/tmp/redial-dns-XXXXXX");
-	cr_assert_not_null(mkdtemp(dns.dir));
-	snprintf(dns.hosts, sizeof(dns.hosts), "%s/hosts", dns.dir);
-	snprintf(dns.log, sizeof(dns.log), "%s/log", dns.dir);
-	write_hosts("127.3.0.1 ok.test\n");
-	dns.port = free_udp_port();
-	char port[32], hosts[128], log[128];
-	snprintf(port, sizeof(port), "--port=%u", dns.port);
-	snprintf(hosts, sizeof(hosts), "--addn-hosts=%s", dns.hosts);
-	snprintf(log, sizeof(log), "--log-facility=%s", dns.log);
-	dns.pid = fork();
-	cr_assert_geq(dns.pid, 0);
-	if (dns.pid == 0) {
-		char *argv[] = { "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-				 hosts, "--listen-address=127.0.0.1", "--bind-interfaces", port,
-				 "--local=/test/", "--pid-file=", "--log-queries", log,
-				 geteuid() == 0 ? "--user=root" : "--local-ttl=0", NULL };
-		execvp("dnsmasq", argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && !udp_port_taken(dns.port); i++)
-		usleep(10000);
-	cr_assert(udp_port_taken(dns.port), "dnsmasq did not start (is dnsmasq-base installed?)");
+	tu_dnsmasq_start(&dns, "127.3.0.1 ok.test\n");
 	memset(&rec, 0, sizeof(rec));
 	fds0 = tu_count_fds();
 }
@@ -90,43 +27,25 @@ static void dns_up(void)
 static void dns_down(void)
 {
 	tu_recorder_free(&rec);
-	kill(dns.pid, SIGTERM);
-	waitpid(dns.pid, NULL, 0);
-	unlink(dns.hosts);
-	unlink(dns.log);
-	rmdir(dns.dir);
+	tu_dnsmasq_stop(&dns);
 }
 
 TestSuite(dns, .init = dns_up, .fini = dns_down, .timeout = 120);
 
 static void reload(const char *hosts)
 {
-	write_hosts(hosts);
-	cr_assert_eq(kill(dns.pid, SIGHUP), 0);
-	usleep(200000); /* dnsmasq re-reads the file on its next loop turn */
+	tu_dnsmasq_reload(&dns, hosts);
 }
 
-/* How many queries of a type for a name dnsmasq logged. */
 static int queries(const char *type, const char *name)
 {
-	FILE *f = fopen(dns.log, "re");
-	cr_assert_not_null(f);
-	char line[512], want[128];
-	snprintf(want, sizeof(want), "query[%s] %s from", type, name);
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, want))
-			n++;
-	fclose(f);
-	return n;
+	return tu_dnsmasq_queries(&dns, type, name);
 }
 
 static redial_t *make(struct redial_config *cfg)
 {
-	char servers[64];
-	snprintf(servers, sizeof(servers), "127.0.0.1:%u", dns.port);
 	if (!cfg->dns_servers)
-		cfg->dns_servers = servers;
+		cfg->dns_servers = dns.servers;
 	redial_t *r = NULL;
 	int ret = redial_create(cfg, &r);
 	cr_assert_eq(ret, 0, "create: %s: %s", strerror(-ret), redial_strerror_create());

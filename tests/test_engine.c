@@ -914,3 +914,45 @@ Test(engine, a_full_table_says_enospc)
 	cr_assert_eq(redial_endpoint_add(r, addr_of(T_REFUSE, 9), NULL, &id, NULL, 0), -ENOSPC);
 	tu_finish(r, fds0);
 }
+
+struct churn {
+	unsigned added, removed;
+	unsigned limit;
+};
+
+/* On each connect: remove that endpoint and add a fresh one, until `limit` were added. */
+static void replace_on_connect(redial_t *r, const struct redial_event *ev, void *arg)
+{
+	struct churn *c = arg;
+	if (ev->type != REDIAL_EV_CONNECTED)
+		return;
+	cr_assert_eq(redial_endpoint_remove(r, ev->id), 0);
+	c->removed++;
+	if (c->added < c->limit) {
+		redial_id_t id;
+		cr_assert_eq(redial_endpoint_add(r, addr_of(T_ACCEPT, 100 + c->added), NULL, &id,
+						 NULL, 0), 0);
+		c->added++;
+	}
+}
+
+Test(engine, endpoints_are_added_and_removed_from_callbacks_while_the_loop_runs)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	struct churn c = { .limit = 300 };
+	rec.hook = replace_on_connect;
+	rec.hook_arg = &c;
+	cfg.max_endpoints = 64; /* slots must be recycled for this to work */
+	redial_t *r = make(&cfg);
+	for (unsigned i = 0; i < 20; i++)
+		add(r, addr_of(T_ACCEPT, i), NULL);
+	uint64_t end = redial_now_ns() + REDIAL_SEC(20);
+	while (c.removed < 320 && redial_now_ns() < end)
+		cr_assert_geq(redial_run(r, REDIAL_MSEC(10)), 0);
+	cr_assert_eq(c.removed, 320);
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), 320);
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_CANCELLED, 0), 320, "remove cancels a live endpoint");
+	cr_assert_eq(stats(r).endpoints, 0);
+	tu_finish(r, fds0);
+}

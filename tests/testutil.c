@@ -1,10 +1,17 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int tu_count_fds(void)
 {
@@ -121,4 +128,137 @@ void tu_finish(redial_t *r, int fds_before)
 	redial_destroy(r);
 	cr_expect_eq(tu_count_fds(), fds_before, "fd count %d, expected %d", tu_count_fds(),
 		     fds_before);
+}
+
+/* ---- dnsmasq ------------------------------------------------------------------------------ */
+
+static uint16_t free_udp_port(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static bool udp_port_taken(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bool taken = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	char tmp[160];
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	FILE *f = fopen(tmp, "we");
+	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+}
+
+/* One try on a fresh port; false when dnsmasq exited or never bound the port. */
+static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
+{
+	d->port = free_udp_port();
+	char port[32], hosts[128], log[128], err[128];
+	snprintf(port, sizeof(port), "--port=%u", d->port);
+	snprintf(hosts, sizeof(hosts), "--addn-hosts=%s", d->hosts);
+	snprintf(log, sizeof(log), "--log-facility=%s", d->log);
+	snprintf(err, sizeof(err), "%s/stderr", d->dir);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		/* As root dnsmasq would switch to "nobody"; it needs no privilege here. */
+		char *argv[] = { "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv",
+				 "--no-hosts", hosts, "--listen-address=127.0.0.1", "--bind-interfaces",
+				 port, "--local=/test/", "--pid-file=", "--log-queries", log,
+				 geteuid() == 0 ? "--user=root" : "--local-ttl=0", NULL };
+		execvp("dnsmasq", argv);
+		_exit(127);
+	}
+	d->pid = pid;
+	for (int i = 0; i < 1000; i++) { /* up to 10 s on a loaded machine */
+		if (udp_port_taken(d->port))
+			return true;
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			FILE *f = fopen(err, "re");
+			size_t n = f ? fread(why, 1, whylen - 1, f) : 0;
+			why[n] = '\0';
+			if (f)
+				fclose(f);
+			d->pid = 0;
+			return false;
+		}
+		usleep(10000);
+	}
+	snprintf(why, whylen, "port %u not bound after 10 s", d->port);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	d->pid = 0;
+	return false;
+}
+
+void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
+{
+	memset(d, 0, sizeof(*d));
+	strcpy(d->dir, "/tmp/redial-dns-XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	snprintf(d->hosts, sizeof(d->hosts), "%s/hosts", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+	write_file(d->hosts, hosts);
+	char why[512] = "";
+	for (int tries = 0; tries < 3; tries++) /* a port can be taken between pick and bind */
+		if (dnsmasq_try(d, why, sizeof(why))) {
+			snprintf(d->servers, sizeof(d->servers), "127.0.0.1:%u", d->port);
+			return;
+		}
+	cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
+}
+
+void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts)
+{
+	write_file(d->hosts, hosts);
+	cr_assert_eq(kill(d->pid, SIGHUP), 0);
+	usleep(200000); /* dnsmasq re-reads the file on its next loop turn */
+}
+
+int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name)
+{
+	FILE *f = fopen(d->log, "re");
+	cr_assert_not_null(f);
+	char line[512], want[128];
+	snprintf(want, sizeof(want), "query[%s] %s from", type, name);
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
+void tu_dnsmasq_stop(struct tu_dnsmasq *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		waitpid(d->pid, NULL, 0);
+	}
+	char p[160];
+	unlink(d->hosts);
+	unlink(d->log);
+	snprintf(p, sizeof(p), "%s/stderr", d->dir);
+	unlink(p);
+	rmdir(d->dir);
+	d->pid = 0;
 }

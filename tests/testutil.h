@@ -56,4 +56,21 @@ enum redial_state tu_state(redial_t *r, redial_id_t id);
  * the process's fd count equal to fds_before. Destroys the manager. */
 void tu_finish(redial_t *r, int fds_before);
 
+/* dnsmasq on 127.0.0.1 at a free port, answering from a hosts file the test controls,
+ * with NXDOMAIN for the rest of .test and every query logged. */
+struct tu_dnsmasq {
+	int pid;
+	uint16_t port;
+	char dir[64];
+	char hosts[96];
+	char log[96];
+	char servers[32]; /* "127.0.0.1:PORT", for redial_config.dns_servers */
+};
+void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts);
+/* Rewrites the hosts file and makes dnsmasq read it again. */
+void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts);
+/* How many queries of a type ("A", "AAAA") for a name dnsmasq logged. */
+int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name);
+void tu_dnsmasq_stop(struct tu_dnsmasq *d);
+
 #endif

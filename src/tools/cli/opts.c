@@ -1,0 +1,621 @@
+/* opts.c — the command line of `redial`: flags, strict numbers, and the endpoint list from
+ * arguments and -f files, every entry checked before anything starts. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Stop listing bad endpoints after this many; the rest are only counted. */
+#define MAX_REPORTED 10
+
+static const char usage_text[] =
+	"Usage: redial [OPTIONS] ENDPOINT...\n"
+	"       redial [OPTIONS] -f FILE\n"
+	"       redial demo [--endpoints N] [--duration SEC]\n"
+	"\n"
+	"Keeps a TCP connection open to every ENDPOINT (\"A.B.C.D:PORT\", \"[IPv6]:PORT\" or\n"
+	"\"NAME:PORT\"),\n"
+	"reconnecting with backoff whenever one fails or drops, and reports what happened.\n"
+	"Runs until --duration has passed or SIGINT/SIGTERM arrives.\n"
+	"\n"
+	"Endpoints:\n"
+	"  -f, --endpoints FILE       read endpoints from FILE, one per line ('-': standard\n"
+	"                             input); blank lines and '#' comments are ignored\n"
+	"Connecting:\n"
+	"  -t, --connect-timeout MS   deadline of one connect attempt (default 2000)\n"
+	"      --backoff-initial MS   wait after the first failure (default 100)\n"
+	"      --backoff-max MS       longest wait between attempts (default 30000)\n"
+	"      --backoff-multiplier X each wait is up to X times the previous (default 2.0)\n"
+	"      --jitter MODE          none, full, equal or decorrelated (default full)\n"
+	"      --max-attempts N       give up after N failed attempts in a row; 0 = never\n"
+	"                             (default 0)\n"
+	"      --alert-after N        alert after N failed attempts in a row; 0 = never\n"
+	"                             (default 5)\n"
+	"      --stable-after MS      a connection up this long resets the backoff\n"
+	"                             (default 1000)\n"
+	"Names:\n"
+	"      --dns-server ADDR:PORT resolve NAME:PORT endpoints with this server\n"
+	"                             (repeatable; default: /etc/resolv.conf)\n"
+	"      --dns-timeout MS       deadline of one query (default 2000)\n"
+	"Running and output:\n"
+	"      --duration SEC         stop after SEC seconds (fractions allowed); default:\n"
+	"                             run until SIGINT or SIGTERM\n"
+	"      --log FILE             write the binary event log to FILE (decode it with\n"
+	"                             redial-log)\n"
+	"      --summary FILE         write the final summary as JSON to FILE ('-': stdout)\n"
+	"  -q, --quiet                no status line, no alerts, no text summary\n"
+	"  -h, --help                 this text\n"
+	"      --version              the version\n"
+	"\n"
+	"On a terminal, a status line shows the endpoints up, connecting, in backoff and\n"
+	"failed, with attempts/s and connects/s; alerts and give-ups print above it. Otherwise\n"
+	"only the final summary is printed.\n"
+	"\n"
+	"Exit status:\n"
+	"  0  the run ended normally: --duration passed, or SIGINT/SIGTERM\n"
+	"  1  runtime error, e.g. io_uring is unavailable (the message says what to do)\n"
+	"  2  usage or input error; nothing was started\n";
+
+void cli_settings_init(struct cli_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	redial_endpoint_opts_init(&s->ep);
+	s->ep.connect_timeout_ns = REDIAL_MSEC(2000);
+	s->ep.backoff.initial_ns = REDIAL_MSEC(100);
+	s->ep.backoff.max_ns = REDIAL_MSEC(30000);
+	s->ep.backoff.multiplier = 2.0;
+	s->ep.backoff.jitter = REDIAL_JITTER_FULL;
+	s->ep.backoff.max_attempts = 0;
+	s->ep.alert_after = 5;
+	s->ep.stable_after_ns = REDIAL_MSEC(1000);
+}
+
+void cli_apply_dns(const struct cli_settings *s, struct redial_config *cfg)
+{
+	if (s->dns_servers[0])
+		cfg->dns_servers = s->dns_servers;
+	if (s->dns_timeout_ns)
+		cfg->dns_timeout_ns = s->dns_timeout_ns;
+}
+
+/* --dns-server: an address literal with a port, appended to the comma-joined list. */
+static bool add_dns_server(struct cli_settings *s, const char *flag, const char *arg)
+{
+	char err[256];
+	int ret = redial_endpoint_parse(arg, NULL, NULL, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "redial: %s: %s\n", flag,
+			ret == -ENOTSUP ? "a DNS server must be an address, not a name" : err);
+		return false;
+	}
+	size_t used = strlen(s->dns_servers);
+	size_t need = strlen(arg) + (used ? 1 : 0);
+	if (used + need >= sizeof(s->dns_servers)) {
+		fprintf(stderr, "redial: %s: too many DNS servers\n", flag);
+		return false;
+	}
+	snprintf(s->dns_servers + used, sizeof(s->dns_servers) - used, "%s%s", used ? "," : "",
+		 arg);
+	return true;
+}
+
+void cli_settings_free(struct cli_settings *s)
+{
+	for (size_t i = 0; i < s->neps; i++)
+		free(s->eps[i].text);
+	free(s->eps);
+	s->eps = NULL;
+	s->neps = s->cap = 0;
+}
+
+int cli_endpoint_push(struct cli_settings *s, const char *text, size_t len, const char *origin,
+		      unsigned line, int group)
+{
+	if (s->neps == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct cli_endpoint *n = realloc(s->eps, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->eps = n;
+		s->cap = cap;
+	}
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	struct cli_endpoint *e = &s->eps[s->neps++];
+	memset(e, 0, sizeof(*e));
+	e->text = copy;
+	e->origin = origin;
+	e->line = line;
+	e->group = group;
+	return 0;
+}
+
+void cli_endpoint_where(const struct cli_endpoint *e, char *buf, size_t len)
+{
+	if (e->origin)
+		snprintf(buf, len, "%s:%u", e->origin, e->line);
+	else
+		snprintf(buf, len, "argument %u", e->line);
+}
+
+/* ---- Numbers --------------------------------------------------------------------------------- */
+
+/* The value quoted as the user typed it, made safe for one line of a terminal. */
+static void print_quoted(FILE *out, const char *text)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+bool cli_parse_uint(const char *flag, const char *text, uint64_t min, uint64_t max,
+		    const char *unit, uint64_t *ret)
+{
+	uint64_t v = 0;
+	bool ok = *text != '\0', big = false;
+	/* Digits only: strtoull would take " +12", "0x10" and "-1" (as a huge number). */
+	for (const char *p = text; *p && ok; p++) {
+		if (*p < '0' || *p > '9')
+			ok = false;
+		else if (v > (UINT64_MAX - 9) / 10)
+			big = true;
+		else
+			v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (!ok) {
+		fprintf(stderr, "redial: %s: ", flag);
+		print_quoted(stderr, text);
+		fprintf(stderr, " is not a whole number%s%s\n", unit ? " of " : "",
+			unit ? unit : "");
+		return false;
+	}
+	if (big || v < min || v > max) {
+		fprintf(stderr, "redial: %s: ", flag);
+		print_quoted(stderr, text);
+		fprintf(stderr, " is out of range (%llu to %llu%s%s)\n", (unsigned long long)min,
+			(unsigned long long)max, unit ? " " : "", unit ? unit : "");
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+/* A plain decimal: digits with at most one '.', as "1", "0.25", ".5", "2.". strtod alone
+ * would also take "inf", "nan", "0x1p4" and leading blanks. */
+static bool parse_decimal(const char *text, double *ret)
+{
+	size_t digits = 0, dots = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.')
+			dots++;
+		else
+			return false;
+	}
+	if (digits == 0 || dots > 1 || digits > 30)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (*end || errno || !isfinite(v))
+		return false;
+	*ret = v;
+	return true;
+}
+
+#define MAX_SECONDS 315360000.0 /* ten years: far from uint64 ns overflow (584 years) */
+
+bool cli_parse_seconds(const char *flag, const char *text, uint64_t *ret_ns)
+{
+	double v;
+	if (!parse_decimal(text, &v)) {
+		fprintf(stderr, "redial: %s: ", flag);
+		print_quoted(stderr, text);
+		fprintf(stderr, " is not a number of seconds (like 10 or 2.5)\n");
+		return false;
+	}
+	double ns = v * 1e9;
+	if (ns < 1e6 || v > MAX_SECONDS) {
+		fprintf(stderr, "redial: %s: ", flag);
+		print_quoted(stderr, text);
+		fprintf(stderr, " is out of range (0.001 to %.0f seconds)\n", MAX_SECONDS);
+		return false;
+	}
+	*ret_ns = (uint64_t)ns;
+	return true;
+}
+
+static bool parse_multiplier(const char *flag, const char *text, double *ret)
+{
+	double v;
+	if (!parse_decimal(text, &v)) {
+		fprintf(stderr, "redial: %s: ", flag);
+		print_quoted(stderr, text);
+		fprintf(stderr, " is not a number (like 2 or 1.5)\n");
+		return false;
+	}
+	if (v < 1.0 || v > 1000.0) {
+		fprintf(stderr, "redial: %s: ", flag);
+		print_quoted(stderr, text);
+		fprintf(stderr, " is out of range (1.0 to 1000)\n");
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+static bool parse_jitter(const char *flag, const char *text, enum redial_jitter *ret)
+{
+	static const struct {
+		const char *name;
+		enum redial_jitter j;
+	} modes[] = {
+		{ "none", REDIAL_JITTER_NONE },
+		{ "full", REDIAL_JITTER_FULL },
+		{ "equal", REDIAL_JITTER_EQUAL },
+		{ "decorrelated", REDIAL_JITTER_DECORRELATED },
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(text, modes[i].name) == 0) {
+			*ret = modes[i].j;
+			return true;
+		}
+	}
+	fprintf(stderr, "redial: %s: ", flag);
+	print_quoted(stderr, text);
+	fprintf(stderr, " is not a jitter mode (none, full, equal or decorrelated)\n");
+	return false;
+}
+
+/* ---- Endpoints ------------------------------------------------------------------------------- */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One line of an endpoints file: strips a '#' comment (no endpoint contains '#') and the
+ * blanks around the rest, including the '\r' of CRLF files. Returns 0 with *ret_len == 0 for
+ * a line with nothing on it, 0 with the endpoint in [*ret_start, +*ret_len), or -EINVAL when
+ * the line holds more than one word. */
+static int split_line(const char *line, size_t len, size_t *ret_start, size_t *ret_len)
+{
+	const char *hash = memchr(line, '#', len);
+	if (hash)
+		len = (size_t)(hash - line);
+	size_t a = 0;
+	while (a < len && is_blank(line[a]))
+		a++;
+	while (len > a && is_blank(line[len - 1]))
+		len--;
+	for (size_t i = a; i < len; i++)
+		if (is_blank(line[i]))
+			return -EINVAL;
+	*ret_start = a;
+	*ret_len = len - a;
+	return 0;
+}
+
+/* The words of a bad line without its comment and outer blanks, to quote in the message. */
+static void split_line_words(const char *line, size_t len, size_t *ret_start, size_t *ret_len)
+{
+	const char *hash = memchr(line, '#', len);
+	if (hash)
+		len = (size_t)(hash - line);
+	size_t a = 0;
+	while (a < len && is_blank(line[a]))
+		a++;
+	while (len > a && is_blank(line[len - 1]))
+		len--;
+	*ret_start = a;
+	*ret_len = len - a;
+}
+
+/* Reads FILE into s; returns false (after saying why) when it cannot be read. Bad lines are
+ * kept, marked, and reported with every other bad endpoint in order. */
+static bool read_endpoints_file(struct cli_settings *s, const char *path)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "redial: %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned lineno = 0;
+	bool ok = true;
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		size_t len = (size_t)n, start, elen;
+		if (len && line[len - 1] == '\n')
+			len--;
+		const char *bad_line = NULL;
+		if (memchr(line, '\0', len)) {
+			bad_line = "a NUL byte in the line";
+			start = 0;
+			elen = strlen(line);
+		} else if (split_line(line, len, &start, &elen) < 0) {
+			bad_line = "more than one word (one endpoint per line)";
+			split_line_words(line, len, &start, &elen);
+		}
+		if (elen == 0 && !bad_line)
+			continue;
+		/* Kept in the list even when bad, so the errors come out in line order. */
+		if (cli_endpoint_push(s, line + start, elen, path, lineno, -1) < 0) {
+			fprintf(stderr, "redial: out of memory reading %s\n", path);
+			ok = false;
+			break;
+		}
+		s->eps[s->neps - 1].bad = bad_line;
+	}
+	if (ok && ferror(f)) {
+		fprintf(stderr, "redial: %s: %s\n", path, strerror(errno ? errno : EIO));
+		ok = false;
+	}
+	free(line);
+	if (!is_stdin)
+		fclose(f);
+	return ok;
+}
+
+/* "<why>: \"<the line>\"", the line escaped to stay one printable line. */
+static void bad_line_message(char *buf, size_t len, const struct cli_endpoint *e)
+{
+	int n = snprintf(buf, len, "%s: \"", e->bad);
+	size_t k = n > 0 ? (size_t)n : 0;
+	for (const unsigned char *p = (const unsigned char *)e->text; *p && k + 6 < len; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			k += (size_t)snprintf(buf + k, len - k, "\\x%02x", *p);
+		else
+			buf[k++] = (char)*p;
+	}
+	snprintf(buf + k, len - k, "\"");
+}
+
+/* Checks every endpoint with the strict parser. A host name (-ENOTSUP) passes here: whether
+ * names are accepted is the engine's call, made by redial_endpoint_add when the run starts. */
+static bool check_endpoints(const struct cli_settings *s)
+{
+	unsigned bad = 0;
+	for (size_t i = 0; i < s->neps; i++) {
+		const struct cli_endpoint *e = &s->eps[i];
+		char msg[512], where[300];
+		int ret = -EINVAL;
+		if (e->bad)
+			bad_line_message(msg, sizeof(msg), e);
+		else
+			ret = redial_endpoint_parse(e->text, NULL, NULL, msg, sizeof(msg));
+		if (ret >= 0 || ret == -ENOTSUP)
+			continue;
+		if (++bad > MAX_REPORTED)
+			continue;
+		cli_endpoint_where(e, where, sizeof(where));
+		if (e->origin)
+			fprintf(stderr, "redial: %s: %s\n", where, msg);
+		else if (strcmp(e->text, "demo") == 0)
+			fprintf(stderr,
+				"redial: %s: \"demo\" is not an endpoint; the demo is run as "
+				"`redial demo [--endpoints N] [--duration SEC]`, with demo "
+				"first\n",
+				where);
+		else
+			fprintf(stderr, "redial: %s: %s\n", where, msg);
+	}
+	if (bad > MAX_REPORTED)
+		fprintf(stderr, "redial: ... and %u more bad endpoints\n", bad - MAX_REPORTED);
+	return bad == 0;
+}
+
+static int usage_error(void)
+{
+	fprintf(stderr, "Try 'redial --help'.\n");
+	return CLI_EXIT_USAGE;
+}
+
+int cli_parse_args(struct cli_settings *s, int argc, char **argv)
+{
+	enum {
+		O_BACKOFF_INITIAL = 256,
+		O_BACKOFF_MAX,
+		O_BACKOFF_MULT,
+		O_JITTER,
+		O_MAX_ATTEMPTS,
+		O_ALERT_AFTER,
+		O_STABLE_AFTER,
+		O_DNS_SERVER,
+		O_DNS_TIMEOUT,
+		O_DURATION,
+		O_LOG,
+		O_SUMMARY,
+		O_VERSION,
+	};
+	static const struct option longopts[] = {
+		{ "endpoints", required_argument, NULL, 'f' },
+		{ "connect-timeout", required_argument, NULL, 't' },
+		{ "backoff-initial", required_argument, NULL, O_BACKOFF_INITIAL },
+		{ "backoff-max", required_argument, NULL, O_BACKOFF_MAX },
+		{ "backoff-multiplier", required_argument, NULL, O_BACKOFF_MULT },
+		{ "jitter", required_argument, NULL, O_JITTER },
+		{ "max-attempts", required_argument, NULL, O_MAX_ATTEMPTS },
+		{ "alert-after", required_argument, NULL, O_ALERT_AFTER },
+		{ "stable-after", required_argument, NULL, O_STABLE_AFTER },
+		{ "dns-server", required_argument, NULL, O_DNS_SERVER },
+		{ "dns-timeout", required_argument, NULL, O_DNS_TIMEOUT },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "summary", required_argument, NULL, O_SUMMARY },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* Files are read after the flags, so that their endpoints keep the order given. */
+	const char *files[64];
+	size_t nfiles = 0;
+	bool initial_set = false, max_set = false;
+	uint64_t v;
+	int c;
+
+	opterr = 0; /* our own messages, which name the flag the way the user wrote it */
+	optind = 1;
+	int li = -1;
+	while ((c = getopt_long(argc, argv, ":f:t:qh", longopts, &li)) != -1) {
+		/* The flag as the user would recognise it, for messages. */
+		char flag[64];
+		if (li >= 0)
+			snprintf(flag, sizeof(flag), "--%s", longopts[li].name);
+		else
+			snprintf(flag, sizeof(flag), "-%c", c);
+		li = -1;
+		switch (c) {
+		case 'f':
+			if (nfiles == sizeof(files) / sizeof(files[0])) {
+				fprintf(stderr, "redial: at most %zu -f files\n", nfiles);
+				return usage_error();
+			}
+			files[nfiles++] = optarg;
+			break;
+		case 't':
+			if (!cli_parse_uint(flag, optarg, 1, 3600000, "ms", &v))
+				return usage_error();
+			s->ep.connect_timeout_ns = REDIAL_MSEC(v);
+			break;
+		case O_BACKOFF_INITIAL:
+			if (!cli_parse_uint(flag, optarg, 1, 86400000, "ms", &v))
+				return usage_error();
+			s->ep.backoff.initial_ns = REDIAL_MSEC(v);
+			initial_set = true;
+			break;
+		case O_BACKOFF_MAX:
+			if (!cli_parse_uint(flag, optarg, 1, 86400000, "ms", &v))
+				return usage_error();
+			s->ep.backoff.max_ns = REDIAL_MSEC(v);
+			max_set = true;
+			break;
+		case O_BACKOFF_MULT:
+			if (!parse_multiplier(flag, optarg, &s->ep.backoff.multiplier))
+				return usage_error();
+			break;
+		case O_JITTER:
+			if (!parse_jitter(flag, optarg, &s->ep.backoff.jitter))
+				return usage_error();
+			break;
+		case O_MAX_ATTEMPTS:
+			if (!cli_parse_uint(flag, optarg, 0, UINT32_MAX, NULL, &v))
+				return usage_error();
+			s->ep.backoff.max_attempts = (uint32_t)v;
+			break;
+		case O_ALERT_AFTER:
+			if (!cli_parse_uint(flag, optarg, 0, UINT32_MAX, NULL, &v))
+				return usage_error();
+			s->ep.alert_after = (uint32_t)v;
+			break;
+		case O_STABLE_AFTER:
+			if (!cli_parse_uint(flag, optarg, 0, 86400000, "ms", &v))
+				return usage_error();
+			s->ep.stable_after_ns = REDIAL_MSEC(v);
+			break;
+		case O_DNS_SERVER:
+			if (!add_dns_server(s, flag, optarg))
+				return usage_error();
+			break;
+		case O_DNS_TIMEOUT:
+			if (!cli_parse_uint(flag, optarg, 1, 600000, "ms", &v))
+				return usage_error();
+			s->dns_timeout_ns = REDIAL_MSEC(v);
+			break;
+		case O_DURATION:
+			if (!cli_parse_seconds(flag, optarg, &s->duration_ns))
+				return usage_error();
+			break;
+		case O_LOG:
+			if (!*optarg) {
+				fprintf(stderr, "redial: %s: empty file name\n", flag);
+				return usage_error();
+			}
+			s->log_path = optarg;
+			break;
+		case O_SUMMARY:
+			if (!*optarg) {
+				fprintf(stderr, "redial: %s: empty file name\n", flag);
+				return usage_error();
+			}
+			s->summary_path = optarg;
+			break;
+		case 'q':
+			s->quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		case O_VERSION:
+			printf("redial %d.%d.%d\n", REDIAL_VERSION_MAJOR, REDIAL_VERSION_MINOR,
+			       REDIAL_VERSION_PATCH);
+			return CLI_EXIT_OK;
+		case ':':
+			fprintf(stderr, "redial: option '%s' needs a value\n", argv[optind - 1]);
+			return usage_error();
+		default:
+			if (optopt && optopt != '?')
+				fprintf(stderr, "redial: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "redial: unknown option '%s'\n", argv[optind - 1]);
+			return usage_error();
+		}
+	}
+
+	if (s->ep.backoff.initial_ns > s->ep.backoff.max_ns) {
+		/* Name the flags the user set; a default is named as such. */
+		fprintf(stderr,
+			"redial: --backoff-initial (%llu ms%s) must not exceed --backoff-max "
+			"(%llu ms%s)\n",
+			(unsigned long long)(s->ep.backoff.initial_ns / 1000000),
+			initial_set ? "" : ", the default",
+			(unsigned long long)(s->ep.backoff.max_ns / 1000000),
+			max_set ? "" : ", the default");
+		return usage_error();
+	}
+	if (s->log_path && s->summary_path && strcmp(s->log_path, s->summary_path) == 0) {
+		fprintf(stderr, "redial: --log and --summary name the same file \"%s\"\n",
+			s->log_path);
+		return usage_error();
+	}
+
+	for (int i = optind; i < argc; i++) {
+		if (cli_endpoint_push(s, argv[i], strlen(argv[i]), NULL, (unsigned)(i - optind + 1),
+				      -1) < 0) {
+			fprintf(stderr, "redial: out of memory\n");
+			return CLI_EXIT_RUNTIME;
+		}
+	}
+	for (size_t i = 0; i < nfiles; i++)
+		if (!read_endpoints_file(s, files[i]))
+			return CLI_EXIT_USAGE;
+	if (!check_endpoints(s))
+		return CLI_EXIT_USAGE;
+	if (s->neps == 0) {
+		if (nfiles)
+			fprintf(stderr, "redial: no endpoints in %s%s\n", files[0],
+				nfiles > 1 ? " and the other files" : "");
+		else
+			fprintf(stderr, "redial: no endpoints given\n");
+		return usage_error();
+	}
+	return -1;
+}

@@ -1,0 +1,279 @@
+/* summary.c — the end-of-run report of `redial`: the JSON document scripts read (--summary)
+ * and the few lines a person reads on stdout. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+const char *cli_errno_label(int err, char *buf, size_t len)
+{
+	const char *name = redial_errno_name(err);
+	if (name)
+		return name;
+	snprintf(buf, len, "%d", err);
+	return buf;
+}
+
+void cli_json_string(FILE *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	fputc('"', out);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		switch (c) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			/* Control bytes escaped; bytes >= 0x80 are not valid JSON text unless they
+			 * form UTF-8, and an endpoint string is ASCII, so escape them as Latin-1
+			 * rather than emit a document a strict parser rejects. */
+			if (c < 0x20 || c >= 0x7f)
+				fprintf(out, "\\u%04x", c);
+			else
+				fputc(c, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static void json_cstr(FILE *out, const char *s)
+{
+	cli_json_string(out, s, strlen(s));
+}
+
+struct totals {
+	uint64_t attempts, connects, failures, disconnects, gave_up, local_errors;
+	uint32_t by_state[REDIAL_STATE_COUNT];
+};
+
+/* Summed from the per-endpoint snapshot, so the totals always agree with the list. */
+static void sum(const struct cli_settings *s, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < s->neps; i++) {
+		const struct redial_endpoint_stats *st = &s->eps[i].st;
+		t->attempts += st->attempts;
+		t->connects += st->connects;
+		t->failures += st->failures;
+		t->disconnects += st->disconnects;
+		t->local_errors += st->local_errors;
+		if (st->gave_up != REDIAL_GAVE_UP_NONE)
+			t->gave_up++;
+		if ((unsigned)st->state < REDIAL_STATE_COUNT)
+			t->by_state[st->state]++;
+	}
+}
+
+static const char *jitter_name(enum redial_jitter j)
+{
+	switch (j) {
+	case REDIAL_JITTER_NONE:
+		return "none";
+	case REDIAL_JITTER_FULL:
+		return "full";
+	case REDIAL_JITTER_EQUAL:
+		return "equal";
+	case REDIAL_JITTER_DECORRELATED:
+		return "decorrelated";
+	}
+	return "unknown";
+}
+
+static void rfc3339(char *buf, size_t len, uint64_t ns)
+{
+	time_t secs = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	if (!gmtime_r(&secs, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	size_t n = strlen(buf);
+	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ns / 1000000u % 1000u));
+}
+
+int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_result *res)
+{
+	struct totals t;
+	char when[64], eb[16];
+	const struct redial_endpoint_opts *o = &s->ep;
+
+	sum(s, &t);
+	rfc3339(when, sizeof(when), res->started_realtime_ns);
+	fprintf(out,
+		"{\"duration_s\": %.3f, \"totals\": {\"endpoints\": %zu, \"attempts\": %" PRIu64
+		", \"connects\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"disconnects\": %" PRIu64
+		", \"gave_up\": %" PRIu64 ", \"alerts\": %" PRIu64 ", \"local_errors\": %" PRIu64
+		", \"states\": {",
+		(double)res->duration_ns / 1e9, s->neps, t.attempts, t.connects, t.failures,
+		t.disconnects, t.gave_up, res->alerts, t.local_errors);
+	for (int i = 0; i < REDIAL_STATE_COUNT; i++)
+		fprintf(out, "%s\"%s\": %" PRIu32, i ? ", " : "",
+			redial_state_name((enum redial_state)i), t.by_state[i]);
+	fprintf(out, "}},\n \"started_at\": \"%s\", \"stop_reason\": ", when);
+	json_cstr(out, res->stop_reason ? res->stop_reason : "error");
+	fprintf(out,
+		", \"shutdown\": \"%s\",\n \"options\": {\"connect_timeout_ms\": %" PRIu64
+		", \"backoff_initial_ms\": %" PRIu64 ", \"backoff_max_ms\": %" PRIu64
+		", \"backoff_multiplier\": %g, \"jitter\": \"%s\", \"max_attempts\": %" PRIu32
+		", \"alert_after\": %" PRIu32 ", \"stable_after_ms\": %" PRIu64 "},\n",
+		res->shutdown_ret == 0 ? "clean" : "timed_out", o->connect_timeout_ns / 1000000,
+		o->backoff.initial_ns / 1000000, o->backoff.max_ns / 1000000, o->backoff.multiplier,
+		jitter_name(o->backoff.jitter), o->backoff.max_attempts, o->alert_after,
+		o->stable_after_ns / 1000000);
+	if (res->have_log) {
+		fputs(" \"log\": {\"path\": ", out);
+		json_cstr(out, s->log_path);
+		fprintf(out, ", \"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"error\": ",
+			res->log.accepted, res->log.dropped);
+		if (res->log_error < 0) {
+			fputc('"', out);
+			fputs(cli_errno_label(-res->log_error, eb, sizeof(eb)), out);
+			fputc('"', out);
+		} else {
+			fputs("null", out);
+		}
+		fputs("},\n", out);
+	}
+	fputs(" \"endpoints\": [", out);
+	for (size_t i = 0; i < s->neps; i++) {
+		const struct cli_endpoint *e = &s->eps[i];
+		const struct redial_endpoint_stats *st = &e->st;
+		fputs(i ? ",\n  {\"endpoint\": " : "\n  {\"endpoint\": ", out);
+		json_cstr(out, e->text);
+		fprintf(out,
+			", \"state\": \"%s\", \"attempts\": %" PRIu64 ", \"connects\": %" PRIu64
+			", \"failures\": %" PRIu64 ", \"disconnects\": %" PRIu64
+			", \"last_error\": ",
+			redial_state_name(st->state), st->attempts, st->connects, st->failures,
+			st->disconnects);
+		if (st->last_error)
+			fprintf(out, "\"%s\", \"last_class\": \"%s\"",
+				cli_errno_label(st->last_error, eb, sizeof(eb)),
+				redial_class_name(st->last_class));
+		else
+			fputs("null, \"last_class\": null", out);
+		fputs(", \"errors\": {", out);
+		for (size_t k = 0; k < e->nerr; k++) {
+			const struct redial_errno_count *ec = &res->errs[e->err_off + k];
+			fprintf(out, "%s\"%s\": %" PRIu64, k ? ", " : "",
+				cli_errno_label(ec->err, eb, sizeof(eb)), ec->count);
+		}
+		fputs("}, \"gave_up\": ", out);
+		if (st->gave_up != REDIAL_GAVE_UP_NONE)
+			fprintf(out, "\"%s\"", redial_gave_up_reason_name(st->gave_up));
+		else
+			fputs("null", out);
+		fprintf(out,
+			", \"alerts\": %" PRIu64 ", \"streak\": %" PRIu32
+			", \"local_errors\": %" PRIu64 "}",
+			e->alerts, st->streak, st->local_errors);
+	}
+	fputs(s->neps ? "\n ]}\n" : "]}\n", out);
+	if (ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
+static int count_desc(const void *a, const void *b)
+{
+	const struct redial_errno_count *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return (x->err > y->err) - (x->err < y->err);
+}
+
+/* Per-errno counts over every endpoint, most frequent first. Returns how many, or 0 when
+ * memory is short (the line is then left out). */
+static size_t merge_errors(const struct cli_result *res, struct redial_errno_count **ret)
+{
+	struct redial_errno_count *v = NULL;
+	size_t n = 0;
+	if (res->nerrs == 0 || !(v = calloc(res->nerrs, sizeof(*v))))
+		return 0;
+	for (size_t i = 0; i < res->nerrs; i++) {
+		size_t k = 0;
+		while (k < n && v[k].err != res->errs[i].err)
+			k++;
+		if (k == n)
+			v[n++].err = res->errs[i].err;
+		v[k].count += res->errs[i].count;
+	}
+	qsort(v, n, sizeof(*v), count_desc);
+	*ret = v;
+	return n;
+}
+
+void cli_summary_text(FILE *out, const struct cli_settings *s, const struct cli_result *res)
+{
+	struct totals t;
+	char eb[16];
+	sum(s, &t);
+
+	fprintf(out, "Summary: %zu endpoint%s, ran %.2f s (%s)\n", s->neps, s->neps == 1 ? "" : "s",
+		(double)res->duration_ns / 1e9,
+		strcmp(res->stop_reason, "duration") == 0 ? "--duration reached"
+							  : res->stop_reason);
+	fprintf(out,
+		"  at the end  %" PRIu32 " connected, %" PRIu32 " connecting, %" PRIu32
+		" in backoff, %" PRIu32 " failed\n",
+		t.by_state[REDIAL_STATE_CONNECTED],
+		t.by_state[REDIAL_STATE_CONNECTING] + t.by_state[REDIAL_STATE_IDLE],
+		t.by_state[REDIAL_STATE_BACKOFF], t.by_state[REDIAL_STATE_FAILED]);
+	fprintf(out,
+		"  attempts    %" PRIu64 " (%" PRIu64 " connected, %" PRIu64 " failed), %" PRIu64
+		" disconnects, %" PRIu64 " alerts, %" PRIu64 " gave up\n",
+		t.attempts, t.connects, t.failures, t.disconnects, res->alerts, t.gave_up);
+	if (t.local_errors)
+		fprintf(out,
+			"  local       %" PRIu64 " attempts held back by a local shortage "
+			"(descriptors, ports or memory)\n",
+			t.local_errors);
+
+	struct redial_errno_count *errs = NULL;
+	size_t n = merge_errors(res, &errs);
+	if (n) {
+		fputs("  errors     ", out);
+		for (size_t i = 0; i < n && i < 6; i++)
+			fprintf(out, " %s %" PRIu64, cli_errno_label(errs[i].err, eb, sizeof(eb)),
+				errs[i].count);
+		if (n > 6)
+			fprintf(out, " (+%zu more)", n - 6);
+		fputc('\n', out);
+	}
+	free(errs);
+
+	size_t shown = 0;
+	for (size_t i = 0; i < s->neps; i++) {
+		const struct cli_endpoint *e = &s->eps[i];
+		if (e->st.gave_up == REDIAL_GAVE_UP_NONE)
+			continue;
+		if (shown < 5)
+			fprintf(out, "  gave up     %s (%s, last %s)\n", e->text,
+				redial_gave_up_reason_name(e->st.gave_up),
+				cli_errno_label(e->st.last_error, eb, sizeof(eb)));
+		shown++;
+	}
+	if (shown > 5)
+		fprintf(out, "              ... and %zu more\n", shown - 5);
+	if (res->have_log)
+		fprintf(out, "  log         %s: %" PRIu64 " records%s%s\n", s->log_path,
+			res->log.accepted, res->log.dropped ? ", some DROPPED" : "",
+			res->log_error < 0 ? ", INCOMPLETE (write error)" : "");
+}

@@ -1,0 +1,1269 @@
+/* test_cli.c — end-to-end tests of the `redial` command: the real binary (REDIAL_BIN) against
+ * a loopback target farm started here, its event log decoded by the real `redial-log --json`
+ * (REDIAL_LOG_BIN), its JSON summary parsed, its exit statuses and its output checked.
+ *
+ * Timing checks are one-sided where the kernel cannot be early ("the next attempt is never
+ * sooner than the backoff said") and generous on the late side, so that they hold on a
+ * loaded two-core machine and under sanitizers. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "farm.h"
+#include "testutil.h"
+#include "tjson.h"
+
+/* ---- Processes ------------------------------------------------------------------------------- */
+
+static char dir[64];
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *bin(const char *var)
+{
+	const char *p = getenv(var);
+	cr_assert(p && *p, "%s is not set (run the tests through meson test)", var);
+	return p;
+}
+
+static void path_in_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	char tmp[65536];
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+		memcpy(buf + len, tmp, n);
+		len += n;
+	}
+	fclose(f);
+	if (!buf)
+		buf = calloc(1, 1);
+	buf[len] = 0;
+	if (ret_len)
+		*ret_len = len;
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+struct proc {
+	pid_t pid;
+	double started;
+	char out_path[128], err_path[128];
+};
+
+struct result {
+	int code; /* exit status, or 128 + signal */
+	double secs;
+	char *out, *err;
+	size_t out_len;
+};
+
+/* Starts argv (argv[0] is the binary) with stdout and stderr going to files in dir and
+ * stdin from /dev/null. An optional seccomp filter is installed in the child first. */
+static void spawn(struct proc *p, const char *const *argv, const struct sock_fprog *filter)
+{
+	static unsigned seq;
+	seq++;
+	snprintf(p->out_path, sizeof(p->out_path), "%s/out.%u", dir, seq);
+	snprintf(p->err_path, sizeof(p->err_path), "%s/err.%u", dir, seq);
+	p->started = now_s();
+	p->pid = fork();
+	cr_assert(p->pid >= 0, "fork: %s", strerror(errno));
+	if (p->pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+		    dup2(err, 2) < 0)
+			_exit(120);
+		if (filter && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+			       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter) != 0))
+			_exit(121);
+		execv(argv[0], (char *const *)argv);
+		_exit(122);
+	}
+}
+
+/* Waits for p to exit, at most timeout_s (then kills it and fails the test). */
+static void finish(struct proc *p, double timeout_s, struct result *r)
+{
+	int st;
+	for (;;) {
+		pid_t w = waitpid(p->pid, &st, WNOHANG);
+		cr_assert(w >= 0, "waitpid: %s", strerror(errno));
+		if (w == p->pid)
+			break;
+		if (now_s() - p->started > timeout_s) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &st, 0);
+			char *err = slurp(p->err_path, NULL);
+			cr_assert_fail("still running after %.1f s; stderr:\n%s", timeout_s,
+				       err ? err : "");
+		}
+		usleep(5000);
+	}
+	r->secs = now_s() - p->started;
+	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->out = slurp(p->out_path, &r->out_len);
+	r->err = slurp(p->err_path, NULL);
+	cr_assert(r->out && r->err);
+}
+
+static void result_free(struct result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+/* An argument vector under construction. */
+struct args {
+	const char *v[64];
+	char store[64][160];
+	int n;
+};
+
+static void arg(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct args *a, const char *fmt, ...)
+{
+	cr_assert_lt(a->n, 62);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->store[a->n], sizeof(a->store[a->n]), fmt, ap);
+	va_end(ap);
+	a->v[a->n] = a->store[a->n];
+	a->n++;
+	a->v[a->n] = NULL;
+}
+
+static void run(struct args *a, double timeout_s, struct result *r)
+{
+	struct proc p;
+	spawn(&p, a->v, NULL);
+	finish(&p, timeout_s, r);
+}
+
+/* ---- Reading what redial wrote --------------------------------------------------------------- */
+
+static struct tj *read_summary(const char *path)
+{
+	size_t len;
+	char *text = slurp(path, &len), err[128];
+	cr_assert_not_null(text, "no summary at %s", path);
+	struct tj *v = tj_parse(text, len, err, sizeof(err));
+	cr_assert_not_null(v, "summary %s is not JSON: %s\n%s", path, err, text);
+	free(text);
+	return v;
+}
+
+struct records {
+	struct tj **v;
+	size_t n;
+};
+
+/* Decodes a log with `redial-log --json`, which must exit 0 (no torn or corrupt record). */
+static void decode_log(const char *path, struct records *recs)
+{
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_LOG_BIN"));
+	arg(&a, "--json");
+	arg(&a, "%s", path);
+	run(&a, 60, &r);
+	cr_assert_eq(r.code, 0, "redial-log exit %d: %s", r.code, r.err);
+	cr_assert_str_empty(r.err, "redial-log: %s", r.err);
+	memset(recs, 0, sizeof(*recs));
+	size_t cap = 0;
+	for (char *line = r.out, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		cr_assert_not_null(nl, "unterminated last line from redial-log");
+		char err[128];
+		struct tj *v = tj_parse(line, (size_t)(nl - line), err, sizeof(err));
+		cr_assert_not_null(v, "redial-log line is not JSON (%s): %.*s", err,
+				   (int)(nl - line), line);
+		if (recs->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			recs->v = realloc(recs->v, cap * sizeof(*recs->v));
+			cr_assert_not_null(recs->v);
+		}
+		recs->v[recs->n++] = v;
+	}
+	result_free(&r);
+}
+
+static void records_free(struct records *recs)
+{
+	for (size_t i = 0; i < recs->n; i++)
+		tj_free(recs->v[i]);
+	free(recs->v);
+}
+
+/* The records of one event type (and endpoint, unless NULL), in file order. */
+static size_t select_records(const struct records *recs, const char *event, const char *ep,
+			     const struct tj **out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < recs->n; i++) {
+		const char *e = tj_str(tj_get(recs->v[i], "event"));
+		const char *name = tj_str(tj_get(recs->v[i], "endpoint"));
+		if (!e || strcmp(e, event) != 0 || (ep && (!name || strcmp(name, ep) != 0)))
+			continue;
+		if (n < cap)
+			out[n] = recs->v[i];
+		n++;
+	}
+	return n;
+}
+
+static const struct tj *endpoint_of(const struct tj *summary, const char *ep)
+{
+	const struct tj *list = tj_get(summary, "endpoints");
+	for (size_t i = 0; tj_at(list, i); i++) {
+		const char *name = tj_str(tj_get(tj_at(list, i), "endpoint"));
+		if (name && strcmp(name, ep) == 0)
+			return tj_at(list, i);
+	}
+	cr_assert_fail("endpoint %s is not in the summary", ep);
+	return NULL;
+}
+
+static double num(const struct tj *o, const char *key)
+{
+	const struct tj *v = tj_get(o, key);
+	cr_assert(v && v->kind == TJ_NUM, "\"%s\" is missing or not a number", key);
+	return v->num;
+}
+
+static const char *str(const struct tj *o, const char *key)
+{
+	const struct tj *v = tj_get(o, key);
+	cr_assert(v && v->kind == TJ_STR, "\"%s\" is missing or not a string", key);
+	return v->str;
+}
+
+static bool is_null(const struct tj *o, const char *key)
+{
+	const struct tj *v = tj_get(o, key);
+	return v && v->kind == TJ_NULL;
+}
+
+/* The summary's totals must be the sums of its endpoints, and each endpoint's errors must
+ * count at least its failures (disconnect errors are counted there too). */
+static void check_summary_consistent(const struct tj *sum, size_t endpoints)
+{
+	const struct tj *t = tj_get(sum, "totals"), *list = tj_get(sum, "endpoints");
+	cr_assert_not_null(t);
+	cr_assert(list && list->kind == TJ_ARR);
+	cr_assert_eq(list->n, endpoints);
+	cr_assert_eq(num(t, "endpoints"), (double)endpoints);
+	double att = 0, con = 0, fail = 0, disc = 0, gave = 0;
+	for (size_t i = 0; i < list->n; i++) {
+		const struct tj *e = tj_at(list, i);
+		str(e, "endpoint");
+		const char *state = str(e, "state");
+		cr_assert(strcmp(state, "connected") == 0 || strcmp(state, "connecting") == 0 ||
+				  strcmp(state, "backoff") == 0 || strcmp(state, "failed") == 0 ||
+				  strcmp(state, "cancelled") == 0,
+			  "state %s", state);
+		att += num(e, "attempts");
+		con += num(e, "connects");
+		fail += num(e, "failures");
+		disc += num(e, "disconnects");
+		cr_assert_eq(num(e, "attempts"), num(e, "connects") + num(e, "failures"));
+		if (!is_null(e, "gave_up"))
+			gave++;
+		if (is_null(e, "last_error"))
+			cr_assert(is_null(e, "last_class"));
+		else
+			cr_assert(strcmp(str(e, "last_class"), "transient") == 0 ||
+				  strcmp(str(e, "last_class"), "permanent") == 0 ||
+				  strcmp(str(e, "last_class"), "local") == 0);
+		const struct tj *errs = tj_get(e, "errors");
+		cr_assert(errs && errs->kind == TJ_OBJ);
+		double nerr = 0;
+		for (size_t k = 0; k < errs->n; k++)
+			nerr += errs->v[k].num;
+		cr_assert_geq(nerr, num(e, "failures"));
+	}
+	cr_assert_eq(num(t, "attempts"), att);
+	cr_assert_eq(num(t, "connects"), con);
+	cr_assert_eq(num(t, "failures"), fail);
+	cr_assert_eq(num(t, "disconnects"), disc);
+	cr_assert_eq(num(t, "gave_up"), gave);
+}
+
+/* ---- Fixture --------------------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/redial-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+
+static struct farm *start_farm(const char *const *specs, size_t n)
+{
+	struct farm_target_spec s[8];
+	cr_assert_leq(n, 8);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(farm_spec_parse(specs[i], &s[i]), 0, "%s", specs[i]);
+	struct farm *f;
+	int ret = farm_start(s, n, &f);
+	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
+	return f;
+}
+
+/* ---- Usage ----------------------------------------------------------------------------------- */
+
+Test(cli, help_and_version_go_to_stdout_with_exit_0)
+{
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--help");
+	run(&a, 10, &r);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "Usage: redial [OPTIONS] ENDPOINT..."), "%s", r.out);
+	static const char *const flags[] = {
+		"-f, --endpoints FILE",
+		"-t, --connect-timeout MS",
+		"--backoff-initial MS",
+		"--backoff-max MS",
+		"--backoff-multiplier X",
+		"--jitter MODE",
+		"--max-attempts N",
+		"--alert-after N",
+		"--stable-after MS",
+		"--duration SEC",
+		"--log FILE",
+		"--summary FILE",
+		"-q, --quiet",
+		"-h, --help",
+		"--version",
+		"redial demo",
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		cr_expect(strstr(r.out, flags[i]), "--help lacks %s", flags[i]);
+	result_free(&r);
+
+	a.n = 0;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--version");
+	run(&a, 10, &r);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strncmp(r.out, "redial 0.", 9) == 0, "%s", r.out);
+	result_free(&r);
+}
+
+/* One bad command line: its arguments (strings inline: Criterion re-executes each parameter
+ * in a fresh worker, where pointers into the parent would dangle) and the pieces of the
+ * message that must appear on stderr. */
+struct bad_input {
+	char args[6][40];
+	char expect[3][64];
+};
+
+ParameterizedTestParameters(cli, bad_input_exits_2_naming_the_problem_and_starts_nothing)
+{
+	static struct bad_input cases[] = {
+		{ { "127.0.0.1:0" }, { "argument 1", "port \"0\" out of range" } },
+		{ { "127.0.0.1:1", "127.0.0.1:70000" }, { "argument 2", "\"70000\"" } },
+		{ { "127.0.0.1" }, { "missing \":PORT\"" } },
+		{ { "[::1:80" }, { "argument 1" } },
+		{ { "bad_host!:80" }, { "invalid character" } },
+		{ { "--connect-timeout", "abc", "127.0.0.1:1" },
+		  { "--connect-timeout", "\"abc\"", "not a whole number" } },
+		{ { "-t", "0", "127.0.0.1:1" }, { "-t: \"0\"", "out of range" } },
+		{ { "--connect-timeout=99999999", "127.0.0.1:1" },
+		  { "--connect-timeout", "\"99999999\"", "out of range" } },
+		{ { "--backoff-initial", "-5", "127.0.0.1:1" }, { "--backoff-initial", "\"-5\"" } },
+		{ { "--backoff-max", "1.5", "127.0.0.1:1" }, { "--backoff-max", "\"1.5\"" } },
+		{ { "--backoff-initial", "5000", "--backoff-max", "1000", "127.0.0.1:1" },
+		  { "--backoff-initial (5000 ms)", "--backoff-max (1000 ms)" } },
+		{ { "--backoff-multiplier", "0.5", "127.0.0.1:1" },
+		  { "--backoff-multiplier", "\"0.5\"", "out of range" } },
+		{ { "--backoff-multiplier", "nan", "127.0.0.1:1" },
+		  { "--backoff-multiplier", "\"nan\"", "not a number" } },
+		{ { "--jitter", "sometimes", "127.0.0.1:1" }, { "--jitter", "\"sometimes\"" } },
+		{ { "--max-attempts", "x", "127.0.0.1:1" }, { "--max-attempts", "\"x\"" } },
+		{ { "--alert-after", "4294967296", "127.0.0.1:1" },
+		  { "--alert-after", "\"4294967296\"", "out of range" } },
+		{ { "--stable-after=", "127.0.0.1:1" }, { "--stable-after", "\"\"" } },
+		{ { "--duration", "0", "127.0.0.1:1" }, { "--duration", "\"0\"", "out of range" } },
+		{ { "--duration", "1e3", "127.0.0.1:1" }, { "--duration", "\"1e3\"" } },
+		{ { "--duration", "inf", "127.0.0.1:1" }, { "--duration", "\"inf\"" } },
+		{ { "127.0.0.1:1", "--duration" }, { "'--duration' needs a value" } },
+		{ { "--bogus", "127.0.0.1:1" }, { "unknown option '--bogus'" } },
+		{ { "-x", "127.0.0.1:1" }, { "unknown option '-x'" } },
+		{ { "" }, { "argument 1", "empty endpoint" } },
+		{ { "-q" }, { "no endpoints given" } },
+		{ { "-f", "/nonexistent/endpoints.txt" },
+		  { "/nonexistent/endpoints.txt", "No such file or directory" } },
+		{ { "-q", "demo" }, { "demo first" } },
+		{ { "demo", "--endpoints", "3" }, { "--endpoints", "\"3\"", "out of range" } },
+		{ { "demo", "--duration", "soon" }, { "--duration", "\"soon\"" } },
+		{ { "demo", "--fast" }, { "unknown option '--fast'" } },
+		{ { "demo", "extra" }, { "unexpected argument 'extra'" } },
+	};
+	return cr_make_param_array(struct bad_input, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct bad_input *c, cli, bad_input_exits_2_naming_the_problem_and_starts_nothing)
+{
+	struct args a = { .n = 0 };
+	struct result r;
+	char log[128], sum[128];
+	path_in_dir(log, sizeof(log), "never.log");
+	path_in_dir(sum, sizeof(sum), "never.json");
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	int i = 0;
+	if (strcmp(c->args[0], "demo") == 0)
+		arg(&a, "%s", c->args[i++]);
+	/* First, so that a flag left without its value at the end stays without one. */
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	for (; i < 6 && (c->args[i][0] || i == 0); i++)
+		arg(&a, "%s", c->args[i]);
+	run(&a, 20, &r);
+	cr_assert_eq(r.code, 2, "exit %d; stderr: %s", r.code, r.err);
+	for (int k = 0; k < 3 && c->expect[k][0]; k++)
+		cr_expect(strstr(r.err, c->expect[k]), "stderr lacks [%s]: %s", c->expect[k],
+			  r.err);
+	cr_expect_str_empty(r.out, "stdout: %s", r.out);
+	struct stat sb;
+	cr_expect(stat(log, &sb) < 0, "a log file was created");
+	cr_expect(stat(sum, &sb) < 0, "a summary file was created");
+	result_free(&r);
+}
+
+Test(cli, bad_lines_in_an_endpoints_file_are_named_by_file_and_line)
+{
+	char file[128];
+	path_in_dir(file, sizeof(file), "endpoints.txt");
+	write_file(file, "# the test's endpoints\n"
+			 "127.0.0.1:1000\n"
+			 "\n"
+			 "   127.0.0.2:1000   # a comment after it\n"
+			 "[::1]:1000\n"
+			 "127.0.0.3:1000\r\n"
+			 "127.0.0.1:0\n"
+			 "\t# an indented comment\n"
+			 "127.0.0.4:1000 127.0.0.5:1000\n"
+			 "300.0.0.1:80\n");
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "-f");
+	arg(&a, "%s", file);
+	run(&a, 20, &r);
+	cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+	char want[256];
+	snprintf(want, sizeof(want), "%s:7: port \"0\" out of range", file);
+	cr_expect(strstr(r.err, want), "stderr lacks [%s]: %s", want, r.err);
+	snprintf(want, sizeof(want), "%s:9: more than one word", file);
+	cr_expect(strstr(r.err, want), "stderr lacks [%s]: %s", want, r.err);
+	snprintf(want, sizeof(want), "%s:10: ", file);
+	cr_expect(strstr(r.err, want), "stderr lacks [%s]: %s", want, r.err);
+	/* In line order, and nothing about the good lines. */
+	cr_expect(strstr(r.err, ":7:") < strstr(r.err, ":9:"));
+	cr_expect(!strstr(r.err, ":2:") && !strstr(r.err, ":4:") && !strstr(r.err, ":5:") &&
+			  !strstr(r.err, ":6:"),
+		  "%s", r.err);
+	result_free(&r);
+}
+
+Test(cli, an_endpoints_file_keeps_its_order_and_exact_strings_in_the_summary)
+{
+	static const char *const specs[] = { "accept" };
+	struct farm *f = start_farm(specs, 1);
+	unsigned port = farm_port(f, 0);
+	char file[128], sum[128], text[512];
+	path_in_dir(file, sizeof(file), "eps.txt");
+	path_in_dir(sum, sizeof(sum), "sum.json");
+	snprintf(text, sizeof(text),
+		 "# comment\r\n\r\n127.0.0.9:%u\r\n  [::ffff:127.0.0.8]:%u  # mapped\n127.0.0.7:%u",
+		 port, port, port);
+	write_file(file, text);
+
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "127.0.0.10:%u", port); /* arguments first, then the files */
+	arg(&a, "-f");
+	arg(&a, "%s", file);
+	arg(&a, "--duration");
+	arg(&a, "0.5");
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 4);
+	char want[4][64];
+	snprintf(want[0], sizeof(want[0]), "127.0.0.10:%u", port);
+	snprintf(want[1], sizeof(want[1]), "127.0.0.9:%u", port);
+	snprintf(want[2], sizeof(want[2]), "[::ffff:127.0.0.8]:%u", port);
+	snprintf(want[3], sizeof(want[3]), "127.0.0.7:%u", port);
+	for (size_t i = 0; i < 4; i++) {
+		const struct tj *e = tj_at(tj_get(s, "endpoints"), i);
+		cr_expect_str_eq(str(e, "endpoint"), want[i]);
+		cr_expect_str_eq(str(e, "state"), "connected");
+	}
+	tj_free(s);
+	result_free(&r);
+	farm_stop(f);
+}
+
+/* ---- Behaviour against the farm -------------------------------------------------------------- */
+
+Test(cli, a_refused_endpoint_backs_off_on_schedule_alerts_and_gives_up)
+{
+	static const char *const specs[] = { "refuse" };
+	struct farm *f = start_farm(specs, 1);
+	char ep[64], log[128], sum[128];
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
+	path_in_dir(log, sizeof(log), "refuse.log");
+	path_in_dir(sum, sizeof(sum), "refuse.json");
+
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--jitter=none");
+	arg(&a, "--backoff-initial");
+	arg(&a, "100");
+	arg(&a, "--backoff-multiplier");
+	arg(&a, "2");
+	arg(&a, "--backoff-max");
+	arg(&a, "300");
+	arg(&a, "--max-attempts");
+	arg(&a, "5");
+	arg(&a, "--alert-after");
+	arg(&a, "3");
+	arg(&a, "--duration");
+	arg(&a, "3");
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "%s", ep);
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect(r.secs >= 3.0, "ran %.2f s of a 3 s duration", r.secs);
+
+	/* The log: 5 refusals, backing off 100, 200, 300 (the cap), 300 ms, then the give-up. */
+	struct records recs;
+	decode_log(log, &recs);
+	const struct tj *fails[8], *alerts[2], *gave[2];
+	size_t nf = select_records(&recs, "connect_failed", ep, fails, 8);
+	cr_assert_eq(nf, 5, "%zu connect_failed records", nf);
+	static const double backoff_ms[] = { 100, 200, 300, 300, 0 };
+	for (size_t i = 0; i < nf; i++) {
+		cr_expect_eq(num(fails[i], "attempt"), (double)(i + 1));
+		cr_expect_str_eq(str(fails[i], "error"), "ECONNREFUSED");
+		cr_expect_eq(num(fails[i], "errno"), ECONNREFUSED);
+		cr_expect_str_eq(str(fails[i], "class"), "transient");
+		cr_expect_eq(num(fails[i], "backoff_ns"), backoff_ms[i] * 1e6, "attempt %zu: %.0f",
+			     i + 1, num(fails[i], "backoff_ns"));
+		if (i == 0)
+			continue;
+		/* The gap after a failure is never shorter than its backoff; late by < 1.5 s. */
+		double gap = num(fails[i], "mono_ns") - num(fails[i - 1], "mono_ns");
+		double want = num(fails[i - 1], "backoff_ns");
+		cr_expect_geq(gap, want,
+			      "attempt %zu came %.0f ns after the previous, backoff %.0f", i + 1,
+			      gap, want);
+		cr_expect_leq(gap, want + 1.5e9, "attempt %zu late: gap %.0f ns", i + 1, gap);
+	}
+	cr_assert_eq(select_records(&recs, "alert", ep, alerts, 2), 1);
+	cr_expect_eq(num(alerts[0], "attempts"), 3);
+	cr_expect_str_eq(str(alerts[0], "error"), "ECONNREFUSED");
+	cr_expect_eq(num(alerts[0], "mono_ns"), num(fails[2], "mono_ns"));
+	cr_assert_eq(select_records(&recs, "gave_up", ep, gave, 2), 1);
+	cr_expect_str_eq(str(gave[0], "reason"), "max_attempts");
+	cr_expect_str_eq(str(gave[0], "error"), "ECONNREFUSED");
+	cr_expect_eq(num(gave[0], "attempts"), 5);
+	cr_expect_eq(select_records(&recs, "connected", ep, gave, 2), 0);
+	cr_expect_eq(select_records(&recs, "endpoint_added", ep, gave, 2), 1);
+
+	/* The summary says the same. */
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 1);
+	const struct tj *t = tj_get(s, "totals");
+	cr_expect_eq(num(t, "attempts"), 5);
+	cr_expect_eq(num(t, "connects"), 0);
+	cr_expect_eq(num(t, "failures"), 5);
+	cr_expect_eq(num(t, "disconnects"), 0);
+	cr_expect_eq(num(t, "gave_up"), 1);
+	cr_expect_eq(num(t, "alerts"), 1);
+	const struct tj *e = endpoint_of(s, ep);
+	cr_expect_str_eq(str(e, "state"), "failed");
+	cr_expect_str_eq(str(e, "last_error"), "ECONNREFUSED");
+	cr_expect_str_eq(str(e, "last_class"), "transient");
+	cr_expect_str_eq(str(e, "gave_up"), "max_attempts");
+	const struct tj *errs = tj_get(e, "errors");
+	cr_expect_eq(errs->n, 1);
+	cr_expect_eq(num(errs, "ECONNREFUSED"), 5);
+	cr_expect_gt(num(s, "duration_s"), 2.99);
+	cr_expect_lt(num(s, "duration_s"), 4.5);
+	cr_expect_str_eq(str(s, "stop_reason"), "duration");
+	cr_expect_eq(num(tj_get(s, "log"), "dropped"), 0);
+	cr_expect_eq(num(tj_get(s, "log"), "records"), (double)recs.n);
+	tj_free(s);
+	records_free(&recs);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, a_blackholed_endpoint_times_out_at_the_connect_timeout_as_ETIMEDOUT)
+{
+	static const char *const specs[] = { "blackhole" };
+	struct farm *f = start_farm(specs, 1);
+	char ep[64], log[128], sum[128];
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
+	path_in_dir(log, sizeof(log), "bh.log");
+	path_in_dir(sum, sizeof(sum), "bh.json");
+
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "-t");
+	arg(&a, "300");
+	arg(&a, "--jitter");
+	arg(&a, "none");
+	arg(&a, "--backoff-initial");
+	arg(&a, "150");
+	arg(&a, "--max-attempts");
+	arg(&a, "2");
+	arg(&a, "--duration");
+	arg(&a, "2");
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "%s", ep);
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+
+	struct records recs;
+	decode_log(log, &recs);
+	const struct tj *fails[4], *gave[2];
+	cr_assert_eq(select_records(&recs, "connect_failed", ep, fails, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		cr_expect_str_eq(str(fails[i], "error"), "ETIMEDOUT");
+		cr_expect_str_eq(str(fails[i], "class"), "transient");
+		double d = num(fails[i], "duration_ns");
+		cr_expect_geq(d, 300e6, "timed out after %.0f ns, before its 300 ms deadline", d);
+		cr_expect_leq(d, 300e6 + 1.5e9, "timed out late: %.0f ns", d);
+	}
+	/* The second attempt started no sooner than 150 ms after the first timed out. */
+	double start2 = num(fails[1], "mono_ns") - num(fails[1], "duration_ns");
+	cr_expect_geq(start2 - num(fails[0], "mono_ns"), 150e6);
+	cr_assert_eq(select_records(&recs, "gave_up", ep, gave, 2), 1);
+	cr_expect_str_eq(str(gave[0], "error"), "ETIMEDOUT");
+
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 1);
+	const struct tj *e = endpoint_of(s, ep);
+	cr_expect_str_eq(str(e, "state"), "failed");
+	cr_expect_eq(num(e, "attempts"), 2);
+	cr_expect_eq(num(e, "failures"), 2);
+	cr_expect_str_eq(str(e, "last_error"), "ETIMEDOUT");
+	cr_expect_eq(num(tj_get(e, "errors"), "ETIMEDOUT"), 2);
+	tj_free(s);
+	records_free(&recs);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, accepted_endpoints_stay_up_and_dropped_ones_reconnect)
+{
+	static const char *const specs[] = { "accept", "drop:300:rst" };
+	struct farm *f = start_farm(specs, 2);
+	char up[64], drop[64], log[128], sum[128];
+	snprintf(up, sizeof(up), "127.0.0.1:%u", farm_port(f, 0));
+	snprintf(drop, sizeof(drop), "127.0.0.2:%u", farm_port(f, 1));
+	path_in_dir(log, sizeof(log), "drop.log");
+	path_in_dir(sum, sizeof(sum), "drop.json");
+
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--backoff-initial=50");
+	arg(&a, "--duration=2.5");
+	arg(&a, "--log=%s", log);
+	arg(&a, "--summary=%s", sum);
+	arg(&a, "%s", up);
+	arg(&a, "%s", drop);
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 2);
+	const struct tj *e = endpoint_of(s, up);
+	cr_expect_str_eq(str(e, "state"), "connected");
+	cr_expect_eq(num(e, "attempts"), 1);
+	cr_expect_eq(num(e, "connects"), 1);
+	cr_expect_eq(num(e, "failures"), 0);
+	cr_expect_eq(num(e, "disconnects"), 0);
+	cr_expect(is_null(e, "last_error") && is_null(e, "last_class") && is_null(e, "gave_up"));
+	cr_expect_eq(tj_get(e, "errors")->n, 0);
+
+	e = endpoint_of(s, drop);
+	double disc = num(e, "disconnects"), con = num(e, "connects");
+	cr_expect_geq(disc, 2, "%.0f disconnects in 2.5 s of 300 ms connections", disc);
+	cr_expect(con == disc || con == disc + 1, "connects %.0f, disconnects %.0f", con, disc);
+	cr_expect_eq(num(tj_get(e, "errors"), "ECONNRESET"), disc);
+
+	struct records recs;
+	decode_log(log, &recs);
+	const struct tj *d[64], *c[64];
+	size_t nd = select_records(&recs, "disconnected", drop, d, 64);
+	size_t nc = select_records(&recs, "connected", drop, c, 64);
+	cr_expect_eq((double)nd, disc);
+	cr_expect_eq((double)nc, con);
+	for (size_t i = 0; i < nd && i < 64; i++) {
+		cr_expect_str_eq(str(d[i], "error"), "ECONNRESET");
+		/* The farm holds each connection 300 ms from its accept, which follows our
+		 * connect: never up for less. */
+		cr_expect_geq(num(d[i], "up_ns"), 300e6, "up %.0f ns", num(d[i], "up_ns"));
+		cr_expect_leq(num(d[i], "up_ns"), 300e6 + 1.5e9);
+	}
+	for (size_t i = 0; i < nc && i < 64; i++)
+		cr_expect_eq(num(c[i], "attempts"), 1);
+	cr_expect_eq(select_records(&recs, "connected", up, c, 64), 1);
+	tj_free(s);
+	records_free(&recs);
+	result_free(&r);
+	farm_stop(f);
+}
+
+/* ---- Output ---------------------------------------------------------------------------------- */
+
+Test(cli, summary_dash_writes_pure_json_to_stdout)
+{
+	static const char *const specs[] = { "accept" };
+	struct farm *f = start_farm(specs, 1);
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--duration");
+	arg(&a, ".3");
+	arg(&a, "--summary");
+	arg(&a, "-");
+	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	arg(&a, "[::1]:%u", 1u); /* nothing listens on ::1 port 1: refused */
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	char err[128];
+	struct tj *s = tj_parse(r.out, r.out_len, err, sizeof(err));
+	cr_assert_not_null(s, "stdout is not one JSON document (%s):\n%s", err, r.out);
+	check_summary_consistent(s, 2);
+	const struct tj *e = endpoint_of(s, "[::1]:1");
+	cr_expect_str_eq(str(e, "last_error"), "ECONNREFUSED");
+	cr_expect_gt(num(e, "failures"), 0);
+	tj_free(s);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, without_a_terminal_only_the_final_summary_is_printed_and_quiet_prints_nothing)
+{
+	static const char *const specs[] = { "refuse" };
+	struct farm *f = start_farm(specs, 1);
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--duration");
+	arg(&a, "1");
+	arg(&a, "--alert-after");
+	arg(&a, "1");
+	arg(&a, "--max-attempts");
+	arg(&a, "2");
+	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect(strncmp(r.out, "Summary: 1 endpoint, ran ", 25) == 0, "%s", r.out);
+	cr_expect(!strchr(r.out, '\r') && !strchr(r.out, '\033'), "terminal codes: %s", r.out);
+	cr_expect(!strstr(r.out, "ALERT") && !strstr(r.out, "GAVE UP"), "%s", r.out);
+	cr_expect(strstr(r.out, "gave up"), "%s", r.out);
+	cr_expect_str_empty(r.err);
+	result_free(&r);
+
+	a.n = 0;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "-q");
+	arg(&a, "--duration");
+	arg(&a, "0.5");
+	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0);
+	cr_expect_str_empty(r.out, "-q printed: %s", r.out);
+	cr_expect_str_empty(r.err);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, on_a_terminal_a_live_status_line_and_the_alerts_are_shown)
+{
+	static const char *const specs[] = { "refuse", "accept" };
+	struct farm *f = start_farm(specs, 2);
+	struct args a = { .n = 0 };
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--duration");
+	arg(&a, "1.5");
+	arg(&a, "--alert-after");
+	arg(&a, "2");
+	arg(&a, "--max-attempts");
+	arg(&a, "3");
+	arg(&a, "--backoff-initial");
+	arg(&a, "50");
+	arg(&a, "--backoff-max");
+	arg(&a, "100");
+	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	arg(&a, "127.0.0.1:%u", farm_port(f, 1));
+
+	int master, slave;
+	struct winsize ws = { .ws_row = 40, .ws_col = 100 };
+	cr_assert_eq(openpty(&master, &slave, NULL, NULL, &ws), 0, "openpty: %s", strerror(errno));
+	double t0 = now_s();
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		setsid();
+		if (dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+			_exit(120);
+		close(master);
+		execv(a.v[0], (char *const *)a.v);
+		_exit(122);
+	}
+	close(slave);
+	char *out = malloc(1 << 16);
+	size_t len = 0;
+	for (;;) {
+		struct pollfd p = { .fd = master, .events = POLLIN };
+		cr_assert_lt(now_s() - t0, 30, "no end of output");
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(master, out + len, (1 << 16) - 1 - len);
+		if (n <= 0)
+			break; /* EIO: the child and its terminal are gone */
+		len += (size_t)n;
+	}
+	out[len] = 0;
+	close(master);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, out);
+	cr_expect(strstr(out, "\r\033[K"), "no status line redraw: %s", out);
+	cr_expect(strstr(out, "up 1") && strstr(out, "connecting ") && strstr(out, "backoff ") &&
+			  strstr(out, "failed ") && strstr(out, "attempts/s") &&
+			  strstr(out, "connects/s"),
+		  "%s", out);
+	cr_expect(strstr(out, "ALERT") && strstr(out, "2 failed attempts in a row"), "%s", out);
+	cr_expect(strstr(out, "GAVE UP") && strstr(out, "max_attempts after 3 attempts"), "%s",
+		  out);
+	cr_expect(strstr(out, "Summary: 2 endpoints"), "%s", out);
+	/* Every status line fits the terminal, so it can be redrawn in place. */
+	for (char *p = strstr(out, "\033[K"); p; p = strstr(p + 1, "\033[K")) {
+		size_t w = strcspn(p + 3, "\r\n");
+		cr_expect_lt(w, 100, "a %zu-column line on a 100-column terminal", w);
+	}
+	free(out);
+	farm_stop(f);
+}
+
+Test(cli, a_fractional_duration_ends_the_run_on_time)
+{
+	static const char *const specs[] = { "accept" };
+	struct farm *f = start_farm(specs, 1);
+	char sum[128];
+	path_in_dir(sum, sizeof(sum), "d.json");
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--duration");
+	arg(&a, "0.75");
+	arg(&a, "-q");
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0);
+	cr_expect_geq(r.secs, 0.75);
+	cr_expect_lt(r.secs, 3.5, "took %.2f s", r.secs);
+	struct tj *s = read_summary(sum);
+	cr_expect_geq(num(s, "duration_s"), 0.75);
+	cr_expect_lt(num(s, "duration_s"), 2.0);
+	cr_expect_str_eq(str(s, "stop_reason"), "duration");
+	tj_free(s);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, sigint_stops_a_run_without_duration_cleanly)
+{
+	static const char *const specs[] = { "accept", "blackhole" };
+	struct farm *f = start_farm(specs, 2);
+	char sum[128];
+	path_in_dir(sum, sizeof(sum), "int.json");
+	struct args a = { .n = 0 };
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	arg(&a, "127.0.0.1:%u", farm_port(f, 1));
+	struct proc p;
+	struct result r;
+	struct farm_counters fc;
+	spawn(&p, a.v, NULL);
+	while (farm_counters(f, 0, &fc) == 0 && fc.accepted < 1 && now_s() - p.started < 20)
+		usleep(10000);
+	cr_assert_eq(fc.accepted, 1);
+	double t = now_s();
+	kill(p.pid, SIGINT);
+	finish(&p, 20, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect_lt(now_s() - t, 3.0, "%.2f s to stop after SIGINT", now_s() - t);
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 2);
+	cr_expect_str_eq(str(s, "stop_reason"), "SIGINT");
+	cr_expect_str_eq(str(s, "shutdown"), "clean");
+	tj_free(s);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, sigterm_with_5000_endpoints_in_flight_exits_0_with_a_whole_summary_and_log,
+     .timeout = 240)
+{
+	static const char *const specs[] = { "accept", "blackhole" };
+	struct farm *f = start_farm(specs, 2);
+	char file[128], log[128], sum[128];
+	path_in_dir(file, sizeof(file), "5000.txt");
+	path_in_dir(log, sizeof(log), "5000.log");
+	path_in_dir(sum, sizeof(sum), "5000.json");
+	FILE *fp = fopen(file, "we");
+	cr_assert_not_null(fp);
+	for (unsigned i = 0; i < 5000; i++)
+		fprintf(fp, "127.1.%u.%u:%u\n", i / 250, 1 + i % 250, farm_port(f, i % 2));
+	cr_assert_eq(fclose(fp), 0);
+
+	struct args a = { .n = 0 };
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "-f");
+	arg(&a, "%s", file);
+	arg(&a, "--connect-timeout");
+	arg(&a, "20000"); /* the blackholed half stays in flight until the signal */
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	struct proc p;
+	struct result r;
+	struct farm_counters fc = { 0 };
+	spawn(&p, a.v, NULL);
+	while (farm_counters(f, 0, &fc) == 0 && fc.accepted < 2500 && now_s() - p.started < 60)
+		usleep(20000);
+	cr_assert_eq(fc.accepted, 2500, "only %lu accepted", (unsigned long)fc.accepted);
+	double t = now_s();
+	cr_assert_eq(kill(p.pid, SIGTERM), 0);
+	finish(&p, 60, &r);
+	double stop = now_s() - t;
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect_lt(stop, 3.0, "%.2f s to stop after SIGTERM", stop);
+	cr_expect(!strstr(r.err, "shutdown"), "%s", r.err);
+
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 5000);
+	cr_expect_str_eq(str(s, "stop_reason"), "SIGTERM");
+	cr_expect_str_eq(str(s, "shutdown"), "clean");
+	const struct tj *states = tj_path(s, "totals", "states", NULL);
+	cr_expect_eq(num(states, "connected"), 2500);
+	cr_expect_eq(num(states, "connecting"), 2500, "in flight at the signal: %.0f",
+		     num(states, "connecting"));
+	cr_expect_eq(num(tj_get(s, "log"), "dropped"), 0);
+
+	struct records recs;
+	decode_log(log, &recs);
+	const struct tj *none[1];
+	cr_expect_eq(select_records(&recs, "endpoint_added", NULL, none, 0), 5000);
+	cr_expect_eq(select_records(&recs, "connected", NULL, none, 0), 2500);
+	cr_expect_eq(select_records(&recs, "cancelled", NULL, none, 0), 5000);
+	cr_expect_eq(select_records(&recs, "dropped", NULL, none, 0), 0);
+	cr_expect_eq(num(tj_get(s, "log"), "records"), (double)recs.n);
+	records_free(&recs);
+	tj_free(s);
+	result_free(&r);
+	farm_stop(f);
+}
+
+Test(cli, io_uring_blocked_exits_1_saying_what_to_do)
+{
+	struct sock_filter filt[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(filt) / sizeof(filt[0]), .filter = filt };
+	char log[128], sum[128];
+	path_in_dir(log, sizeof(log), "blocked.log");
+	path_in_dir(sum, sizeof(sum), "blocked.json");
+	struct args a = { .n = 0 };
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "127.0.0.1:1");
+	struct proc p;
+	struct result r;
+	spawn(&p, a.v, &prog);
+	finish(&p, 20, &r);
+	cr_assert_eq(r.code, 1, "exit %d: %s", r.code, r.err);
+	cr_expect(strstr(r.err, "cannot create the io_uring manager"), "%s", r.err);
+	cr_expect(strstr(r.err, "kernel.io_uring_disabled") && strstr(r.err, "seccomp"), "%s",
+		  r.err);
+	cr_expect_str_empty(r.out);
+	struct stat sb;
+	cr_expect(stat(sum, &sb) < 0, "a summary was left behind");
+	cr_expect(stat(log, &sb) < 0, "a log was left behind");
+	result_free(&r);
+}
+
+/* ---- The demo -------------------------------------------------------------------------------- */
+
+Test(cli, demo_for_3_seconds_prints_every_section, .timeout = 60)
+{
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "demo");
+	arg(&a, "--duration");
+	arg(&a, "3");
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect_lt(r.secs, 15, "the demo took %.1f s", r.secs);
+	static const char *const sections[] = {
+		"redial demo: 100 endpoints",
+		"Targets",
+		"accept",
+		"drop",
+		"slow",
+		"refuse",
+		"blackhole",
+		"recover",
+		"Summary: 100 endpoints",
+		"Per target, at the end",
+		"Event log: ",
+		"The first record of each kind",
+		"The last records before the stop",
+	};
+	const char *at = r.out;
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		const char *p = strstr(at, sections[i]);
+		cr_expect(p, "no [%s] (in order) in:\n%s", sections[i], r.out);
+		if (p)
+			at = p;
+	}
+	cr_expect_str_empty(r.err, "%s", r.err);
+	result_free(&r);
+}
+
+Test(cli, demo_shows_a_timeout_an_alert_a_give_up_and_a_reconnect, .timeout = 60)
+{
+	char sum[128], log[128];
+	path_in_dir(sum, sizeof(sum), "demo.json");
+	path_in_dir(log, sizeof(log), "demo.log");
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "demo");
+	arg(&a, "--endpoints");
+	arg(&a, "60");
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect_lt(r.secs, 15, "the demo took %.1f s", r.secs);
+	const char *story = strstr(r.out, "The first record of each kind");
+	cr_assert_not_null(story, "%s", r.out);
+	cr_expect(strstr(story, "error=ETIMEDOUT"), "no timeout:\n%s", story);
+	cr_expect(strstr(story, "error=ECONNREFUSED"), "no refusal:\n%s", story);
+	cr_expect(strstr(story, " alert "), "no alert:\n%s", story);
+	cr_expect(strstr(story, " gave_up "), "no give-up:\n%s", story);
+	cr_expect(strstr(story, "reconnected after "), "no reconnect:\n%s", story);
+	cr_expect(strstr(story, " disconnected "), "no disconnect:\n%s", story);
+	char want[200];
+	snprintf(want, sizeof(want), "Every record: redial-log %s", log);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+
+	/* The kept log and the summary agree with the printed story. */
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 60);
+	const struct tj *t = tj_get(s, "totals");
+	cr_expect_gt(num(t, "gave_up"), 0);
+	cr_expect_gt(num(t, "alerts"), 0);
+	cr_expect_gt(num(t, "disconnects"), 0);
+	struct records recs;
+	decode_log(log, &recs);
+	const struct tj *c[64];
+	size_t nc = select_records(&recs, "connected", NULL, c, 64), re = 0;
+	for (size_t i = 0; i < nc && i < 64; i++)
+		if (num(c[i], "attempts") > 1)
+			re++;
+	cr_expect_gt(re, 0);
+	records_free(&recs);
+	tj_free(s);
+	result_free(&r);
+}
+
+/* ---- Pieces ---------------------------------------------------------------------------------- */
+
+Test(cli, json_strings_are_escaped_and_read_back_by_a_strict_parser)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	cr_assert_not_null(m);
+	static const char in[] = "a\"b\\c\n\t\r\x01\x1f\x7f\xc3\xa9/";
+	cli_json_string(m, in, sizeof(in) - 1);
+	cr_assert_eq(fclose(m), 0);
+	cr_expect_str_eq(buf, "\"a\\\"b\\\\c\\n\\t\\r\\u0001\\u001f\\u007f\\u00c3\\u00a9/\"");
+	char err[64];
+	struct tj *v = tj_parse(buf, len, err, sizeof(err));
+	cr_assert_not_null(v, "%s", err);
+	/* Bytes >= 0x7f come back as the Latin-1 code points they were written as. */
+	cr_expect_str_eq(tj_str(v), "a\"b\\c\n\t\r\x01\x1f\x7f\xc3\x83\xc2\xa9/");
+	tj_free(v);
+	free(buf);
+}
+
+/* ---- Names ----------------------------------------------------------------------------------- */
+
+Test(cli, names_resolve_through_dns_server_and_a_missing_one_gives_up_as_DNS_NXDOMAIN)
+{
+	static const char *const specs[] = { "accept" };
+	struct farm *f = start_farm(specs, 1);
+	struct tu_dnsmasq dns;
+	tu_dnsmasq_start(&dns, "127.3.0.1 ok.test\n");
+	char ok[64], missing[64], log[128], sum[128];
+	snprintf(ok, sizeof(ok), "ok.test:%u", farm_port(f, 0));
+	snprintf(missing, sizeof(missing), "missing.test:%u", farm_port(f, 0));
+	path_in_dir(log, sizeof(log), "dns.log");
+	path_in_dir(sum, sizeof(sum), "dns.json");
+
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--dns-server=%s", dns.servers);
+	arg(&a, "--dns-timeout=1000");
+	arg(&a, "--duration=1");
+	arg(&a, "--log=%s", log);
+	arg(&a, "--summary=%s", sum);
+	arg(&a, "%s", ok);
+	arg(&a, "%s", missing);
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+
+	struct tj *s = read_summary(sum);
+	const struct tj *e = endpoint_of(s, ok);
+	cr_expect_str_eq(str(e, "state"), "connected");
+	cr_expect_eq(num(e, "attempts"), 1);
+	e = endpoint_of(s, missing);
+	cr_expect_str_eq(str(e, "state"), "failed");
+	cr_expect_str_eq(str(e, "last_error"), "DNS_NXDOMAIN");
+	cr_expect_str_eq(str(e, "last_class"), "permanent");
+	cr_expect_str_eq(str(e, "gave_up"), "permanent");
+	cr_expect_eq(num(e, "attempts"), 0, "no connect attempt for a name that does not exist");
+	cr_expect_eq(num(e, "failures"), 1);
+	cr_expect_eq(num(tj_get(e, "errors"), "DNS_NXDOMAIN"), 1);
+
+	struct records recs;
+	decode_log(log, &recs);
+	const struct tj *fl[4];
+	cr_assert_eq(select_records(&recs, "connect_failed", missing, fl, 4), 1);
+	cr_expect_str_eq(str(fl[0], "error"), "DNS_NXDOMAIN");
+	cr_expect_str_eq(str(fl[0], "class"), "permanent");
+	cr_expect_eq(tu_dnsmasq_queries(&dns, "A", "missing.test"), 1);
+	records_free(&recs);
+	tj_free(s);
+	result_free(&r);
+
+	/* A server must be an address: a name there is an input error, nothing started. */
+	struct args b = { .n = 0 };
+	arg(&b, "%s", bin("REDIAL_BIN"));
+	arg(&b, "--dns-server=dns.example:53");
+	arg(&b, "%s", ok);
+	run(&b, 30, &r);
+	cr_expect_eq(r.code, 2);
+	cr_expect(strstr(r.err, "--dns-server") && strstr(r.err, "not a name"), "%s", r.err);
+	result_free(&r);
+	tu_dnsmasq_stop(&dns);
+	farm_stop(f);
+}

@@ -1,0 +1,315 @@
+/* logtest.h — helpers shared by the event-log tests: temporary directories, whole-file reads
+ * and decoding a log into an array of records. Header-only: each test binary includes it
+ * once. */
+#ifndef RD_LOGTEST_H
+#define RD_LOGTEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log/crc32c.h"
+#include "log/log.h"
+#include "log/reader.h"
+#include "log/wire.h"
+
+struct lt_rec {
+	uint64_t offset;
+	uint16_t type;
+	uint8_t level, flags;
+	uint64_t mono_ns;
+	redial_id_t id;
+	uint8_t *body;
+	uint32_t body_len;
+	struct rd_log_event ev; /* ev.str points into body */
+	bool has_hdr;
+	struct rd_log_header hdr;
+};
+
+struct lt_log {
+	struct lt_rec *recs;
+	size_t n, cap;
+	size_t headers, corrupt, torn;
+	uint64_t first_bad; /* offset of the first CORRUPT or TORN item */
+	int err;            /* reader error, 0 when none */
+	struct rd_log_header last_hdr;
+};
+
+static inline void lt_free(struct lt_log *lg)
+{
+	for (size_t i = 0; i < lg->n; i++)
+		free(lg->recs[i].body);
+	free(lg->recs);
+	memset(lg, 0, sizeof(*lg));
+}
+
+static inline int lt_collect(struct rd_log_reader *r, struct lt_log *lg)
+{
+	struct rd_log_item it;
+	int ret;
+	memset(lg, 0, sizeof(*lg));
+	lg->first_bad = UINT64_MAX;
+	while ((ret = rd_log_reader_next(r, &it)) == 1) {
+		if (it.kind == RD_LOG_ITEM_HEADER) {
+			lg->headers++;
+			lg->last_hdr = *it.hdr;
+			continue;
+		}
+		if (it.kind == RD_LOG_ITEM_CORRUPT || it.kind == RD_LOG_ITEM_TORN) {
+			if (it.kind == RD_LOG_ITEM_CORRUPT)
+				lg->corrupt++;
+			else
+				lg->torn++;
+			if (lg->first_bad == UINT64_MAX)
+				lg->first_bad = it.offset;
+			continue;
+		}
+		if (lg->n == lg->cap) {
+			lg->cap = lg->cap ? lg->cap * 2 : 64;
+			lg->recs = realloc(lg->recs, lg->cap * sizeof(*lg->recs));
+			if (!lg->recs)
+				abort();
+		}
+		struct lt_rec *rc = &lg->recs[lg->n++];
+		memset(rc, 0, sizeof(*rc));
+		rc->offset = it.offset;
+		rc->type = it.rec.type;
+		rc->level = it.rec.level;
+		rc->flags = it.rec.flags;
+		rc->mono_ns = it.rec.mono_ns;
+		rc->id = it.rec.id;
+		rc->body_len = it.rec.body_len;
+		rc->body = malloc(it.rec.body_len + 1);
+		if (!rc->body)
+			abort();
+		memcpy(rc->body, it.rec.body, it.rec.body_len);
+		struct rd_log_record copy = it.rec;
+		copy.body = rc->body;
+		if (rd_log_decode(&copy, &rc->ev) < 0)
+			abort(); /* the reader reports those as corrupt */
+		rc->has_hdr = it.hdr != NULL;
+		if (it.hdr)
+			rc->hdr = *it.hdr;
+	}
+	lg->err = ret < 0 ? ret : 0;
+	return ret;
+}
+
+static inline int lt_read_mem(const void *buf, size_t len, struct lt_log *lg)
+{
+	struct rd_log_reader *r;
+	int ret = rd_log_reader_mem(buf, len, &r);
+	if (ret < 0)
+		return ret;
+	ret = lt_collect(r, lg);
+	rd_log_reader_free(r);
+	return ret;
+}
+
+static inline int lt_read_path(const char *path, struct lt_log *lg)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct rd_log_reader *r;
+	int ret = rd_log_reader_fd(fd, false, &r);
+	if (ret == 0) {
+		ret = lt_collect(r, lg);
+		rd_log_reader_free(r);
+	}
+	close(fd);
+	return ret;
+}
+
+/* The whole file in a malloc'd buffer (plus one NUL byte). NULL on error. */
+static inline uint8_t *lt_slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	*ret_len = 0;
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	uint8_t *buf = malloc(cap);
+	size_t got;
+	while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += got;
+		if (cap - len - 1 == 0) {
+			cap *= 2;
+			uint8_t *nb = realloc(buf, cap);
+			if (!nb)
+				free(buf);
+			buf = nb;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = 0;
+	*ret_len = len;
+	return buf;
+}
+
+static inline int lt_spit(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -errno;
+	size_t put = fwrite(buf, 1, len, f);
+	int ret = fclose(f);
+	return put == len && ret == 0 ? 0 : -EIO;
+}
+
+/* A fresh directory under /tmp (or $TMPDIR); the caller removes it with lt_rmrf. */
+static inline char *lt_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path = malloc(4096);
+	if (!path)
+		abort();
+	snprintf(path, 4096, "%s/redial-logtest-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(path))
+		abort();
+	return path;
+}
+
+static inline void lt_rmrf(char *dir)
+{
+	char cmd[4200];
+	if (!dir)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	free(dir);
+}
+
+static inline char *lt_path(const char *dir, const char *name)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+	if (!p)
+		abort();
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+static inline struct redial_log *lt_open(const char *path, uint32_t ring_bytes,
+					 enum redial_log_level min_level)
+{
+	struct redial_log_config cfg;
+	struct redial_log *l = NULL;
+	redial_log_config_init(&cfg);
+	cfg.path = path;
+	cfg.ring_bytes = ring_bytes;
+	cfg.min_level = min_level;
+	cfg.flush_interval_ns = 5 * 1000000ull;
+	if (redial_log_open(&cfg, &l) < 0)
+		return NULL;
+	return l;
+}
+
+static inline uint64_t lt_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- The sample: one of every library record, with exact values ------------------------ */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#define LT_M 10000000000ull /* mono_ns of the first sample record */
+#define LT_A 0x100000001ull
+#define LT_B 0x200000002ull
+#define LT_C 0x300000003ull
+#define LT_WEIRD "we\"ird\\\x01\n\x7f\xff"
+#define LT_SAMPLE_N 17
+
+static inline void lt_log_sample(struct redial_log *l)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(8080) };
+	inet_pton(AF_INET, "10.0.0.1", &a4.sin_addr);
+	inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+
+	rd_log_endpoint_added(l, LT_M, LT_A, "10.0.0.1:80", 11);
+	rd_log_endpoint_added(l, LT_M + 1000, LT_B, "[::1]:8080", 10);
+	rd_log_connect_failed(l, LT_M + 1000000, LT_A, 3, ECONNREFUSED, REDIAL_CLASS_TRANSIENT,
+			      1500000, 400000000, (const struct sockaddr *)&a4);
+	rd_log_connect_failed(l, LT_M + 2000000, LT_B, 1, ETIMEDOUT, REDIAL_CLASS_TRANSIENT,
+			      2000000000, 0, (const struct sockaddr *)&a6);
+	rd_log_connect_failed(l, LT_M + 3000000, LT_A, 4, EACCES, REDIAL_CLASS_PERMANENT, 10, 0,
+			      NULL);
+	rd_log_alert(l, LT_M + 4000000, LT_A, 5, ECONNREFUSED);
+	rd_log_connected(l, LT_M + 5000000, LT_A, 6, 1200000, 12500000000ull);
+	rd_log_connected(l, LT_M + 6000000, LT_B, 1, 300000, 2000000);
+	rd_log_disconnected(l, LT_M + 7000000, LT_A, ECONNRESET, 3723000000000ull);
+	rd_log_disconnected(l, LT_M + 8000000, LT_B, 0, 5000000);
+	rd_log_gave_up(l, LT_M + 9000000, LT_A, REDIAL_GAVE_UP_MAX_ATTEMPTS, ECONNREFUSED, 10);
+	rd_log_cancelled(l, LT_M + 10000000, LT_B);
+	rd_log_endpoint_removed(l, LT_M + 11000000, LT_A);
+	rd_log_endpoint_added(l, LT_M + 12000000, LT_C, LT_WEIRD, sizeof(LT_WEIRD) - 1);
+	rd_log_connect_failed(l, LT_M + 13000000, LT_C, 1, 9999, REDIAL_CLASS_LOCAL, 5, 7, NULL);
+	rd_log_gave_up(l, LT_M + 14000000, LT_C, REDIAL_GAVE_UP_PERMANENT, EACCES, 1);
+
+	struct sockaddr_storage rs[3];
+	memset(rs, 0, sizeof(rs));
+	struct sockaddr_in *r4 = (struct sockaddr_in *)&rs[0];
+	struct sockaddr_in6 *r6 = (struct sockaddr_in6 *)&rs[2];
+	r4->sin_family = AF_INET;
+	r4->sin_port = htons(443);
+	inet_pton(AF_INET, "10.0.0.9", &r4->sin_addr);
+	rs[1].ss_family = AF_UNIX; /* not an address the log keeps */
+	r6->sin6_family = AF_INET6;
+	r6->sin6_port = htons(443);
+	inet_pton(AF_INET6, "2001:db8::1", &r6->sin6_addr);
+	rd_log_resolved(l, LT_M + 14500000, LT_C, rs, 3, 30);
+}
+
+/* A frame built by hand (wire.h), checksum included. Returns its size. */
+static inline size_t lt_frame(uint8_t *d, uint16_t type, uint8_t level, uint8_t flags,
+			      uint64_t mono_ns, uint64_t id, const void *body, uint32_t blen)
+{
+	rd_put32(d, RD_LOG_PREFIX + blen);
+	rd_put16(d + 4, type);
+	d[6] = level;
+	d[7] = flags;
+	rd_put64(d + 12, mono_ns);
+	rd_put64(d + 20, id);
+	if (blen)
+		memcpy(d + 28, body, blen);
+	uint32_t crc = rd_crc32c(0, d, 8);
+	crc = rd_crc32c(crc, d + 12, RD_LOG_PREFIX + blen);
+	rd_put32(d + 8, crc);
+	return RD_LOG_FRAME_HDR + RD_LOG_PREFIX + blen;
+}
+
+/* A v1 segment header by hand. Returns its size. */
+static inline size_t lt_header(uint8_t *d, uint16_t version, uint64_t realtime_ns,
+			       uint64_t mono_ns, uint32_t alert_after)
+{
+	memset(d, 0, RD_LOG_HEADER_V1);
+	memcpy(d, RD_LOG_MAGIC, RD_LOG_MAGIC_LEN);
+	rd_put16(d + 8, version);
+	rd_put16(d + 10, RD_LOG_HEADER_V1);
+	rd_put64(d + 16, realtime_ns);
+	rd_put64(d + 24, mono_ns);
+	rd_put32(d + 32, alert_after);
+	rd_put32(d + 44, rd_crc32c(0, d, RD_LOG_HEADER_V1 - 4));
+	return RD_LOG_HEADER_V1;
+}
+
+/* Rewrites the clock anchor of the header at the start of buf (tests want exact times). */
+static inline void lt_set_anchor(uint8_t *d, uint64_t realtime_ns, uint64_t mono_ns)
+{
+	rd_put64(d + 16, realtime_ns);
+	rd_put64(d + 24, mono_ns);
+	rd_put32(d + 44, rd_crc32c(0, d, RD_LOG_HEADER_V1 - 4));
+}
+
+#endif
