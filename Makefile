@@ -22,6 +22,7 @@ $(ASAN_BUILD)/build.ninja: | deps
 		-Db_sanitize=address,undefined -Db_lundef=false -Dallocator=libc $(MESON_OPTS)
 
 test: test-normal test-asan fuzz-smoke test-tsan
+	@scripts/test-summary $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
 
 test-normal: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
