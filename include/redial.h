@@ -370,9 +370,12 @@ REDIAL_API int redial_poll(redial_t *r);
 /* Makes the current redial_run return after the event being delivered. */
 REDIAL_API void redial_stop(redial_t *r);
 
-/* A descriptor that becomes readable when redial_poll has work; for the application's own
- * epoll loop. Owned by the manager. */
-REDIAL_API int redial_fd(const redial_t *r);
+/* A descriptor for the application's own epoll loop: it turns readable when redial_poll
+ * has work, and redial_poll (or redial_run) makes it unreadable again. Made on the first
+ * call (an eventfd registered with the ring), from the owning thread. Owned by the manager:
+ * don't close it. Returns the fd, or -errno. Call redial_poll once after adding endpoints
+ * from outside the loop, so that their attempts are submitted. */
+REDIAL_API int redial_fd(redial_t *r);
 
 /* CLOCK_MONOTONIC in ns, the clock of every *_ns timestamp. */
 REDIAL_API uint64_t redial_now_ns(void);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -590,6 +591,8 @@ static void ep_abandon_attempts(struct redial *r, struct rd_endpoint *ep)
 	}
 }
 
+static void attempt_settle(struct redial *r, struct rd_attempt *a);
+
 /* Sends the queued per-attempt work. Returns false when the SQ is full. */
 static bool pump_attempts(struct redial *r)
 {
@@ -638,6 +641,10 @@ static bool pump_attempts(struct redial *r)
 		a->queued = 0;
 		r->attq_head = (r->attq_head + 1) % r->natt;
 		r->attq_len--;
+		/* Its chain may have finished while the work waited here (a cancel that found
+		 * nothing left to aim at): settle it now, nobody else will. */
+		if (!a->pending)
+			attempt_settle(r, a);
 	}
 	return true;
 }
@@ -806,7 +813,7 @@ static bool ep_start(struct redial *r, struct rd_endpoint *ep)
 /* Produces every SQE of this iteration. */
 static void pump(struct redial *r)
 {
-	if (!pump_attempts(r) || !pump_endpoint_ops(r) || !rd_dns_pump(r, r->wake_remove))
+	if (!pump_attempts(r) || !pump_endpoint_ops(r))
 		goto wake;
 	while (!throttled(r) && !rd_tlist_empty(&r->readyq) && r->att_free != RD_NONE) {
 		/* Off the queue first: starting may fail the endpoint and queue it again. */
@@ -819,6 +826,9 @@ static void pump(struct redial *r)
 			break;
 		}
 	}
+	/* After the ready queue: a query started just now has opened its socket, and the
+	 * answer must not wait for the next turn of the loop. */
+	rd_dns_pump(r, r->wake_remove);
 wake:
 	arm_wake(r);
 }
@@ -1272,6 +1282,12 @@ static unsigned reap_batch(struct redial *r)
 /* One iteration. wait_ns: 0 = don't block. Returns events delivered, or -errno. */
 static int loop_once(struct redial *r, uint64_t wait_ns)
 {
+	if (r->efd >= 0) {
+		/* Reset the application's wakeup before reaping: whatever completes after this
+		 * signals it again. Empty (EAGAIN) is the common case. */
+		uint64_t v;
+		(void)!read(r->efd, &v, sizeof(v));
+	}
 	r->now = rd_clock_ns();
 	rd_dns_tick(r);
 	rd_dns_settle(r);
@@ -1317,6 +1333,20 @@ static int loop_once(struct redial *r, uint64_t wait_ns)
 	return delivered;
 }
 
+/* Before control goes back to the application: whatever the last pass queued (a watch for
+ * a new connection, the next chain, the wake timer) goes to the kernel now, so that an
+ * application waiting on redial_fd() is woken by it rather than left waiting for us. */
+static void flush(struct redial *r)
+{
+	r->now = rd_clock_ns();
+	service_timers(r);
+	pump(r);
+	int ret = io_uring_submit(&r->ring);
+	if (ret > 0)
+		r->submits++;
+	/* -EBUSY/-EAGAIN: the SQEs stay in the ring for the next pass, nothing is lost. */
+}
+
 static int ensure_owner(struct redial *r)
 {
 	if (r->in_run || r->in_dispatch)
@@ -1354,6 +1384,7 @@ int redial_run(redial_t *r, uint64_t timeout_ns)
 		if (r->stop || wait == 0 || rd_clock_ns() >= deadline)
 			break;
 	}
+	flush(r);
 	r->in_run = false;
 	r->stop = false;
 	return delivered;
@@ -1370,9 +1401,25 @@ void redial_stop(redial_t *r)
 		r->stop = true;
 }
 
-int redial_fd(const redial_t *r)
+/* An eventfd registered with the ring, made on first use. The ring fd itself would do
+ * without DEFER_TASKRUN, but with it the kernel queues completions as task work for the
+ * owning thread and wakes nobody sleeping in epoll on the ring fd; an eventfd it signals. */
+int redial_fd(redial_t *r)
 {
-	return r ? r->ring.ring_fd : -EINVAL;
+	if (!r)
+		return -EINVAL;
+	if (r->efd >= 0)
+		return r->efd;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int ret = io_uring_register_eventfd(&r->ring, fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	r->efd = fd;
+	return fd;
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
@@ -1401,6 +1448,8 @@ static void free_tables(struct redial *r)
 				close(r->att[i].raw_fd);
 	}
 	opts_put(r->last_opts);
+	if (r->efd >= 0)
+		close(r->efd);
 	rd_free(r->eps);
 	rd_free(r->att);
 	rd_free(r->attq);
@@ -1479,6 +1528,7 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 	r->natt = natt;
 	r->evq_cap = 4 * RD_BATCH;
 	r->ring.ring_fd = -1;
+	r->efd = -1;
 	r->eps = rd_calloc(r->neps, sizeof(*r->eps));
 	r->att = rd_calloc(r->natt, sizeof(*r->att));
 	r->attq = rd_calloc(r->natt, sizeof(*r->attq));

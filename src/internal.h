@@ -174,7 +174,8 @@ struct redial {
 	bool in_dispatch;
 	bool in_run;
 	bool stop;
-	bool tables_ready;          /* eps/att initialised: their fds are meaningful */
+	bool tables_ready;
+	int efd;                    /* redial_fd(): an eventfd the ring signals, -1 until asked */          /* eps/att initialised: their fds are meaningful */
 	uint32_t setup_flags;
 	uint32_t features;
 

@@ -407,3 +407,33 @@ Test(dns, a_bad_server_list_fails_creation_by_name)
 	cr_assert(strstr(redial_strerror_create(), "notaport"), "%s", redial_strerror_create());
 	cr_assert_eq(tu_count_fds(), fds0);
 }
+
+static void stop_on_connect(redial_t *r, const struct redial_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->type == REDIAL_EV_CONNECTED)
+		redial_stop(r);
+}
+
+Test(dns, an_answer_is_read_at_once_even_inside_one_long_run)
+{
+	uint16_t port = 0;
+	int l = listener(AF_INET, "127.3.0.1", &port);
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.dns_timeout_ns = REDIAL_SEC(5);
+	rec.hook = stop_on_connect;
+	redial_t *r = make(&cfg);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "ok.test:%u", port);
+	redial_id_t id = add(r, ep, NULL);
+	/* One call, not short slices: the query's socket must be watched in the same turn
+	 * that opened it, or the answer waits for the 5 s query timeout. */
+	uint64_t t0 = redial_now_ns();
+	cr_assert_geq(redial_run(r, REDIAL_SEC(10)), 1);
+	cr_assert_lt(redial_now_ns() - t0, REDIAL_SEC(2), "took %lu ms",
+		     (unsigned long)((redial_now_ns() - t0) / 1000000));
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, id), 1);
+	close(l);
+	tu_finish(r, fds0);
+}

@@ -956,3 +956,31 @@ Test(engine, endpoints_are_added_and_removed_from_callbacks_while_the_loop_runs)
 	cr_assert_eq(stats(r).endpoints, 0);
 	tu_finish(r, fds0);
 }
+
+Test(engine, an_epoll_driven_application_sees_drops_and_reconnects_without_other_help)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(200); /* on the wheel: needs the wake */
+	cfg.endpoint_defaults.stable_after_ns = REDIAL_MSEC(50);
+	redial_t *r = make(&cfg);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, redial_fd(r), &ev), 0);
+	for (unsigned i = 0; i < 10; i++)
+		add(r, addr_of(T_DROP_FIN, i), NULL);
+	cr_assert_geq(redial_poll(r), 0);
+	/* Only what the ring fd reports drives the manager: every piece of work a pass queues
+	 * (a watch, the next chain, the wake timer) must already be in the kernel. */
+	uint64_t end = redial_now_ns() + REDIAL_SEC(15);
+	while (tu_count(&rec, REDIAL_EV_CONNECTED, 0) < 30 && redial_now_ns() < end) {
+		struct epoll_event out;
+		if (epoll_wait(ep, &out, 1, 100) > 0)
+			cr_assert_geq(redial_poll(r), 0);
+	}
+	cr_assert_geq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), 30, "%zu connected, %zu disconnected",
+		      tu_count(&rec, REDIAL_EV_CONNECTED, 0), tu_count(&rec, REDIAL_EV_DISCONNECTED, 0));
+	cr_assert_geq(tu_count(&rec, REDIAL_EV_DISCONNECTED, 0), 20);
+	close(ep);
+	tu_finish(r, fds0);
+}
