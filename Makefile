@@ -85,3 +85,29 @@ bench-log: $(BUILD)/build.ninja
 	ninja -C $(BUILD) bench/log/bench_log
 	mkdir -p bench/out
 	$(BUILD)/bench/log/bench_log --json bench/out/log.json
+
+# ---- redial-bench (bench/): redial against floor, blocking, epoll, libuv and Go -----------
+# A release build of its own, reconfigured when it lacks the libuv or Go contender (so that
+# what install-deps has just installed is found). Figures go to bench/out (bench.json,
+# bench.png; bench/out/quick for bench-quick). BENCH_ARGS adds options, e.g.
+#   make bench BENCH_ARGS="--chart bench/results.png"     (the README's chart)
+BENCH_BUILD ?= build-bench
+BENCH_ARGS  ?=
+BENCH_SETUP  = if [ ! -f $(BENCH_BUILD)/build.ninja ]; then \
+		CC=gcc meson setup $(BENCH_BUILD) --buildtype=release -Dwerror=true $(MESON_OPTS); \
+	elif ! grep -q 'bench-libuv' $(BENCH_BUILD)/build.ninja || \
+	     ! grep -q 'bench-go' $(BENCH_BUILD)/build.ninja; then \
+		meson setup --reconfigure $(BENCH_BUILD) >/dev/null; \
+	fi
+
+bench:
+	@scripts/install-deps bench
+	@$(BENCH_SETUP)
+	ninja -C $(BENCH_BUILD) redial-bench-all
+	$(BENCH_BUILD)/bench/redial-bench $(BENCH_ARGS)
+
+bench-quick:
+	@scripts/install-deps bench
+	@$(BENCH_SETUP)
+	ninja -C $(BENCH_BUILD) redial-bench-all
+	$(BENCH_BUILD)/bench/redial-bench --quick $(BENCH_ARGS)

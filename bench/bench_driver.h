@@ -1,0 +1,116 @@
+/* bench_driver.h — the data model of redial-bench's driver, shared by redial_bench.c (plan
+ * and runs) and bench_report.c (medians, ratios, table, JSON, chart). */
+#ifndef BENCH_DRIVER_H
+#define BENCH_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "farm.h"
+
+#define BD_MAX_REPS 9
+#define BD_MAX_SCEN 16
+
+/* Per-run figures. The JSON names are the where it names them. */
+enum bd_metric {
+	BD_ATTEMPTS_PER_S,
+	BD_CONNECTS_PER_S,
+	BD_CPU_US_PER_ATTEMPT,
+	BD_P50_US,
+	BD_P99_US,
+	BD_P999_US,
+	BD_RSS_PER_EP,
+	BD_REMOVE_NS,      /* scale: removal per endpoint, the loop pass that completes it included */
+	BD_IDLE_CPU,       /* hold: CPU us per second of idle holding */
+	BD_NOTICE_ALL_MS,  /* hold: from the drop's start until the last close was noticed */
+	BD_DROP_MS,        /* hold: how long the farm took to close them all */
+	BD_NOTICE_LAG_MS,  /* hold: notice_all_ms - farm_drop_ms, the contender's own delay */
+	BD_CONNECTED,      /* hold: connections held */
+	BD_FARM_CPU,       /* % of a CPU the farm's child used during the run */
+	BD_LOCAL_ERRORS,
+	BD_EARLY,          /* timeout: deadlines that fired before their time */
+	BD_SAMPLES,        /* histogram samples */
+	BD_OTHER_CPU,      /* % of the contender's CPU that other processes used during the run */
+	BD_METRIC_COUNT
+};
+
+struct bd_metric_def {
+	const char *json;
+	bool higher_better;
+};
+extern const struct bd_metric_def bd_metrics[BD_METRIC_COUNT];
+
+enum bd_impl { BD_FLOOR, BD_BLOCKING, BD_EPOLL, BD_LIBUV, BD_GO, BD_REDIAL, BD_REDIAL_KWAITS, BD_IMPL_COUNT };
+
+struct bd_impl_info {
+	const char *name;
+	char path[512];
+	bool available;
+	char why[200]; /* when not available */
+};
+
+/* One (scenario, endpoints, contender): every repetition and their medians. */
+struct bd_cell {
+	bool planned;
+	int nrep;
+	bool ok[BD_MAX_REPS];
+	double m[BD_MAX_REPS][BD_METRIC_COUNT];
+	double med[BD_METRIC_COUNT];
+	char note[200];
+};
+
+struct bd_scen {
+	const char *name;          /* churn, refused, timeout, scale, hold */
+	enum farm_kind kind;
+	const char *farm_spec;     /* farm-server syntax, for the record */
+	uint32_t endpoints;
+	uint32_t warmup_ms, measure_ms, idle_ms;
+	uint64_t timeout_ns;
+	uint64_t b_initial_ns, b_max_ns;
+	double b_mult;
+	const char *jitter;
+	uint64_t stable_after_ns;
+	int reps;                  /* repetitions of this scenario */
+	unsigned impls;            /* bit per enum bd_impl */
+	const char *what;          /* one line for the table and the JSON */
+	struct bd_cell cell[BD_IMPL_COUNT];
+};
+
+struct bd_callgrind {
+	bool ran;
+	double instructions, attempts;
+	char note[200];
+};
+
+struct bd_bench {
+	bool quick;
+	int reps_override;         /* --reps, 0 when not given */
+	bool pinned;
+	int client_cpu, farm_cpu;
+	long nofile;
+	const char *out_dir;
+	const char *json_path;
+	const char *chart_path;
+	const char *srcdir;
+	struct bd_impl_info impl[BD_IMPL_COUNT];
+	struct bd_scen scen[BD_MAX_SCEN];
+	int nscen;
+	struct bd_callgrind cg[BD_IMPL_COUNT];
+	double wall_s;
+};
+
+/* bench_report.c */
+/* snprintf that truncates silently: notes and paths are best effort. */
+void bd_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+double bd_median(const double *v, int n);
+void bd_aggregate(struct bd_bench *b);
+/* redial's figure over impl's, pair by pair (same repetition), then the median; NAN if
+ * there is no complete pair. */
+double bd_ratio(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m);
+void bd_print_tables(const struct bd_bench *b, FILE *out);
+int bd_write_json(const struct bd_bench *b, const char *path);
+int bd_write_chart(const struct bd_bench *b);
+
+#endif

@@ -1,0 +1,736 @@
+/* bench_report.c — what redial-bench makes of its runs: medians, pair-by-pair ratios, the
+ * goals, the table on stdout, the JSON file and the gnuplot chart. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_driver.h"
+
+const struct bd_metric_def bd_metrics[BD_METRIC_COUNT] = {
+	[BD_ATTEMPTS_PER_S] = { "attempts_per_s", true },
+	[BD_CONNECTS_PER_S] = { "connects_per_s", true },
+	[BD_CPU_US_PER_ATTEMPT] = { "cpu_us_per_attempt", false },
+	[BD_P50_US] = { "p50_us", false },
+	[BD_P99_US] = { "p99_us", false },
+	[BD_P999_US] = { "p999_us", false },
+	[BD_RSS_PER_EP] = { "rss_bytes_per_endpoint", false },
+	[BD_REMOVE_NS] = { "remove_ns_per_endpoint", false },
+	[BD_IDLE_CPU] = { "idle_cpu_us_per_s", false },
+	[BD_NOTICE_ALL_MS] = { "notice_all_ms", false },
+	[BD_DROP_MS] = { "farm_drop_ms", false },
+	[BD_NOTICE_LAG_MS] = { "notice_lag_ms", false },
+	[BD_CONNECTED] = { "connected", true },
+	[BD_FARM_CPU] = { "farm_cpu_pct", false },
+	[BD_LOCAL_ERRORS] = { "local_errors", false },
+	[BD_EARLY] = { "early", false },
+	[BD_SAMPLES] = { "samples", true },
+	[BD_OTHER_CPU] = { "other_load_pct", false },
+};
+
+static const char *const order_names[] = { "floor", "blocking", "epoll", "libuv", "go", "redial",
+					   "redial-kwaits" };
+
+void bd_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double bd_median(const double *v, int n)
+{
+	double tmp[BD_MAX_REPS];
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			tmp[k++] = v[i];
+	if (!k)
+		return NAN;
+	qsort(tmp, (size_t)k, sizeof(tmp[0]), cmp_double);
+	return k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
+}
+
+void bd_aggregate(struct bd_bench *b)
+{
+	for (int si = 0; si < b->nscen; si++) {
+		for (int i = 0; i < BD_IMPL_COUNT; i++) {
+			struct bd_cell *c = &b->scen[si].cell[i];
+			for (int m = 0; m < BD_METRIC_COUNT; m++) {
+				double v[BD_MAX_REPS];
+				for (int r = 0; r < c->nrep; r++)
+					v[r] = c->ok[r] ? c->m[r][m] : NAN;
+				c->med[m] = bd_median(v, c->nrep);
+			}
+		}
+	}
+}
+
+/* The smallest and largest per-repetition ratio: how much the pairs disagree. */
+static void ratio_range(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m, double *lo,
+			double *hi)
+{
+	const struct bd_cell *a = &s->cell[BD_REDIAL], *x = &s->cell[impl];
+	int n = a->nrep < x->nrep ? a->nrep : x->nrep;
+	*lo = *hi = NAN;
+	for (int r = 0; r < n; r++) {
+		if (!a->ok[r] || !x->ok[r] || x->m[r][m] == 0)
+			continue;
+		double v = a->m[r][m] / x->m[r][m];
+		if (isnan(*lo) || v < *lo)
+			*lo = v;
+		if (isnan(*hi) || v > *hi)
+			*hi = v;
+	}
+}
+
+double bd_ratio(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m)
+{
+	const struct bd_cell *a = &s->cell[BD_REDIAL], *x = &s->cell[impl];
+	double v[BD_MAX_REPS];
+	int n = a->nrep < x->nrep ? a->nrep : x->nrep;
+	for (int r = 0; r < n; r++)
+		v[r] = a->ok[r] && x->ok[r] && x->m[r][m] != 0 ? a->m[r][m] / x->m[r][m] : NAN;
+	return bd_median(v, n);
+}
+
+/* The same contender's figure at this size over its figure at the smallest size planned. */
+static double flat_ratio(const struct bd_bench *b, const struct bd_scen *s, enum bd_impl impl,
+			 enum bd_metric m)
+{
+	const struct bd_scen *base = NULL;
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *t = &b->scen[si];
+		if (!strcmp(t->name, s->name) && (t->impls & (1u << impl)) &&
+		    (!base || t->endpoints < base->endpoints))
+			base = t;
+	}
+	if (!base || base == s)
+		return NAN;
+	double x = s->cell[impl].med[m], y = base->cell[impl].med[m];
+	return y > 0 ? x / y : NAN;
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+struct col {
+	enum bd_metric m;
+	const char *head;
+	int prec;
+	double scale;
+};
+
+struct layout {
+	const char *scen;
+	struct col cols[9];
+	int ncols;
+	enum bd_metric ratios[4];
+	int nratios;
+};
+
+static const struct layout layouts[] = {
+	{ "churn",
+	  { { BD_CONNECTS_PER_S, "conn/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
+	    { BD_P50_US, "p50 us", 1, 1 }, { BD_P99_US, "p99 us", 1, 1 },
+	    { BD_P999_US, "p99.9 us", 1, 1 }, { BD_FARM_CPU, "farm cpu%", 0, 1 } },
+	  6, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT, BD_P99_US }, 3 },
+	{ "refused",
+	  { { BD_ATTEMPTS_PER_S, "att/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
+	    { BD_P50_US, "p50 us", 1, 1 }, { BD_P99_US, "p99 us", 1, 1 },
+	    { BD_LOCAL_ERRORS, "local err", 0, 1 } },
+	  5, { BD_ATTEMPTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
+	{ "timeout",
+	  { { BD_ATTEMPTS_PER_S, "timeouts/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
+	    { BD_P50_US, "late p50 us", 0, 1 }, { BD_P99_US, "late p99 us", 0, 1 },
+	    { BD_P999_US, "late p99.9", 0, 1 }, { BD_EARLY, "early", 0, 1 },
+	    { BD_FARM_CPU, "farm cpu%", 0, 1 } },
+	  7, { BD_CPU_US_PER_ATTEMPT, BD_P50_US, BD_P99_US }, 3 },
+	{ "scale",
+	  { { BD_RSS_PER_EP, "B/endpoint", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
+	    { BD_REMOVE_NS, "remove ns/ep", 0, 1 }, { BD_P50_US, "rm call p50 ns", 0, 0.001 },
+	    { BD_P99_US, "rm call p99 ns", 0, 0.001 } },
+	  5, { BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT, BD_REMOVE_NS }, 3 },
+	{ "hold",
+	  { { BD_CONNECTED, "held", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
+	    { BD_RSS_PER_EP, "B/conn", 0, 1 }, { BD_IDLE_CPU, "idle cpu us/s", 0, 1 },
+	    { BD_P50_US, "notice p50 ms", 1, 1000 }, { BD_P99_US, "p99 ms", 1, 1000 },
+	    { BD_NOTICE_ALL_MS, "all ms", 1, 1 }, { BD_DROP_MS, "farm drop ms", 1, 1 },
+	    { BD_NOTICE_LAG_MS, "lag ms", 1, 1 } },
+	  9, { BD_IDLE_CPU, BD_NOTICE_ALL_MS, BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT }, 4 },
+};
+
+static const struct layout *layout_of(const char *scen)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (!strcmp(layouts[i].scen, scen))
+			return &layouts[i];
+	return NULL;
+}
+
+static const char *short_name(enum bd_metric m)
+{
+	switch (m) {
+	case BD_CONNECTS_PER_S: return "conn/s";
+	case BD_ATTEMPTS_PER_S: return "att/s";
+	case BD_CPU_US_PER_ATTEMPT: return "cpu";
+	case BD_P50_US: return "p50";
+	case BD_P99_US: return "p99";
+	case BD_RSS_PER_EP: return "mem";
+	case BD_REMOVE_NS: return "remove";
+	case BD_IDLE_CPU: return "idle";
+	case BD_NOTICE_ALL_MS: return "notice";
+	default: return bd_metrics[m].json;
+	}
+}
+
+static void print_num(FILE *out, double v, int width, int prec)
+{
+	if (isnan(v))
+		fprintf(out, " %*s", width, "-");
+	else
+		fprintf(out, " %*.*f", width, prec, v);
+}
+
+static void print_scen_header(FILE *out, const struct bd_bench *b, const struct bd_scen *s)
+{
+	fprintf(out, "\n== %s: %s\n", s->name, s->what);
+	(void)b;
+	fprintf(out, "   farm target `%s`; connect deadline %.0f ms; backoff %.3g..%.3g ms x%g %s "
+		"jitter; medians of %d repetitions\n",
+		s->farm_spec, (double)s->timeout_ns / 1e6, (double)s->b_initial_ns / 1e6,
+		(double)s->b_max_ns / 1e6, s->b_mult, s->jitter, s->reps);
+}
+
+static void print_table(FILE *out, const struct bd_bench *b, int first, int last)
+{
+	const struct bd_scen *s0 = &b->scen[first];
+	const struct layout *L = layout_of(s0->name);
+	if (!L)
+		return;
+	bool scale = !strcmp(s0->name, "scale");
+	print_scen_header(out, b, s0);
+	fprintf(out, "   %-14s", "impl");
+	if (scale)
+		fprintf(out, " %8s", "N");
+	for (int c = 0; c < L->ncols; c++)
+		fprintf(out, " %*s", (int)strlen(L->cols[c].head) < 9 ? 9 : (int)strlen(L->cols[c].head),
+			L->cols[c].head);
+	if (scale)
+		fprintf(out, " %8s %8s", "cpu/1k", "rm/1k");
+	fprintf(out, " %6s", "other%");
+	for (int r = 0; r < L->nratios; r++) {
+		char h[32];
+		snprintf(h, sizeof(h), "r:%s", short_name(L->ratios[r]));
+		fprintf(out, " %9s", h);
+	}
+	fprintf(out, "\n");
+	char notes[BD_IMPL_COUNT * 2][260];
+	int nnotes = 0;
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		for (int si = first; si <= last; si++) {
+			const struct bd_scen *s = &b->scen[si];
+			const struct bd_cell *c = &s->cell[i];
+			if (!c->planned)
+				continue;
+			int ok = 0;
+			for (int r = 0; r < c->nrep; r++)
+				ok += c->ok[r];
+			if (c->note[0] && nnotes < (int)(sizeof(notes) / sizeof(notes[0]))) {
+				if (scale)
+					snprintf(notes[nnotes++], sizeof(notes[0]), "%s at %u: %s",
+						 order_names[i], s->endpoints, c->note);
+				else
+					snprintf(notes[nnotes++], sizeof(notes[0]), "%s: %s",
+						 order_names[i], c->note);
+			}
+			if (!ok)
+				continue;
+			fprintf(out, "   %-14s", order_names[i]);
+			if (scale)
+				fprintf(out, " %8u", s->endpoints);
+			for (int k = 0; k < L->ncols; k++) {
+				const struct col *col = &L->cols[k];
+				int w = (int)strlen(col->head) < 9 ? 9 : (int)strlen(col->head);
+				print_num(out, c->med[col->m] / col->scale, w, col->prec);
+			}
+			if (scale) {
+				print_num(out, flat_ratio(b, s, (enum bd_impl)i, BD_CPU_US_PER_ATTEMPT), 8, 2);
+				print_num(out, flat_ratio(b, s, (enum bd_impl)i, BD_REMOVE_NS), 8, 2);
+			}
+			print_num(out, c->med[BD_OTHER_CPU], 6, 0);
+			for (int r = 0; r < L->nratios; r++) {
+				if (i == BD_REDIAL || i == BD_REDIAL_KWAITS)
+					fprintf(out, " %9s", "");
+				else
+					print_num(out, bd_ratio(s, (enum bd_impl)i, L->ratios[r]), 9, 2);
+			}
+			fprintf(out, "\n");
+			if (c->med[BD_FARM_CPU] > 90 && nnotes < (int)(sizeof(notes) / sizeof(notes[0])))
+				snprintf(notes[nnotes++], sizeof(notes[0]),
+					 "%s: the farm used %.0f%% of its CPU: the farm may have been the "
+					 "limit of this run", order_names[i], c->med[BD_FARM_CPU]);
+		}
+	}
+	fprintf(out, "   r:X = redial's figure / that contender's (same repetition, then the "
+		"median): above 1 is better for redial in /s columns, below 1 elsewhere;\n"
+		"   other%% = CPU time other processes took on the contender's CPU during its run%s\n",
+		scale ? ";\n   cpu/1k, rm/1k = the contender's CPU per attempt and removal cost at N over "
+			"its own at 1000" : "");
+	for (int k = 0; k < nnotes; k++)
+		fprintf(out, "   note: %s\n", notes[k]);
+}
+
+/* ---- goals ------------------------------------------------------------------------------- */
+
+struct goal {
+	char text[160];
+	double value;
+	double lo, hi; /* per-repetition range, NAN when not a ratio */
+	double bound;
+	bool at_least;
+	bool known;
+};
+
+static int find_scen(const struct bd_bench *b, const char *name, uint32_t endpoints, enum bd_impl impl)
+{
+	int best = -1;
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		if (strcmp(s->name, name) || !(s->impls & (1u << impl)))
+			continue;
+		if (endpoints && s->endpoints != endpoints)
+			continue;
+		if (best < 0 || (endpoints == 0 && s->endpoints > b->scen[best].endpoints))
+			best = si; /* endpoints 0: the largest */
+	}
+	return best;
+}
+
+static int goals(const struct bd_bench *b, struct goal *g)
+{
+	int n = 0;
+	memset(g, 0, 10 * sizeof(*g));
+	for (int k = 0; k < 10; k++)
+		g[k].lo = g[k].hi = NAN;
+	int si = find_scen(b, "churn", 0, BD_REDIAL);
+	static const struct {
+		enum bd_impl impl;
+		double bound;
+	} churn[] = { { BD_FLOOR, 0.95 }, { BD_EPOLL, 1.15 }, { BD_LIBUV, 1.5 }, { BD_GO, 2.0 } };
+	for (size_t k = 0; k < sizeof(churn) / sizeof(churn[0]); k++) {
+		struct goal *x = &g[n++];
+		snprintf(x->text, sizeof(x->text), "churn connects/s, redial / %s",
+			 order_names[churn[k].impl]);
+		x->value = si >= 0 ? bd_ratio(&b->scen[si], churn[k].impl, BD_CONNECTS_PER_S) : NAN;
+		x->lo = x->hi = NAN;
+		if (si >= 0)
+			ratio_range(&b->scen[si], churn[k].impl, BD_CONNECTS_PER_S, &x->lo, &x->hi);
+		x->bound = churn[k].bound;
+		x->at_least = true;
+		x->known = !isnan(x->value);
+	}
+	int lo = -1, hi = -1;
+	for (int k = 0; k < b->nscen; k++) {
+		const struct bd_scen *s = &b->scen[k];
+		if (strcmp(s->name, "scale") || !(s->impls & (1u << BD_REDIAL)))
+			continue;
+		if (lo < 0 || s->endpoints < b->scen[lo].endpoints)
+			lo = k;
+		if (hi < 0 || s->endpoints > b->scen[hi].endpoints)
+			hi = k;
+	}
+	struct goal *x = &g[n++];
+	snprintf(x->text, sizeof(x->text), "scale: redial bytes per idle endpoint at %u",
+		 hi >= 0 ? b->scen[hi].endpoints : 0);
+	x->value = hi >= 0 ? b->scen[hi].cell[BD_REDIAL].med[BD_RSS_PER_EP] : NAN;
+	x->bound = 256;
+	x->known = !isnan(x->value);
+	/* The same per endpoint, as the slope between the two largest tables: what one more
+	 * idle endpoint costs, without the ring and the fixed tables. */
+	int hi2 = -1;
+	for (int k = 0; k < b->nscen; k++) {
+		const struct bd_scen *s = &b->scen[k];
+		if (strcmp(s->name, "scale") || !(s->impls & (1u << BD_REDIAL)) || k == hi)
+			continue;
+		if (hi2 < 0 || s->endpoints > b->scen[hi2].endpoints)
+			hi2 = k;
+	}
+	x = &g[n++];
+	snprintf(x->text, sizeof(x->text), "scale: redial bytes per idle endpoint, %u..%u slope",
+		 hi2 >= 0 ? b->scen[hi2].endpoints : 0, hi >= 0 ? b->scen[hi].endpoints : 0);
+	if (hi >= 0 && hi2 >= 0) {
+		const struct bd_scen *a = &b->scen[hi2], *z = &b->scen[hi];
+		x->value = (z->cell[BD_REDIAL].med[BD_RSS_PER_EP] * z->endpoints -
+			    a->cell[BD_REDIAL].med[BD_RSS_PER_EP] * a->endpoints) /
+			   (double)(z->endpoints - a->endpoints);
+	} else {
+		x->value = NAN;
+	}
+	x->bound = 256;
+	x->known = !isnan(x->value);
+	static const struct {
+		enum bd_metric m;
+		const char *what;
+	} flat[] = { { BD_CPU_US_PER_ATTEMPT, "CPU per attempt" },
+		     { BD_REMOVE_NS, "removal cost per endpoint" } };
+	for (size_t k = 0; k < sizeof(flat) / sizeof(flat[0]); k++) {
+		x = &g[n++];
+		snprintf(x->text, sizeof(x->text), "scale: redial %s at %u / at %u", flat[k].what,
+			 hi >= 0 ? b->scen[hi].endpoints : 0, lo >= 0 ? b->scen[lo].endpoints : 0);
+		x->value = lo >= 0 && hi > lo ? b->scen[hi].cell[BD_REDIAL].med[flat[k].m] /
+							b->scen[lo].cell[BD_REDIAL].med[flat[k].m]
+					      : NAN;
+		x->bound = 1.2;
+		x->known = !isnan(x->value);
+	}
+	return n;
+}
+
+static bool goal_met(const struct goal *g)
+{
+	return g->known && (g->at_least ? g->value >= g->bound : g->value <= g->bound);
+}
+
+void bd_print_tables(const struct bd_bench *b, FILE *out)
+{
+	fprintf(out, "redial-bench%s: contenders interleaved (A B C .. A B C ..); %s\n",
+		b->quick ? " --quick" : "",
+		b->pinned ? "each contender alone on one CPU, the farm on another"
+			  : "no CPU pinning");
+	for (int i = 0; i < BD_IMPL_COUNT; i++)
+		if (!b->impl[i].available)
+			fprintf(out, "note: %s %s\n", b->impl[i].name, b->impl[i].why);
+	for (int si = 0; si < b->nscen;) {
+		int last = si;
+		while (last + 1 < b->nscen && !strcmp(b->scen[last + 1].name, b->scen[si].name) &&
+		       b->scen[last + 1].impls == b->scen[si].impls)
+			last++;
+		print_table(out, b, si, last);
+		si = last + 1;
+	}
+	if (b->cg[BD_REDIAL].ran || b->cg[BD_EPOLL].ran || b->cg[BD_REDIAL].note[0]) {
+		fprintf(out, "\n== callgrind: user-space instructions per attempt (refused, 200 "
+			"endpoints, a fixed number of attempts)\n");
+		static const enum bd_impl which[] = { BD_EPOLL, BD_REDIAL };
+		for (size_t k = 0; k < 2; k++) {
+			const struct bd_callgrind *cg = &b->cg[which[k]];
+			if (cg->ran)
+				fprintf(out, "   %-14s %10.0f instructions/attempt over %.0f attempts\n",
+					order_names[which[k]], cg->instructions / cg->attempts, cg->attempts);
+			else
+				fprintf(out, "   %-14s %s\n", order_names[which[k]],
+					cg->note[0] ? cg->note : "not run");
+		}
+		if (b->cg[BD_REDIAL].ran && b->cg[BD_EPOLL].ran)
+			fprintf(out, "   redial / epoll: %.2f\n",
+				(b->cg[BD_REDIAL].instructions / b->cg[BD_REDIAL].attempts) /
+					(b->cg[BD_EPOLL].instructions / b->cg[BD_EPOLL].attempts));
+	}
+	struct goal g[16];
+	int n = goals(b, g);
+	fprintf(out, "\n== goals (benchmark figures, not tests)\n");
+	if (b->quick)
+		fprintf(out, "   (--quick stops the scale sweep at 10000: the memory and flatness "
+			"goals are stated for 100000, see `make bench`)\n");
+	for (int k = 0; k < n; k++) {
+		if (!g[k].known) {
+			fprintf(out, "   %-58s %8s   (not measured in this run)\n", g[k].text, "-");
+			continue;
+		}
+		fprintf(out, "   %-58s %8.3f   %s %-6g %-7s", g[k].text, g[k].value,
+			g[k].at_least ? ">=" : "<=", g[k].bound, goal_met(&g[k]) ? "met" : "NOT MET");
+		if (!isnan(g[k].lo))
+			fprintf(out, "  (repetitions: %.2f..%.2f)", g[k].lo, g[k].hi);
+		fprintf(out, "\n");
+	}
+}
+
+/* ---- JSON -------------------------------------------------------------------------------- */
+
+static void jnum(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(f, "null");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		fprintf(f, "%.0f", v);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void scen_key(const struct bd_scen *s, char *buf, size_t len)
+{
+	if (!strcmp(s->name, "scale"))
+		snprintf(buf, len, "scale/%u", s->endpoints);
+	else
+		snprintf(buf, len, "%s", s->name);
+}
+
+int bd_write_json(const struct bd_bench *b, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	struct utsname u;
+	uname(&u);
+	time_t now = time(NULL);
+	char date[64];
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	fprintf(f, "{\n  \"tool\": \"redial-bench\",\n  \"mode\": \"%s\",\n  \"date\": \"%s\",\n",
+		b->quick ? "quick" : "full", date);
+	fprintf(f, "  \"kernel\": ");
+	jstr(f, u.release);
+	fprintf(f, ",\n  \"reps_override\": %d,\n  \"pinned\": %s,\n  \"client_cpu\": %d,\n"
+		"  \"farm_cpu\": %d,\n  \"nofile\": %ld,\n  \"wall_s\": %.1f,\n",
+		b->reps_override, b->pinned ? "true" : "false", b->client_cpu, b->farm_cpu, b->nofile, b->wall_s);
+
+	fprintf(f, "  \"skipped\": [");
+	bool first = true;
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		if (b->impl[i].available)
+			continue;
+		fprintf(f, "%s{\"impl\": \"%s\", \"reason\": ", first ? "" : ", ", b->impl[i].name);
+		jstr(f, b->impl[i].why);
+		fprintf(f, "}");
+		first = false;
+	}
+	fprintf(f, "],\n  \"scenarios\": {");
+	first = true;
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		char key[64];
+		scen_key(s, key, sizeof(key));
+		if (s->impls == (1u << BD_REDIAL_KWAITS))
+			snprintf(key + strlen(key), sizeof(key) - strlen(key), "/kernel-waits");
+		fprintf(f, "%s\n    \"%s\": {\"what\": ", first ? "" : ",", key);
+		jstr(f, s->what);
+		fprintf(f, ", \"farm\": \"%s\", \"endpoints\": %u, \"connect_timeout_ns\": %llu, "
+			"\"backoff\": {\"initial_ns\": %llu, \"max_ns\": %llu, \"multiplier\": %g, "
+			"\"jitter\": \"%s\"}, \"stable_after_ns\": %llu, \"warmup_ms\": %u, "
+			"\"measure_ms\": %u, \"idle_ms\": %u, \"reps\": %d}",
+			s->farm_spec, s->endpoints, (unsigned long long)s->timeout_ns,
+			(unsigned long long)s->b_initial_ns, (unsigned long long)s->b_max_ns, s->b_mult,
+			s->jitter, (unsigned long long)s->stable_after_ns, s->warmup_ms, s->measure_ms,
+			s->idle_ms, s->reps);
+		first = false;
+	}
+	fprintf(f, "\n  },\n  \"rows\": [");
+	first = true;
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		for (int i = 0; i < BD_IMPL_COUNT; i++) {
+			const struct bd_cell *c = &s->cell[i];
+			if (!c->planned)
+				continue;
+			fprintf(f, "%s\n    {\"scenario\": \"%s\", \"impl\": \"%s\", \"endpoints\": %u",
+				first ? "" : ",", s->name, order_names[i], s->endpoints);
+			first = false;
+			for (int m = 0; m < BD_METRIC_COUNT; m++) {
+				fprintf(f, ", \"%s\": ", bd_metrics[m].json);
+				jnum(f, c->med[m]);
+			}
+			int ok = 0;
+			for (int r = 0; r < c->nrep; r++)
+				ok += c->ok[r];
+			fprintf(f, ", \"runs_ok\": %d, \"runs\": %d", ok, c->nrep);
+			if (c->note[0]) {
+				fprintf(f, ", \"note\": ");
+				jstr(f, c->note);
+			}
+			fprintf(f, ", \"reps\": [");
+			for (int r = 0; r < c->nrep; r++) {
+				fprintf(f, "%s{", r ? ", " : "");
+				if (!c->ok[r]) {
+					fprintf(f, "\"ok\": false}");
+					continue;
+				}
+				for (int m = 0; m < BD_METRIC_COUNT; m++) {
+					fprintf(f, "%s\"%s\": ", m ? ", " : "", bd_metrics[m].json);
+					jnum(f, c->m[r][m]);
+				}
+				fprintf(f, "}");
+			}
+			fprintf(f, "]}");
+		}
+	}
+	fprintf(f, "\n  ],\n  \"ratios\": {");
+	first = true;
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		const struct layout *L = layout_of(s->name);
+		if (!L || !(s->impls & (1u << BD_REDIAL)))
+			continue;
+		char key[64];
+		scen_key(s, key, sizeof(key));
+		fprintf(f, "%s\n    \"%s\": {", first ? "" : ",", key);
+		first = false;
+		for (int r = 0; r < L->nratios; r++) {
+			fprintf(f, "%s\"%s\": {", r ? ", " : "", bd_metrics[L->ratios[r]].json);
+			bool f2 = true;
+			for (int i = 0; i < BD_IMPL_COUNT; i++) {
+				if (i == BD_REDIAL || !(s->impls & (1u << i)))
+					continue;
+				fprintf(f, "%s\"%s\": ", f2 ? "" : ", ", order_names[i]);
+				jnum(f, bd_ratio(s, (enum bd_impl)i, L->ratios[r]));
+				f2 = false;
+			}
+			fprintf(f, "}");
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n  },\n  \"callgrind\": {");
+	first = true;
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		const struct bd_callgrind *cg = &b->cg[i];
+		if (!cg->ran && !cg->note[0])
+			continue;
+		fprintf(f, "%s\"%s\": {\"instructions_per_attempt\": ", first ? "" : ", ", order_names[i]);
+		jnum(f, cg->ran ? cg->instructions / cg->attempts : NAN);
+		fprintf(f, ", \"attempts\": ");
+		jnum(f, cg->ran ? cg->attempts : NAN);
+		if (cg->note[0]) {
+			fprintf(f, ", \"note\": ");
+			jstr(f, cg->note);
+		}
+		fprintf(f, "}");
+		first = false;
+	}
+	fprintf(f, "},\n  \"goals\": [");
+	struct goal g[16];
+	int n = goals(b, g);
+	for (int k = 0; k < n; k++) {
+		fprintf(f, "%s\n    {\"goal\": ", k ? "," : "");
+		jstr(f, g[k].text);
+		fprintf(f, ", \"bound\": %g, \"direction\": \"%s\", \"value\": ", g[k].bound,
+			g[k].at_least ? ">=" : "<=");
+		jnum(f, g[k].known ? g[k].value : NAN);
+		fprintf(f, ", \"met\": %s", !g[k].known ? "null" : goal_met(&g[k]) ? "true" : "false");
+		if (!isnan(g[k].lo)) {
+			fprintf(f, ", \"rep_min\": ");
+			jnum(f, g[k].lo);
+			fprintf(f, ", \"rep_max\": ");
+			jnum(f, g[k].hi);
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n  ]\n}\n");
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* ---- chart ------------------------------------------------------------------------------- */
+
+static void dat(FILE *f, double v)
+{
+	if (isnan(v))
+		fprintf(f, " ?");
+	else
+		fprintf(f, " %.6g", v);
+}
+
+int bd_write_chart(const struct bd_bench *b)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/throughput.dat", b->out_dir);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "# impl churn_connects_per_s refused_attempts_per_s\n");
+	int churn = find_scen(b, "churn", 0, BD_REDIAL), refused = find_scen(b, "refused", 0, BD_REDIAL);
+	int tp_rows = 0;
+	for (int i = 0; i <= BD_REDIAL; i++) {
+		double c = churn >= 0 ? b->scen[churn].cell[i].med[BD_CONNECTS_PER_S] : NAN;
+		double r = refused >= 0 ? b->scen[refused].cell[i].med[BD_ATTEMPTS_PER_S] : NAN;
+		if (isnan(c) && isnan(r))
+			continue;
+		fprintf(f, "%s", order_names[i]);
+		dat(f, c);
+		dat(f, r);
+		fprintf(f, "\n");
+		tp_rows++;
+	}
+	fclose(f);
+	char impls[128] = "";
+	static const enum bd_impl sweep[] = { BD_EPOLL, BD_LIBUV, BD_GO, BD_REDIAL };
+	for (size_t k = 0; k < sizeof(sweep) / sizeof(sweep[0]); k++) {
+		enum bd_impl i = sweep[k];
+		snprintf(path, sizeof(path), "%s/scale_%s.dat", b->out_dir, order_names[i]);
+		f = fopen(path, "we");
+		if (!f)
+			return -errno;
+		fprintf(f, "# endpoints rss_bytes_per_endpoint cpu_us_per_attempt remove_ns_per_endpoint\n");
+		int rows = 0;
+		for (int si = 0; si < b->nscen; si++) {
+			const struct bd_scen *s = &b->scen[si];
+			if (strcmp(s->name, "scale") || !(s->impls & (1u << i)))
+				continue;
+			const struct bd_cell *c = &s->cell[i];
+			if (isnan(c->med[BD_RSS_PER_EP]))
+				continue;
+			fprintf(f, "%u", s->endpoints);
+			dat(f, c->med[BD_RSS_PER_EP]);
+			dat(f, c->med[BD_CPU_US_PER_ATTEMPT]);
+			dat(f, c->med[BD_REMOVE_NS]);
+			fprintf(f, "\n");
+			rows++;
+		}
+		fclose(f);
+		if (rows)
+			snprintf(impls + strlen(impls), sizeof(impls) - strlen(impls), "%s%s",
+				 impls[0] ? " " : "", order_names[i]);
+	}
+	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "redial-bench: gnuplot is not installed (gnuplot-nox): no chart\n");
+		return -ENOENT;
+	}
+	int rmin = 0, rmax = 0;
+	for (int si = 0; si < b->nscen; si++) {
+		if (!rmin || b->scen[si].reps < rmin)
+			rmin = b->scen[si].reps;
+		if (b->scen[si].reps > rmax)
+			rmax = b->scen[si].reps;
+	}
+	char reps[32];
+	if (rmin == rmax)
+		snprintf(reps, sizeof(reps), "%d", rmin);
+	else
+		snprintf(reps, sizeof(reps), "%d-%d", rmin, rmax);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+		 "gnuplot -e \"datadir='%s'; outfile='%s/bench.png'; impls='%s'; has_tp=%d; "
+		 "subtitle='%s, medians of %s repetitions, %s'\" '%s/chart.gp'",
+		 b->out_dir, b->out_dir, impls, tp_rows > 0, b->quick ? "--quick" : "full run", reps,
+		 b->pinned ? "one CPU per contender" : "unpinned", b->srcdir);
+	int st = system(cmd);
+	if (st != 0) {
+		fprintf(stderr, "redial-bench: gnuplot failed (status %d)\n", st);
+		return -EIO;
+	}
+	return 0;
+}

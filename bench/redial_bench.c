@@ -1,0 +1,897 @@
+/* redial_bench.c — redial-bench, the benchmark harness: redial against the floor, blocking,
+ * epoll, libuv and Go contenders, side by side in one run.
+ *
+ *   redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]
+ *                [--only SCENARIO,...] [--impl IMPL,...] [--no-pin] [--no-callgrind]
+ *
+ * The driver plans the runs, starts one loopback target farm per scenario (farm.h: the
+ * farm's listeners are served by a child process; refusing ports are held by the driver),
+ * and runs each contender in its own process (fork + exec of bench-IMPL, next to this
+ * binary), one repetition of every contender after another (A B C .. A B C ..), each
+ * repetition rotating the order: 3 repetitions, 5 for churn, refused, timeout and scale in
+ * the full run (--reps N sets them all); the sizes of the scale sweep are interleaved too.
+ * Each contender measures itself and prints one RESULT line (bench_common.h); the driver
+ * adds the farm's CPU use and the load of other processes, and performs the drop in `hold`.
+ * Ratios are taken pair by pair: redial's figure over a contender's in the same repetition,
+ * then the median of those.
+ *
+ * CPUs: with two or more CPUs the contender runs alone on one and the farm (and this
+ * driver, which only waits) on another, so every contender gets the same single core and
+ * the same farm; Go is told GOMAXPROCS=1 accordingly. --no-pin leaves placement to the
+ * scheduler. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_driver.h"
+
+#ifndef BENCH_SRCDIR
+#define BENCH_SRCDIR "bench"
+#endif
+
+#define RUN_DEADLINE_S 180
+#define HOLD_RESERVE_FDS 128 /* descriptors kept back from the hold scenario's count */
+
+static struct bd_bench B;
+
+static const char *const impl_names[BD_IMPL_COUNT] = {
+	[BD_FLOOR] = "floor", [BD_BLOCKING] = "blocking", [BD_EPOLL] = "epoll",
+	[BD_LIBUV] = "libuv", [BD_GO] = "go",             [BD_REDIAL] = "redial",
+	[BD_REDIAL_KWAITS] = "redial-kwaits",
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static _Noreturn void die(const char *what, int err)
+{
+	fprintf(stderr, "redial-bench: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+/* ---- the plan ---------------------------------------------------------------------------- */
+
+#define ALL_IMPLS ((1u << BD_FLOOR) | (1u << BD_BLOCKING) | (1u << BD_EPOLL) | (1u << BD_LIBUV) | \
+		   (1u << BD_GO) | (1u << BD_REDIAL))
+#define TABLE_IMPLS ((1u << BD_EPOLL) | (1u << BD_LIBUV) | (1u << BD_GO) | (1u << BD_REDIAL))
+
+static struct bd_scen *plan_add(const char *name, enum farm_kind kind, const char *spec,
+				uint32_t endpoints, unsigned impls, const char *what)
+{
+	if (B.nscen == BD_MAX_SCEN)
+		die("plan", ENOSPC);
+	struct bd_scen *s = &B.scen[B.nscen++];
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->kind = kind;
+	s->farm_spec = spec;
+	s->endpoints = endpoints;
+	s->impls = impls;
+	s->what = what;
+	s->timeout_ns = 2000000000ull;
+	s->b_mult = 2.0;
+	s->jitter = "full";
+	s->stable_after_ns = 1000000000ull;
+	s->reps = 3;
+	return s;
+}
+
+static bool wanted(const char *only, const char *name)
+{
+	if (!only)
+		return true;
+	size_t n = strlen(name);
+	for (const char *p = only; (p = strstr(p, name)); p += n)
+		if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == 0))
+			return true;
+	return false;
+}
+
+static void plan(const char *only)
+{
+	bool q = B.quick;
+	struct bd_scen *s;
+	if (wanted(only, "churn")) {
+		s = plan_add("churn", FARM_ACCEPT_CLOSE, "acceptclose", 1000, ALL_IMPLS,
+			     "1000 endpoints on 1000 addresses; the farm accepts and closes at once "
+			     "(FIN), each client closes after the FIN and reconnects at once");
+		s->warmup_ms = q ? 100 : 500;
+		s->measure_ms = q ? 300 : 2500;
+		s->b_initial_ns = 1000;
+		s->b_max_ns = 100000000;
+		s->stable_after_ns = 0;
+		s->reps = q ? 3 : 5;
+	}
+	if (wanted(only, "refused")) {
+		s = plan_add("refused", FARM_REFUSE, "refuse", 2000, ALL_IMPLS,
+			     "2000 endpoints on 2000 addresses, every connect refused (RST); "
+			     "backoff 1 ms doubling to 4 ms, full jitter");
+		s->warmup_ms = q ? 100 : 300;
+		s->measure_ms = q ? 250 : 2000;
+		s->b_initial_ns = 1000000;
+		s->b_max_ns = 4000000;
+		s->reps = q ? 3 : 5;
+	}
+	if (wanted(only, "timeout")) {
+		s = plan_add("timeout", FARM_BLACKHOLE, "blackhole", 1000, ALL_IMPLS,
+			     "1000 endpoints, SYNs dropped; 100 ms connect deadline, then backoff "
+			     "50 ms doubling to 100 ms, full jitter (deadlines spread out, the CPU "
+			     "far from saturated); p50/p99 = how late the deadline was noticed");
+		/* The first waves start together and overload the CPU for a while (the
+		 * first deadlines all fire at 100 ms); the warm-up lets the backoff spread
+		 * them before the window opens. */
+		s->warmup_ms = q ? 450 : 600;
+		s->measure_ms = q ? 400 : 2500;
+		s->timeout_ns = 100000000;
+		s->b_initial_ns = 50000000;
+		s->b_max_ns = 100000000;
+		s->reps = q ? 3 : 5;
+	}
+	if (wanted(only, "scale")) {
+		static const uint32_t sizes[] = { 1000, 10000, 50000, 100000 };
+		for (size_t i = 0; i < (q ? 2u : 4u); i++) {
+			s = plan_add("scale", FARM_REFUSE, "refuse", sizes[i], TABLE_IMPLS,
+				     "N endpoints refused once, then a 60 s backoff; then 10% removed "
+				     "at random; p50/p99 = one removal call");
+			s->b_initial_ns = s->b_max_ns = 60000000000ull;
+			s->jitter = "none";
+			s->reps = q ? 3 : 5;
+		}
+		if (!q) {
+			/* bench_remove's comparison: the same removal with every wait a kernel
+			 * TIMEOUT (what the wheel avoids). Not part of the ratios. */
+			static const uint32_t ksizes[] = { 1000, 8000 };
+			for (size_t i = 0; i < 2; i++) {
+				s = plan_add("scale", FARM_REFUSE, "refuse", ksizes[i],
+					     1u << BD_REDIAL_KWAITS,
+					     "redial with every backoff wait pre-armed as a kernel "
+					     "TIMEOUT instead of the timer wheel");
+				s->b_initial_ns = s->b_max_ns = 60000000000ull;
+				s->jitter = "none";
+			}
+		}
+	}
+	if (wanted(only, "hold")) {
+		uint32_t n = q ? 3000 : (uint32_t)(B.nofile - HOLD_RESERVE_FDS);
+		s = plan_add("hold", FARM_ACCEPT, "accept", n, ALL_IMPLS,
+			     "as many connections as the fd limit allows (the farm's child holds "
+			     "the other ends under the same limit), held idle, then all dropped "
+			     "(FIN); p50/p99 = when each close was noticed, from the drop's start");
+		s->idle_ms = q ? 150 : 1000;
+		s->b_initial_ns = s->b_max_ns = 5000000000ull;
+		s->jitter = "none";
+		s->stable_after_ns = 0;
+	}
+}
+
+/* ---- contenders -------------------------------------------------------------------------- */
+
+static void find_impls(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		die("readlink /proc/self/exe", errno);
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		struct bd_impl_info *im = &B.impl[i];
+		im->name = impl_names[i];
+		const char *bin = i == BD_REDIAL_KWAITS ? "redial" : impl_names[i];
+		bd_fmt(im->path, sizeof(im->path), "%s/bench-%s", self, bin);
+		im->available = access(im->path, X_OK) == 0;
+		if (im->available)
+			continue;
+		if (i == BD_GO)
+			bd_fmt(im->why, sizeof(im->why),
+				 "skipped: no Go toolchain at build time (Debian package golang-go; "
+				 "`make bench` installs it), so %s was not built", im->path);
+		else if (i == BD_LIBUV)
+			bd_fmt(im->why, sizeof(im->why),
+				 "skipped: libuv was not found at build time (Debian package "
+				 "libuv1-dev), so %s was not built", im->path);
+		else
+			bd_fmt(im->why, sizeof(im->why), "skipped: %s is missing", im->path);
+	}
+}
+
+static void pin_self(int cpu)
+{
+	if (!B.pinned)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity", errno);
+}
+
+static void choose_cpus(bool no_pin)
+{
+	cpu_set_t set;
+	B.pinned = false;
+	if (no_pin || sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return;
+	int found = 0;
+	for (int c = 0; c < CPU_SETSIZE && found < 2; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (found++ == 0)
+			B.client_cpu = c;
+		else
+			B.farm_cpu = c;
+	}
+	B.pinned = true;
+}
+
+/* The farm's child CPU time, in clock ticks; 0 when unknown. */
+static uint64_t farm_ticks(const struct farm *f)
+{
+	pid_t pid = f ? farm_pid(f) : 0;
+	if (!pid)
+		return 0;
+	char path[64], buf[1024];
+	bd_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long long ut = 0, st = 0;
+	/* After the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return 0;
+	return ut + st;
+}
+
+/* Busy time of one CPU so far (user, nice, system, irq, softirq, steal), in clock ticks. */
+static uint64_t cpu_busy_ticks(int cpu)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	char line[512], name[16];
+	snprintf(name, sizeof(name), "cpu%d ", cpu);
+	uint64_t busy = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[8] = { 0 };
+		if (strncmp(line, name, strlen(name)))
+			continue;
+		if (sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+			busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+		break;
+	}
+	fclose(f);
+	return busy;
+}
+
+/* ---- one run ----------------------------------------------------------------------------- */
+
+struct kv {
+	char key[32];
+	double v;
+};
+
+struct result {
+	struct kv kv[48];
+	int n;
+};
+
+static double rv(const struct result *r, const char *key)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->kv[i].key, key))
+			return r->kv[i].v;
+	return NAN;
+}
+
+static void parse_result(const char *line, struct result *r)
+{
+	r->n = 0;
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%s", line);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq || r->n == (int)(sizeof(r->kv) / sizeof(r->kv[0])))
+			continue;
+		*eq = 0;
+		char *end;
+		double v = strtod(eq + 1, &end);
+		if (end == eq + 1)
+			continue; /* impl=, scenario=: text */
+		snprintf(r->kv[r->n].key, sizeof(r->kv[r->n].key), "%s", tok);
+		r->kv[r->n++].v = v;
+	}
+}
+
+static void arg_add(char **argv, int *argc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void arg_add(char **argv, int *argc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&argv[*argc], fmt, ap) < 0)
+		die("vasprintf", ENOMEM);
+	va_end(ap);
+	(*argc)++;
+}
+
+struct run_spec {
+	const struct bd_scen *s;
+	enum bd_impl impl;
+	uint16_t port;
+	const char *valgrind_out; /* non-NULL: under callgrind, out file */
+	uint64_t stop_after;
+	uint32_t endpoints;       /* 0: s->endpoints */
+};
+
+/* Reads one line from fd into buf (at most cap-1 bytes), waiting until deadline. Returns the
+ * length, 0 at EOF, -ETIMEDOUT. Keeps what follows the line in `pend`. */
+struct linebuf {
+	char data[8192];
+	size_t len;
+};
+
+static ssize_t read_line(int fd, struct linebuf *lb, char *buf, size_t cap, uint64_t deadline)
+{
+	for (;;) {
+		char *nl = memchr(lb->data, '\n', lb->len);
+		if (nl) {
+			size_t n = (size_t)(nl - lb->data) + 1;
+			size_t c = n < cap ? n : cap - 1;
+			memcpy(buf, lb->data, c);
+			buf[c] = 0;
+			memmove(lb->data, lb->data + n, lb->len - n);
+			lb->len -= n;
+			return (ssize_t)c;
+		}
+		if (lb->len == sizeof(lb->data))
+			lb->len = 0; /* a line too long to be ours: drop it */
+		uint64_t now = now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int ms = (int)((deadline - now) / 1000000u) + 1;
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		ssize_t got = read(fd, lb->data + lb->len, sizeof(lb->data) - lb->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return 0;
+		lb->len += (size_t)got;
+	}
+}
+
+/* Waits until the farm's target 0 has no open connection (hold leaves none behind, but a
+ * contender that died could). */
+static void farm_settle(struct farm *f)
+{
+	if (!f || !farm_pid(f))
+		return;
+	uint64_t deadline = now_ns() + 10000000000ull;
+	struct farm_counters c;
+	while (now_ns() < deadline) {
+		if (farm_counters(f, 0, &c) == 0 && c.open == 0)
+			return;
+		usleep(5000);
+	}
+	fprintf(stderr, "redial-bench: the farm still holds %" PRIu64 " connections\n", c.open);
+}
+
+/* Runs one contender process. On success fills *res (and, for hold, the drop duration). */
+static int run_one(const struct run_spec *rs, struct farm *f, struct result *res,
+		   double *drop_ms, double *farm_pct, double *other_pct, char *note, size_t notelen)
+{
+	const struct bd_scen *s = rs->s;
+	const struct bd_impl_info *im = &B.impl[rs->impl];
+	char *argv[64];
+	int argc = 0;
+	if (rs->valgrind_out) {
+		arg_add(argv, &argc, "valgrind");
+		arg_add(argv, &argc, "--tool=callgrind");
+		arg_add(argv, &argc, "--instr-atstart=no");
+		arg_add(argv, &argc, "--callgrind-out-file=%s", rs->valgrind_out);
+		arg_add(argv, &argc, "--log-file=%s.log", rs->valgrind_out);
+	}
+	arg_add(argv, &argc, "%s", im->path);
+	arg_add(argv, &argc, "--scenario=%s", s->name);
+	arg_add(argv, &argc, "--endpoints=%u", rs->endpoints ? rs->endpoints : s->endpoints);
+	arg_add(argv, &argc, "--port=%u", (unsigned)rs->port);
+	arg_add(argv, &argc, "--warmup-ms=%u", s->warmup_ms);
+	arg_add(argv, &argc, "--measure-ms=%u", s->measure_ms);
+	arg_add(argv, &argc, "--idle-ms=%u", s->idle_ms);
+	arg_add(argv, &argc, "--timeout-ns=%" PRIu64, s->timeout_ns);
+	arg_add(argv, &argc, "--backoff-initial-ns=%" PRIu64, s->b_initial_ns);
+	arg_add(argv, &argc, "--backoff-max-ns=%" PRIu64, s->b_max_ns);
+	arg_add(argv, &argc, "--backoff-mult=%g", s->b_mult);
+	arg_add(argv, &argc, "--jitter=%s", s->jitter);
+	arg_add(argv, &argc, "--stable-after-ns=%" PRIu64, s->stable_after_ns);
+	arg_add(argv, &argc, "--max-inflight=4096");
+	arg_add(argv, &argc, "--seed=12345");
+	if (rs->stop_after)
+		arg_add(argv, &argc, "--stop-after=%" PRIu64, rs->stop_after);
+	if (rs->valgrind_out)
+		arg_add(argv, &argc, "--callgrind");
+	if (rs->impl == BD_REDIAL_KWAITS)
+		arg_add(argv, &argc, "--kernel-waits");
+	argv[argc] = NULL;
+
+	int out[2], in[2];
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
+		die("pipe2", errno);
+	uint64_t t0 = now_ns();
+	uint64_t ft0 = farm_ticks(f);
+	uint64_t busy0 = B.pinned ? cpu_busy_ticks(B.client_cpu) : 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", errno);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		/* Nothing of the driver's (farm sockets, pipes) goes along. */
+		close_range(3, ~0u, 0);
+		if (B.pinned) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(B.client_cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		if (rs->impl == BD_GO) {
+			if (B.pinned)
+				setenv("GOMAXPROCS", "1", 1);
+			setenv("GOGC", "100", 1);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "redial-bench: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(in[0]);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+
+	struct linebuf lb = { .len = 0 };
+	char line[2048];
+	uint64_t deadline = t0 + (uint64_t)RUN_DEADLINE_S * 1000000000ull;
+	int ret = -EIO;
+	*drop_ms = NAN;
+	for (;;) {
+		ssize_t n = read_line(out[0], &lb, line, sizeof(line), deadline);
+		if (n == -ETIMEDOUT) {
+			bd_fmt(note, notelen, "no result within %d s: killed", RUN_DEADLINE_S);
+			kill(pid, SIGKILL);
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (n == 0) {
+			bd_fmt(note, notelen, "exited without a result");
+			break;
+		}
+		if (!strncmp(line, "READY", 5)) {
+			/* hold: the contender is watching. Drop everything once the farm has
+			 * accepted all the contender holds, then tell it when the drop began. */
+			unsigned long held = strtoul(line + 5, NULL, 10);
+			uint64_t wait_until = now_ns() + 10000000000ull;
+			struct farm_counters c = { 0 };
+			while (now_ns() < wait_until && farm_counters(f, 0, &c) == 0 && c.open < held)
+				usleep(1000);
+			uint64_t d0 = now_ns();
+			int dropped = farm_drop_all(f, 0);
+			*drop_ms = (double)(now_ns() - d0) / 1e6;
+			if (dropped < 0)
+				bd_fmt(note, notelen, "farm_drop_all: %s", strerror(-dropped));
+			else if ((unsigned long)dropped < held)
+				bd_fmt(note, notelen, "the farm held %d of %lu connections", dropped,
+					 held);
+			char msg[64];
+			int len = snprintf(msg, sizeof(msg), "DROP %" PRIu64 "\n", d0);
+			if (write(in[1], msg, (size_t)len) != len)
+				bd_fmt(note, notelen, "could not send DROP");
+			continue;
+		}
+		if (!strncmp(line, "RESULT ", 7)) {
+			parse_result(line, res);
+			ret = 0;
+			break;
+		}
+		/* anything else is noise: ignore */
+	}
+	close(in[1]);
+	close(out[0]);
+	int status;
+	struct rusage ru;
+	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+		;
+	uint64_t t1 = now_ns();
+	long hz = sysconf(_SC_CLK_TCK);
+	/* What else ran on the contender's CPU: its busy time minus the contender's own. */
+	*other_pct = NAN;
+	if (B.pinned && hz > 0) {
+		double busy = (double)(cpu_busy_ticks(B.client_cpu) - busy0) / (double)hz;
+		double own = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		double pct = (busy - own) / ((double)(t1 - t0) / 1e9) * 100;
+		*other_pct = pct < 0 ? 0 : pct;
+	}
+	*farm_pct = f && farm_pid(f) && hz > 0
+			    ? (double)(farm_ticks(f) - ft0) / (double)hz / ((double)(t1 - t0) / 1e9) * 100
+			    : NAN;
+	if (ret == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		bd_fmt(note, notelen, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		ret = -EIO;
+	} else if (ret == -EIO && WIFSIGNALED(status)) {
+		bd_fmt(note, notelen, "killed by signal %d", WTERMSIG(status));
+	}
+	return ret;
+}
+
+/* Turns a RESULT into the per-run figures. */
+static void derive(const struct bd_scen *s, const struct result *r, double drop_ms,
+		   double farm_pct, double other_pct, double *m)
+{
+	for (int i = 0; i < BD_METRIC_COUNT; i++)
+		m[i] = NAN;
+	m[BD_OTHER_CPU] = other_pct;
+	double wall_s = rv(r, "wall_ns") / 1e9;
+	double attempts = rv(r, "attempts"), connects = rv(r, "connects");
+	double cpu_us = rv(r, "user_us") + rv(r, "sys_us");
+	double eps = rv(r, "endpoints");
+	m[BD_FARM_CPU] = farm_pct;
+	m[BD_LOCAL_ERRORS] = rv(r, "local_errors");
+	m[BD_SAMPLES] = rv(r, "hist_n");
+	m[BD_EARLY] = rv(r, "early");
+	if (attempts > 0)
+		m[BD_CPU_US_PER_ATTEMPT] = cpu_us / attempts;
+	if (eps > 0)
+		m[BD_RSS_PER_EP] = rv(r, "rss_delta") / eps;
+	if (!strcmp(s->name, "scale")) {
+		m[BD_P50_US] = rv(r, "remove_p50_ns") / 1e3;
+		m[BD_P99_US] = rv(r, "remove_p99_ns") / 1e3;
+		if (rv(r, "remove_n") > 0)
+			m[BD_REMOVE_NS] = rv(r, "remove_total_ns") / rv(r, "remove_n");
+		return;
+	}
+	m[BD_P50_US] = rv(r, "p50_ns") / 1e3;
+	m[BD_P99_US] = rv(r, "p99_ns") / 1e3;
+	m[BD_P999_US] = rv(r, "p999_ns") / 1e3;
+	if (!strcmp(s->name, "hold")) {
+		m[BD_CONNECTED] = connects;
+		if (rv(r, "idle_ns") > 0)
+			m[BD_IDLE_CPU] = (rv(r, "idle_user_us") + rv(r, "idle_sys_us")) /
+					 (rv(r, "idle_ns") / 1e9);
+		m[BD_NOTICE_ALL_MS] = rv(r, "notice_all_ns") / 1e6;
+		m[BD_DROP_MS] = drop_ms;
+		if (rv(r, "noticed") < connects)
+			m[BD_NOTICE_ALL_MS] = NAN; /* not all were noticed: no figure */
+		m[BD_NOTICE_LAG_MS] = m[BD_NOTICE_ALL_MS] - drop_ms;
+		if (wall_s > 0)
+			m[BD_CONNECTS_PER_S] = connects / wall_s;
+		return;
+	}
+	if (wall_s > 0) {
+		m[BD_ATTEMPTS_PER_S] = attempts / wall_s;
+		m[BD_CONNECTS_PER_S] = connects / wall_s;
+	}
+}
+
+static struct farm *farm_for(const struct bd_scen *s)
+{
+	struct farm_target_spec spec = { .kind = s->kind };
+	struct farm *f;
+	/* The farm's child inherits the driver's CPU: the farm CPU. */
+	int ret = farm_start(&spec, 1, &f);
+	if (ret < 0) {
+		fprintf(stderr, "redial-bench: farm for %s: %s\n", s->name, strerror(-ret));
+		return NULL;
+	}
+	return f;
+}
+
+/* One repetition of every contender of scenario s, in an order rotated by rep. */
+static void run_rep(struct bd_scen *s, struct farm *f, int rep)
+{
+	int order[BD_IMPL_COUNT], n = 0;
+	for (int i = 0; i < BD_IMPL_COUNT; i++)
+		if (s->impls & (1u << i))
+			order[n++] = i;
+	for (int k = 0; k < n; k++) {
+		enum bd_impl impl = (enum bd_impl)order[(k + rep) % n];
+		struct bd_cell *c = &s->cell[impl];
+		c->planned = true;
+		if (!B.impl[impl].available) {
+			bd_fmt(c->note, sizeof(c->note), "%s", B.impl[impl].why);
+			continue;
+		}
+		if (s->kind == FARM_ACCEPT)
+			farm_settle(f);
+		struct run_spec rs = { .s = s, .impl = impl, .port = farm_port(f, 0) };
+		struct result res;
+		double drop_ms, farm_pct, other_pct;
+		char note[200] = "";
+		int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, note, sizeof(note));
+		int r = c->nrep++;
+		c->ok[r] = ret == 0;
+		if (ret == 0)
+			derive(s, &res, drop_ms, farm_pct, other_pct, c->m[r]);
+		if (note[0])
+			bd_fmt(c->note, sizeof(c->note), "%s", note);
+		fputc(ret == 0 ? '.' : 'x', stderr);
+	}
+}
+
+/* Consecutive scenarios of one name, farm kind and set of contenders (the scale sweep) form
+ * a group that shares one farm and runs interleaved too: every size of repetition 1, then
+ * every size of repetition 2..., so that a drift of the machine over time does not land on
+ * one size and bend the "flat as the count grows" ratios. */
+static int group_end(int first)
+{
+	int last = first;
+	while (last + 1 < B.nscen && !strcmp(B.scen[last + 1].name, B.scen[first].name) &&
+	       B.scen[last + 1].kind == B.scen[first].kind &&
+	       B.scen[last + 1].impls == B.scen[first].impls &&
+	       B.scen[last + 1].reps == B.scen[first].reps)
+		last++;
+	return last;
+}
+
+static void run_scenarios(void)
+{
+	for (int first = 0; first < B.nscen;) {
+		int last = group_end(first);
+		struct bd_scen *s0 = &B.scen[first];
+		struct farm *f = farm_for(s0);
+		if (!f) {
+			for (int si = first; si <= last; si++)
+				for (int i = 0; i < BD_IMPL_COUNT; i++)
+					if (B.scen[si].impls & (1u << i))
+						bd_fmt(B.scen[si].cell[i].note,
+						       sizeof(B.scen[si].cell[i].note),
+						       "the farm did not start");
+			first = last + 1;
+			continue;
+		}
+		fprintf(stderr, "redial-bench: %s (%u", s0->name, s0->endpoints);
+		for (int si = first + 1; si <= last; si++)
+			fprintf(stderr, ", %u", B.scen[si].endpoints);
+		fprintf(stderr, " endpoints) ");
+		for (int rep = 0; rep < s0->reps; rep++)
+			for (int si = first; si <= last; si++)
+				run_rep(&B.scen[si], f, rep);
+		fputc('\n', stderr);
+		farm_stop(f);
+		first = last + 1;
+	}
+}
+
+/* Callgrind: user-space instructions per attempt for redial and epoll, in a short fixed run
+ * of the refused scenario. */
+static void run_callgrind(void)
+{
+	if (access("/usr/bin/valgrind", X_OK) != 0 && system("command -v valgrind >/dev/null") != 0) {
+		for (int i = 0; i < BD_IMPL_COUNT; i++)
+			bd_fmt(B.cg[i].note, sizeof(B.cg[i].note), "valgrind is not installed");
+		return;
+	}
+	struct bd_scen s;
+	memset(&s, 0, sizeof(s));
+	s.name = "refused";
+	s.kind = FARM_REFUSE;
+	s.endpoints = 200;
+	s.warmup_ms = 200;
+	s.measure_ms = 0;
+	s.timeout_ns = 2000000000ull;
+	s.b_initial_ns = 1000000;
+	s.b_max_ns = 4000000;
+	s.b_mult = 2.0;
+	s.jitter = "full";
+	s.stable_after_ns = 1000000000ull;
+	struct farm *f = farm_for(&s);
+	if (!f)
+		return;
+	static const enum bd_impl which[] = { BD_EPOLL, BD_REDIAL };
+	fprintf(stderr, "redial-bench: callgrind ");
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		enum bd_impl impl = which[i];
+		struct bd_callgrind *cg = &B.cg[impl];
+		if (!B.impl[impl].available)
+			continue;
+		char outf[PATH_MAX];
+		bd_fmt(outf, sizeof(outf), "%s/callgrind.%s.out", B.out_dir, impl_names[impl]);
+		unlink(outf);
+		struct run_spec rs = { .s = &s, .impl = impl, .port = farm_port(f, 0),
+				       .valgrind_out = outf, .stop_after = B.quick ? 2000 : 20000 };
+		struct result res;
+		double drop_ms, farm_pct, other_pct;
+		int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, cg->note,
+				  sizeof(cg->note));
+		fputc(ret == 0 ? '.' : 'x', stderr);
+		if (ret < 0)
+			continue;
+		FILE *in = fopen(outf, "re");
+		if (!in) {
+			bd_fmt(cg->note, sizeof(cg->note), "no callgrind output: %s", strerror(errno));
+			continue;
+		}
+		char line[512];
+		double total = NAN;
+		while (fgets(line, sizeof(line), in))
+			if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
+				total = strtod(strchr(line, ':') + 1, NULL);
+		fclose(in);
+		cg->attempts = rv(&res, "attempts");
+		cg->instructions = total;
+		cg->ran = !isnan(total) && cg->attempts > 0;
+		if (!cg->ran)
+			bd_fmt(cg->note, sizeof(cg->note), "no totals in %s", outf);
+	}
+	fputc('\n', stderr);
+	farm_stop(f);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]\n"
+		"                    [--only SCENARIO,...] [--impl IMPL,...] [--no-pin]\n"
+		"                    [--no-callgrind]\n"
+		"Runs redial against the floor, blocking, epoll, libuv and go contenders in the\n"
+		"churn, refused, timeout, scale and hold scenarios; prints a table, and writes\n"
+		"DIR/bench.json and DIR/bench.png (DIR: %s/out, or out/quick with --quick).\n"
+		"--json and --chart write further copies where asked (e.g. --chart\n"
+		"bench/results.png for the README). --reps N: repetitions of every scenario\n"
+		"(default 3; 5 for churn, refused, timeout and scale in the full run).\n",
+		BENCH_SRCDIR);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	struct stat a, b;
+	if (stat(from, &a) == 0 && stat(to, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0; /* the same file */
+	FILE *in = fopen(from, "rbe"), *out = in ? fopen(to, "wbe") : NULL;
+	if (!in || !out) {
+		int err = errno;
+		if (in)
+			fclose(in);
+		return -err;
+	}
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return fclose(out) == 0 ? 0 : -errno;
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = NULL, *impls = NULL;
+	bool no_pin = false, no_callgrind = false;
+	B.reps_override = 0;
+	B.srcdir = BENCH_SRCDIR;
+	B.out_dir = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--quick")) {
+			B.quick = true;
+		} else if (!strcmp(a, "--json") && v) {
+			B.json_path = v;
+			i++;
+		} else if (!strcmp(a, "--chart") && v) {
+			B.chart_path = v;
+			i++;
+		} else if (!strcmp(a, "--out") && v) {
+			B.out_dir = v;
+			i++;
+		} else if (!strcmp(a, "--reps") && v) {
+			B.reps_override = atoi(v);
+			i++;
+		} else if (!strcmp(a, "--only") && v) {
+			only = v;
+			i++;
+		} else if (!strcmp(a, "--impl") && v) {
+			impls = v;
+			i++;
+		} else if (!strcmp(a, "--no-pin")) {
+			no_pin = true;
+		} else if (!strcmp(a, "--no-callgrind")) {
+			no_callgrind = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (B.reps_override < 0 || B.reps_override > BD_MAX_REPS) {
+		fprintf(stderr, "redial-bench: --reps must be 1..%d\n", BD_MAX_REPS);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!B.out_dir) {
+		/* bench/out is git-ignored; the quick set keeps out of the full run's way. */
+		if (mkdir(BENCH_SRCDIR "/out", 0777) < 0 && errno != EEXIST)
+			die(BENCH_SRCDIR "/out", errno);
+		B.out_dir = B.quick ? BENCH_SRCDIR "/out/quick" : BENCH_SRCDIR "/out";
+	}
+	if (mkdir(B.out_dir, 0777) < 0 && errno != EEXIST)
+		die(B.out_dir, errno);
+	struct rlimit rl;
+	B.nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+			   ? (long)rl.rlim_cur
+			   : 1024;
+	uint64_t t0 = now_ns();
+	find_impls();
+	choose_cpus(no_pin);
+	pin_self(B.farm_cpu); /* the driver and the farm's children share the farm CPU */
+	plan(only);
+	for (int si = 0; si < B.nscen; si++)
+		if (B.reps_override)
+			B.scen[si].reps = B.reps_override;
+	if (impls) {
+		unsigned keep = 0;
+		for (int i = 0; i < BD_IMPL_COUNT; i++)
+			if (wanted(impls, impl_names[i]))
+				keep |= 1u << i;
+		for (int si = 0; si < B.nscen; si++)
+			B.scen[si].impls &= keep;
+	}
+	run_scenarios();
+	if (!no_callgrind && (!only || wanted(only, "callgrind") || wanted(only, "refused")))
+		run_callgrind();
+	B.wall_s = (double)(now_ns() - t0) / 1e9;
+
+	bd_aggregate(&B);
+	bd_print_tables(&B, stdout);
+	char path[PATH_MAX];
+	bd_fmt(path, sizeof(path), "%s/bench.json", B.out_dir);
+	int ret = bd_write_json(&B, path);
+	if (ret == 0 && B.json_path && strcmp(B.json_path, path))
+		ret = copy_file(path, B.json_path);
+	if (ret < 0)
+		fprintf(stderr, "redial-bench: JSON: %s\n", strerror(-ret));
+	int cret = bd_write_chart(&B);
+	if (cret == 0 && B.chart_path) {
+		bd_fmt(path, sizeof(path), "%s/bench.png", B.out_dir);
+		cret = copy_file(path, B.chart_path);
+		if (cret < 0)
+			fprintf(stderr, "redial-bench: %s: %s\n", B.chart_path, strerror(-cret));
+	}
+	printf("\nwrote %s/bench.json%s%s, %s/bench.png%s%s; %.0f s in all\n", B.out_dir,
+	       B.json_path ? " and " : "", B.json_path ? B.json_path : "", B.out_dir,
+	       B.chart_path && cret == 0 ? " and " : "", B.chart_path && cret == 0 ? B.chart_path : "",
+	       B.wall_s);
+	return ret < 0 ? 1 : 0;
+}
