@@ -1027,16 +1027,23 @@ static void ep_connected(struct redial *r, struct rd_endpoint *ep, int fd, uint6
 /* The connection is gone (peer closed, reset, or the application says so): close it and
  * plan the reconnect. The backoff level only resets if the connection had been stable, so
  * a peer that accepts and drops at once cannot drive a reconnect storm. */
-static void ep_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool unwatch)
+/* Lets go of the connected fd: its watch (unless it already fired) and the fd itself go
+ * in the next batch, and later CQEs of this connection are recognised as stale. */
+static void ep_close_conn(struct redial *r, struct rd_endpoint *ep, bool unwatch)
 {
-	uint64_t up = r->now - ep->mark_ns;
-	const struct rd_opts *o = ep->opts;
 	if (unwatch)
 		ep_unwatch(r, ep);
 	ep->close_fd = ep->fd;
 	ep_want(r, ep, RD_EW_CLOSE);
 	ep->fd = -1;
 	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+}
+
+static void ep_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool unwatch)
+{
+	uint64_t up = r->now - ep->mark_ns;
+	const struct rd_opts *o = ep->opts;
+	ep_close_conn(r, ep, unwatch);
 	ep->disconnects++;
 	r->disconnects++;
 	if (err)
@@ -1596,13 +1603,8 @@ static void ep_stop(struct redial *r, struct rd_endpoint *ep)
 	rd_dns_unwait(r, ep);
 	if (ep->name)
 		ep->name->next = ep->name->naddrs;
-	if (ep->fd >= 0) {
-		ep_unwatch(r, ep);
-		ep->close_fd = ep->fd;
-		ep_want(r, ep, RD_EW_CLOSE);
-		ep->fd = -1;
-		ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
-	}
+	if (ep->fd >= 0)
+		ep_close_conn(r, ep, true);
 	ep->epoch++;
 }
 

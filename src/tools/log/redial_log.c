@@ -83,6 +83,12 @@ struct opts {
 #define EV_APP (REDIAL_LOG_RESOLVED + 1)
 #define EV_UNKNOWN (REDIAL_LOG_RESOLVED + 2)
 
+/* The name of a --stats event slot: the reader's for the library's types. */
+static const char *ev_slot_name(int slot)
+{
+	return slot == EV_APP ? "app" : slot == EV_UNKNOWN ? "unknown" : rd_log_type_name((uint16_t)slot);
+}
+
 struct stats {
 	uint64_t records, corrupt, torn;
 	uint64_t by_event[EV_UNKNOWN + 1];
@@ -582,20 +588,6 @@ static void print_stats(void)
 {
 	struct rd_strbuf sb = { 0 };
 	struct pair *errs = sorted(&tally.by_errno), *eps = sorted(&tally.by_endpoint);
-	static const char *const ev_names[] = {
-		[REDIAL_LOG_CONNECT_FAILED] = "connect_failed",
-		[REDIAL_LOG_CONNECTED] = "connected",
-		[REDIAL_LOG_ALERT] = "alert",
-		[REDIAL_LOG_GAVE_UP] = "gave_up",
-		[REDIAL_LOG_DISCONNECTED] = "disconnected",
-		[REDIAL_LOG_CANCELLED] = "cancelled",
-		[REDIAL_LOG_ENDPOINT_ADDED] = "endpoint_added",
-		[REDIAL_LOG_ENDPOINT_REMOVED] = "endpoint_removed",
-		[REDIAL_LOG_DROPPED] = "dropped",
-		[REDIAL_LOG_RESOLVED] = "resolved",
-		[EV_APP] = "app",
-		[EV_UNKNOWN] = "unknown",
-	};
 	if (!errs || !eps) {
 		fprintf(stderr, "redial-log: out of memory\n");
 		raise_status(EXIT_IO);
@@ -616,7 +608,7 @@ static void print_stats(void)
 		for (int i = 1; i <= EV_UNKNOWN; i++) {
 			if (!tally.by_event[i])
 				continue;
-			rd_sb_printf(&sb, "%s\"%s\":%" PRIu64, first ? "" : ",", ev_names[i],
+			rd_sb_printf(&sb, "%s\"%s\":%" PRIu64, first ? "" : ",", ev_slot_name(i),
 				     tally.by_event[i]);
 			first = false;
 		}
@@ -649,7 +641,7 @@ static void print_stats(void)
 		rd_sb_puts(&sb, "\nby event:\n");
 		for (int i = 1; i <= EV_UNKNOWN; i++)
 			if (tally.by_event[i])
-				rd_sb_printf(&sb, "  %-18s %12" PRIu64 "\n", ev_names[i], tally.by_event[i]);
+				rd_sb_printf(&sb, "  %-18s %12" PRIu64 "\n", ev_slot_name(i), tally.by_event[i]);
 		rd_sb_puts(&sb, "\nby errno (connect_failed, gave_up, disconnected):\n");
 		for (size_t i = 0; errs[i].key; i++) {
 			size_t start = sb.len;
