@@ -132,15 +132,27 @@ void tu_finish(redial_t *r, int fds_before)
 
 /* ---- dnsmasq ------------------------------------------------------------------------------ */
 
-static uint16_t free_udp_port(void)
+/* A port free on 127.0.0.1 for both UDP and TCP: dnsmasq listens on both. */
+static uint16_t free_dns_port(void)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	for (int tries = 0; tries < 50; tries++) {
+		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int one = 1;
+		setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as dnsmasq does */
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(sa);
+		cr_assert_eq(bind(u, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		cr_assert_eq(getsockname(u, (struct sockaddr *)&sa, &len), 0);
+		bool ok = bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		close(u);
+		close(t);
+		if (ok)
+			return ntohs(sa.sin_port);
+	}
+	cr_assert_fail("no port free for both UDP and TCP on 127.0.0.1");
+	return 0;
 }
 
 static bool udp_port_taken(uint16_t port)
@@ -167,7 +179,7 @@ static void write_file(const char *path, const char *text)
 /* One try on a fresh port; false when dnsmasq exited or never bound the port. */
 static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
 {
-	d->port = free_udp_port();
+	d->port = free_dns_port();
 	char port[32], hosts[128], log[128], err[128];
 	snprintf(port, sizeof(port), "--port=%u", d->port);
 	snprintf(hosts, sizeof(hosts), "--addn-hosts=%s", d->hosts);
@@ -219,7 +231,7 @@ void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
 	write_file(d->hosts, hosts);
 	char why[512] = "";
-	for (int tries = 0; tries < 3; tries++) /* a port can be taken between pick and bind */
+	for (int tries = 0; tries < 8; tries++) /* a port can be taken between pick and bind */
 		if (dnsmasq_try(d, why, sizeof(why))) {
 			snprintf(d->servers, sizeof(d->servers), "127.0.0.1:%u", d->port);
 			return;
