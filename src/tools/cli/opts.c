@@ -287,29 +287,8 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* One line of an endpoints file: strips a '#' comment (no endpoint contains '#') and the
- * blanks around the rest, including the '\r' of CRLF files. Returns 0 with *ret_len == 0 for
- * a line with nothing on it, 0 with the endpoint in [*ret_start, +*ret_len), or -EINVAL when
- * the line holds more than one word. */
-static int split_line(const char *line, size_t len, size_t *ret_start, size_t *ret_len)
-{
-	const char *hash = memchr(line, '#', len);
-	if (hash)
-		len = (size_t)(hash - line);
-	size_t a = 0;
-	while (a < len && is_blank(line[a]))
-		a++;
-	while (len > a && is_blank(line[len - 1]))
-		len--;
-	for (size_t i = a; i < len; i++)
-		if (is_blank(line[i]))
-			return -EINVAL;
-	*ret_start = a;
-	*ret_len = len - a;
-	return 0;
-}
-
-/* The words of a bad line without its comment and outer blanks, to quote in the message. */
+/* The words of a line without its '#' comment (no endpoint contains '#') and the blanks
+ * around them, including the '\r' of CRLF files: [*ret_start, +*ret_len). */
 static void split_line_words(const char *line, size_t len, size_t *ret_start, size_t *ret_len)
 {
 	const char *hash = memchr(line, '#', len);
@@ -322,6 +301,21 @@ static void split_line_words(const char *line, size_t len, size_t *ret_start, si
 		len--;
 	*ret_start = a;
 	*ret_len = len - a;
+}
+
+/* One line of an endpoints file: 0 with *ret_len == 0 for a line with nothing on it, 0 with
+ * the endpoint in [*ret_start, +*ret_len), or -EINVAL when the line holds more than one
+ * word (the caller then quotes the words). */
+static int split_line(const char *line, size_t len, size_t *ret_start, size_t *ret_len)
+{
+	size_t a, n;
+	split_line_words(line, len, &a, &n);
+	for (size_t i = a; i < a + n; i++)
+		if (is_blank(line[i]))
+			return -EINVAL;
+	*ret_start = a;
+	*ret_len = n;
+	return 0;
 }
 
 /* Reads FILE into s; returns false (after saying why) when it cannot be read. Bad lines are
