@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,14 +189,18 @@ static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		/* Dies with the test, even one killed by a timeout before its teardown. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
-		/* As root dnsmasq would switch to "nobody"; it needs no privilege here. */
+		/* As root dnsmasq would switch to "nobody" and "dip"; it needs no privilege. */
 		char *argv[] = { "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv",
 				 "--no-hosts", hosts, "--listen-address=127.0.0.1", "--bind-interfaces",
 				 port, "--local=/test/", "--pid-file=", "--log-queries", log,
-				 geteuid() == 0 ? "--user=root" : "--local-ttl=0", NULL };
+				 /* Same user and group: a change would clear the death signal. */
+				 geteuid() == 0 ? "--user=root" : "--local-ttl=0",
+				 geteuid() == 0 ? "--group=root" : "--local-ttl=0", NULL };
 		execvp("dnsmasq", argv);
 		_exit(127);
 	}
