@@ -354,6 +354,8 @@ struct redial_stats {
 	uint32_t ring_flags;       /* IORING_SETUP_* flags in use */
 	uint32_t ring_features;    /* IORING_FEAT_* the kernel offers */
 	bool fd_install;           /* the chain hands over the fd in-kernel (FIXED_FD_INSTALL) */
+	uint64_t stale_cqes;       /* CQEs that matched nothing live (should stay 0) */
+	uint64_t events_lost;      /* events dropped because the queue could not grow (ENOMEM) */
 };
 REDIAL_API int redial_stats(redial_t *r, struct redial_stats *ret_stats);
 

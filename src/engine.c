@@ -53,12 +53,6 @@ static inline redial_id_t ep_id(const struct redial *r, const struct rd_endpoint
 	return ((uint64_t)ep->gen << 32) | ep_index(r, ep);
 }
 
-static inline socklen_t ep_addrlen(const struct rd_endpoint *ep)
-{
-	return ep->addr.sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						 : sizeof(struct sockaddr_in);
-}
-
 uint64_t redial_now_ns(void)
 {
 	return rd_clock_ns();
@@ -235,7 +229,6 @@ static void ep_free_slot(struct redial *r, struct rd_endpoint *ep)
 	ep->attempt = RD_NONE;
 	ep->opq_next = r->ep_free;
 	r->ep_free = ep_index(r, ep);
-	r->ep_used--;
 }
 
 /* A removed endpoint's slot returns to the free list once nothing of it is in flight. */
@@ -384,7 +377,7 @@ static void ev_deliver_now(struct redial *r, struct rd_endpoint *ep, enum redial
 	ev.user = ep->user;
 	if (ep_event_addr(ep)) {
 		ev.addr = &ep->addr.sa;
-		ev.addrlen = ep_addrlen(ep);
+		ev.addrlen = addr_len(&ep->addr);
 	}
 	ev.fd = -1;
 	ev.mono_ns = rd_clock_ns();
@@ -1714,7 +1707,6 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 		return ret;
 	}
 	r->ep_free = ep->opq_next;
-	r->ep_used++;
 	ep->opq_next = RD_NONE;
 	if (sa)
 		memcpy(&ep->addr, sa, len);
@@ -1969,6 +1961,8 @@ int redial_stats(redial_t *r, struct redial_stats *ret_stats)
 	s.ring_flags = r->setup_flags;
 	s.ring_features = r->features;
 	s.fd_install = r->fd_install;
+	s.stale_cqes = r->stale_cqes;
+	s.events_lost = r->events_lost;
 	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
 	memcpy(ret_stats, &s, n);
 	ret_stats->size = n;

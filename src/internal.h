@@ -187,7 +187,6 @@ struct redial {
 	uint32_t neps;              /* capacity */
 	uint32_t ep_free;           /* free list through opq_next, RD_NONE terminated */
 	uint32_t opq_head, opq_tail; /* endpoints with ops to send, FIFO through opq_next */
-	uint32_t ep_used;           /* slots taken, zombies included */
 	uint32_t live;
 	uint32_t by_state[REDIAL_STATE_COUNT];
 	struct rd_opts *last_opts;  /* interning cache */
@@ -206,7 +205,6 @@ struct redial {
 	struct rd_wheel wheel;
 	struct rd_timer readyq;     /* endpoints due (or nearly) whose chain is not submitted */
 	uint64_t wake_armed_ns;     /* absolute time of the armed wake, UINT64_MAX: none */
-	uint64_t wake_want_ns;
 	struct __kernel_timespec wake_ts;
 	struct __kernel_timespec wake_upd_ts;
 	bool wake_inflight;

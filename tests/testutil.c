@@ -126,6 +126,8 @@ void tu_finish(redial_t *r, int fds_before)
 	cr_expect_eq(s.attempts_inflight, 0, "attempts still held: %u", s.attempts_inflight);
 	cr_expect_eq(s.fds_open, 0, "fds still owned: %u", s.fds_open);
 	cr_expect_eq(s.lost_cqes, 0);
+	cr_expect_eq(s.stale_cqes, 0, "%lu CQEs matched nothing", (unsigned long)s.stale_cqes);
+	cr_expect_eq(s.events_lost, 0);
 	redial_destroy(r);
 	cr_expect_eq(tu_count_fds(), fds_before, "fd count %d, expected %d", tu_count_fds(),
 		     fds_before);

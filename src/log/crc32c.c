@@ -2,6 +2,7 @@
  * slicing-by-8 tables otherwise. The drain runs it over every record it writes and the
  * reader over every frame it reads, so both paths matter. */
 #include "log/crc32c.h"
+#include "log/wire.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,16 +28,6 @@ static void slice_build(void)
 			slice[k][b] = (slice[k - 1][b] >> 8) ^ slice[0][slice[k - 1][b] & 0xff];
 }
 
-static inline uint64_t load_le64(const unsigned char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
 uint32_t rd_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
@@ -48,7 +39,7 @@ uint32_t rd_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 		len--;
 	}
 	while (len >= 8) {
-		uint64_t v = load_le64(p) ^ crc;
+		uint64_t v = rd_get64(p) ^ crc;
 		crc = slice[7][v & 0xff] ^ slice[6][(v >> 8) & 0xff] ^
 		      slice[5][(v >> 16) & 0xff] ^ slice[4][(v >> 24) & 0xff] ^
 		      slice[3][(v >> 32) & 0xff] ^ slice[2][(v >> 40) & 0xff] ^
