@@ -167,7 +167,7 @@ static void scale(void)
 	 * chains with --kernel-waits). Closing the slots is part of an attempt's cost. */
 	do {
 		run_until(r, bc_now() + 1000000);
-		redial_stats(r, &s);
+		redial_stats_get(r, &s);
 	} while (s.failures < n || s.attempts_inflight != (opts.kernel_waits ? n : 0));
 	struct bc_cpu c1 = bc_cpu();
 	res.round_ns = bc_now() - t0;
@@ -190,7 +190,7 @@ static void scale(void)
 		int ret = redial_run(r, 0);
 		if (ret < 0)
 			bc_die("redial_run", -ret);
-		redial_stats(r, &s);
+		redial_stats_get(r, &s);
 	} while (opts.kernel_waits && s.attempts_inflight > n - k);
 	res.remove_total_ns = bc_now() - start;
 	res.removed = k;

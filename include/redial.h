@@ -326,7 +326,7 @@ struct redial_endpoint_stats {
 	int fd;                    /* CONNECTED: the borrowed fd; -1 otherwise */
 	void *user;
 };
-REDIAL_API int redial_endpoint_stats(redial_t *r, redial_id_t id,
+REDIAL_API int redial_endpoint_stats_get(redial_t *r, redial_id_t id,
 				     struct redial_endpoint_stats *ret_stats);
 /* Copies up to cap (errno, count) pairs of the endpoint's per-errno counters into out.
  * Returns how many distinct errnos the endpoint has seen (which may exceed cap). */
@@ -357,7 +357,7 @@ struct redial_stats {
 	uint64_t stale_cqes;       /* CQEs that matched nothing live (should stay 0) */
 	uint64_t events_lost;      /* events dropped because the queue could not grow (ENOMEM) */
 };
-REDIAL_API int redial_stats(redial_t *r, struct redial_stats *ret_stats);
+REDIAL_API int redial_stats_get(redial_t *r, struct redial_stats *ret_stats);
 
 /* ---- Running ------------------------------------------------------------------------------ */
 

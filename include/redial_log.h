@@ -81,7 +81,7 @@ struct redial_log_stats {
 	uint64_t batches;    /* write batches */
 	uint64_t lost;       /* accepted records not written because of a write error */
 };
-REDIAL_API int redial_log_stats(const struct redial_log *log, struct redial_log_stats *ret_stats);
+REDIAL_API int redial_log_stats_get(const struct redial_log *log, struct redial_log_stats *ret_stats);
 
 #ifdef __cplusplus
 }

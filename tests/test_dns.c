@@ -118,7 +118,7 @@ static int listener(int family, const char *ip, uint16_t *port)
 static int connected_family(redial_t *r, redial_id_t id)
 {
 	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	cr_assert_eq(redial_endpoint_stats_get(r, id, &s), 0);
 	cr_assert_geq(s.fd, 0);
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
@@ -129,7 +129,7 @@ static int connected_family(redial_t *r, redial_id_t id)
 static void peer_ip(redial_t *r, redial_id_t id, char *buf, size_t len)
 {
 	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	cr_assert_eq(redial_endpoint_stats_get(r, id, &s), 0);
 	struct sockaddr_in peer;
 	socklen_t plen = sizeof(peer);
 	cr_assert_eq(getpeername(s.fd, (struct sockaddr *)&peer, &plen), 0);
@@ -173,7 +173,7 @@ Test(dns, nxdomain_gives_up_after_exactly_one_resolution_and_no_connect)
 	const struct tu_event *g = tu_nth(&rec, REDIAL_EV_GAVE_UP, id, 0);
 	cr_assert_eq(g->reason, REDIAL_GAVE_UP_PERMANENT);
 	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	cr_assert_eq(redial_endpoint_stats_get(r, id, &s), 0);
 	cr_assert_eq(s.attempts, 0, "no connect attempt");
 	cr_assert_eq(s.failures, 1);
 	cr_assert_eq(s.state, REDIAL_STATE_FAILED);

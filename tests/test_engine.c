@@ -127,14 +127,14 @@ static void run_for(redial_t *r, uint64_t ns)
 static struct redial_stats stats(redial_t *r)
 {
 	struct redial_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_stats(r, &s), 0);
+	cr_assert_eq(redial_stats_get(r, &s), 0);
 	return s;
 }
 
 static struct redial_endpoint_stats ep_stats(redial_t *r, redial_id_t id)
 {
 	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_endpoint_stats(r, id, &s), 0);
+	cr_assert_eq(redial_endpoint_stats_get(r, id, &s), 0);
 	return s;
 }
 
@@ -641,7 +641,7 @@ Test(engine, removing_a_tenth_of_a_large_table_at_random)
 		cr_assert_eq(redial_endpoint_remove(r, ids[i]), 0);
 		cr_assert_eq(redial_endpoint_remove(r, ids[i]), -ENOENT);
 		struct redial_endpoint_stats es = { .size = sizeof(es) };
-		cr_assert_eq(redial_endpoint_stats(r, ids[i], &es), -ENOENT);
+		cr_assert_eq(redial_endpoint_stats_get(r, ids[i], &es), -ENOENT);
 		ids[i] = 0;
 		removed++;
 	}

@@ -104,14 +104,14 @@ void tu_config(struct redial_config *cfg, struct tu_recorder *rec)
 uint32_t tu_state_count(redial_t *r, enum redial_state st)
 {
 	struct redial_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_stats(r, &s), 0);
+	cr_assert_eq(redial_stats_get(r, &s), 0);
 	return s.by_state[st];
 }
 
 enum redial_state tu_state(redial_t *r, redial_id_t id)
 {
 	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	int ret = redial_endpoint_stats(r, id, &s);
+	int ret = redial_endpoint_stats_get(r, id, &s);
 	cr_assert_eq(ret, 0, "endpoint_stats: %s", strerror(-ret));
 	return s.state;
 }
@@ -121,7 +121,7 @@ void tu_finish(redial_t *r, int fds_before)
 	int ret = redial_shutdown(r, REDIAL_SEC(10));
 	cr_assert_eq(ret, 0, "shutdown: %s", strerror(-ret));
 	struct redial_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_stats(r, &s), 0);
+	cr_assert_eq(redial_stats_get(r, &s), 0);
 	cr_expect_eq(s.inflight_ops, 0, "ops still in flight: %lu", (unsigned long)s.inflight_ops);
 	cr_expect_eq(s.attempts_inflight, 0, "attempts still held: %u", s.attempts_inflight);
 	cr_expect_eq(s.fds_open, 0, "fds still owned: %u", s.fds_open);

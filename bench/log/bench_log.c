@@ -277,7 +277,7 @@ static struct lat hot(const char *dir, int nthreads, int bursts, bool baseline)
 	free(allb);
 	if (l) {
 		struct redial_log_stats s = { .size = sizeof(s) };
-		redial_log_stats(l, &s);
+		redial_log_stats_get(l, &s);
 		r.dropped = s.dropped;
 		redial_log_close(l);
 	} else {
@@ -354,7 +354,7 @@ static struct tput drain_alone(const char *dir, int nthreads)
 	redial_log_flush(l, 60000000000ull);
 	double el = (double)(mono_ns() - t0) / 1e9;
 	struct redial_log_stats s = { .size = sizeof(s) };
-	redial_log_stats(l, &s);
+	redial_log_stats_get(l, &s);
 	redial_log_close(l);
 	unlink(path);
 	struct tput r = { .written = s.written, .offered = (uint64_t)nthreads * DRAIN_N,
@@ -399,7 +399,7 @@ static struct tput throughput(const char *dir, int nthreads, double seconds, boo
 	if (l) {
 		redial_log_flush(l, 60000000000ull);
 		struct redial_log_stats s = { .size = sizeof(s) };
-		redial_log_stats(l, &s);
+		redial_log_stats_get(l, &s);
 		r.written = s.written;
 		r.dropped = s.dropped;
 		bytes = s.bytes;

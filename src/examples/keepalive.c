@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		struct redial_stats s = { .size = sizeof(s) };
-		redial_stats(r, &s);
+		redial_stats_get(r, &s);
 		printf("%7.1fs %10u %10u %10u %8u %8lu\n", (redial_now_ns() - start) / 1e9,
 		       s.by_state[REDIAL_STATE_CONNECTED], s.by_state[REDIAL_STATE_CONNECTING],
 		       s.by_state[REDIAL_STATE_BACKOFF], s.by_state[REDIAL_STATE_FAILED],
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	       failed_events, alerts);
 	ret = redial_shutdown(r, REDIAL_SEC(2));
 	struct redial_stats s = { .size = sizeof(s) };
-	redial_stats(r, &s);
+	redial_stats_get(r, &s);
 	printf("shutdown: %s, %lu ops in flight, %u fds held\n", ret ? strerror(-ret) : "clean",
 	       (unsigned long)s.inflight_ops, s.fds_open);
 	redial_destroy(r);

@@ -32,7 +32,7 @@ TestSuite(log_writer, .init = setup, .fini = teardown, .timeout = 120);
 static struct redial_log_stats stats_of(struct redial_log *l)
 {
 	struct redial_log_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_log_stats(l, &s), 0);
+	cr_assert_eq(redial_log_stats_get(l, &s), 0);
 	return s;
 }
 
@@ -336,7 +336,7 @@ static void write_until_error(const char *path, struct err_report *rep)
 	redial_log_flush(l, 5000000000ull); /* waits even in error: the rest is counted lost */
 	rep->error = redial_log_error(l);
 	struct redial_log_stats s = { .size = sizeof(s) };
-	redial_log_stats(l, &s);
+	redial_log_stats_get(l, &s);
 	rep->close_ret = redial_log_close(l);
 	rep->written = s.written;
 	rep->lost = s.lost;
@@ -548,7 +548,7 @@ Test(log_writer, flush_makes_every_earlier_record_durable_and_stats_add_up)
 	struct redial_log_stats small;
 	memset(&small, 0xee, sizeof(small));
 	small.size = offsetof(struct redial_log_stats, written);
-	cr_assert_eq(redial_log_stats(l, &small), 0);
+	cr_assert_eq(redial_log_stats_get(l, &small), 0);
 	cr_expect_eq(small.accepted, 1000);
 	cr_expect_eq(small.dropped, 0);
 	cr_expect_eq(small.written, 0xeeeeeeeeeeeeeeeeull);

@@ -64,7 +64,7 @@ static void *side(void *arg)
 	uint64_t last_written = 0;
 	while (!atomic_load(&stop_side)) {
 		struct redial_log_stats s = { .size = sizeof(s) };
-		CHECK(redial_log_stats(l, &s) == 0, "stats");
+		CHECK(redial_log_stats_get(l, &s) == 0, "stats");
 		CHECK(s.written >= last_written, "written went back");
 		last_written = s.written;
 		CHECK(redial_log_flush(l, 10000000000ull) == 0, "flush");
@@ -110,7 +110,7 @@ int main(void)
 	CHECK(rings == NP + 1, "rings: %u, want %d (exited threads' rings are reused)", rings,
 	      NP + 1);
 	struct redial_log_stats s = { .size = sizeof(s) };
-	redial_log_stats(l, &s);
+	redial_log_stats_get(l, &s);
 	CHECK(redial_log_close(l) == 0, "close");
 
 	struct lt_log lg;

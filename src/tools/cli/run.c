@@ -252,14 +252,14 @@ static uint32_t log_ring_bytes(size_t neps)
 static int snapshot(redial_t *r, struct cli_settings *s, struct cli_result *res)
 {
 	res->totals.size = sizeof(res->totals);
-	if (redial_stats(r, &res->totals) < 0)
+	if (redial_stats_get(r, &res->totals) < 0)
 		memset(&res->totals, 0, sizeof(res->totals));
 	for (size_t i = 0; i < s->neps; i++) {
 		struct cli_endpoint *e = &s->eps[i];
 		e->st.size = sizeof(e->st);
 		e->err_off = res->nerrs;
 		e->nerr = 0;
-		if (!e->id || redial_endpoint_stats(r, e->id, &e->st) < 0) {
+		if (!e->id || redial_endpoint_stats_get(r, e->id, &e->st) < 0) {
 			memset(&e->st, 0, sizeof(e->st));
 			e->st.state = REDIAL_STATE_IDLE;
 			continue;
@@ -436,7 +436,7 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 	if (log) {
 		res->have_log = true;
 		res->log.size = sizeof(res->log);
-		redial_log_stats(log, &res->log);
+		redial_log_stats_get(log, &res->log);
 		/* accepted and dropped are final here: the manager, the only producer, is gone.
 		 * close writes what is still in the rings. */
 		res->log_error = redial_log_close(log);

@@ -141,7 +141,7 @@ void cli_status_tick(struct cli_status *st, redial_t *r, uint64_t now, bool forc
 	if (!st->live || (!due && !force))
 		return;
 	struct redial_stats s = { .size = sizeof(s) };
-	if (redial_stats(r, &s) < 0)
+	if (redial_stats_get(r, &s) < 0)
 		return;
 	if (due) {
 		st->next_tick_ns = now + CLI_STATUS_INTERVAL_NS;

@@ -1287,7 +1287,7 @@ int redial_log_error(const struct redial_log *log)
 	return atomic_load_explicit(&((struct redial_log *)log)->error, memory_order_relaxed);
 }
 
-int redial_log_stats(const struct redial_log *log, struct redial_log_stats *ret_stats)
+int redial_log_stats_get(const struct redial_log *log, struct redial_log_stats *ret_stats)
 {
 	if (!log || !ret_stats || ret_stats->size < offsetof(struct redial_log_stats, accepted))
 		return -EINVAL;

@@ -1869,7 +1869,7 @@ int redial_endpoint_fail(redial_t *r, redial_id_t id, int err)
 	return 0;
 }
 
-int redial_endpoint_stats(redial_t *r, redial_id_t id, struct redial_endpoint_stats *ret_stats)
+int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoint_stats *ret_stats)
 {
 	struct rd_endpoint *ep = r ? ep_lookup(r, id) : NULL;
 	if (!ep)
@@ -1932,7 +1932,7 @@ int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)
 	return redial_endpoint_format(&ep->addr.sa, buf, len);
 }
 
-int redial_stats(redial_t *r, struct redial_stats *ret_stats)
+int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
 {
 	if (!r || !ret_stats || ret_stats->size < sizeof(size_t))
 		return -EINVAL;
