@@ -14,11 +14,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
-union rd_addr {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
+#include "sockaddr.h"
 
 struct redial;
 struct rd_endpoint;

@@ -1063,15 +1063,9 @@ void rd_ep_resolved(struct redial *r, struct rd_endpoint *ep)
 {
 	struct rd_ep_name *en = ep->name;
 	en->nx_since_ns = 0;
-	if (r->cfg.log) {
-		struct sockaddr_storage ss[8];
-		size_t n = en->naddrs < 8 ? en->naddrs : 8;
-		for (size_t i = 0; i < n; i++) {
-			memset(&ss[i], 0, sizeof(ss[i]));
-			memcpy(&ss[i], &en->addrs[i], addr_len(&en->addrs[i]));
-		}
-		rd_log_resolved(r->cfg.log, r->now, ep_id(r, ep), ss, n, en->n->ttl_s);
-	}
+	if (r->cfg.log)
+		rd_log_resolved(r->cfg.log, r->now, ep_id(r, ep), en->addrs, en->naddrs,
+				en->n->ttl_s);
 	cycle_begin(r, ep);
 	readyq_push(r, ep);
 }

@@ -257,14 +257,14 @@ static inline void lt_log_sample(struct redial_log *l)
 	rd_log_connect_failed(l, LT_M + 13000000, LT_C, 1, 9999, REDIAL_CLASS_LOCAL, 5, 7, NULL);
 	rd_log_gave_up(l, LT_M + 14000000, LT_C, REDIAL_GAVE_UP_PERMANENT, EACCES, 1);
 
-	struct sockaddr_storage rs[3];
+	union rd_addr rs[3];
 	memset(rs, 0, sizeof(rs));
-	struct sockaddr_in *r4 = (struct sockaddr_in *)&rs[0];
-	struct sockaddr_in6 *r6 = (struct sockaddr_in6 *)&rs[2];
+	struct sockaddr_in *r4 = &rs[0].v4;
+	struct sockaddr_in6 *r6 = &rs[2].v6;
 	r4->sin_family = AF_INET;
 	r4->sin_port = htons(443);
 	inet_pton(AF_INET, "10.0.0.9", &r4->sin_addr);
-	rs[1].ss_family = AF_UNIX; /* not an address the log keeps */
+	rs[1].sa.sa_family = AF_UNIX; /* not an address the log keeps */
 	r6->sin6_family = AF_INET6;
 	r6->sin6_port = htons(443);
 	inet_pton(AF_INET6, "2001:db8::1", &r6->sin6_addr);

@@ -587,16 +587,16 @@ void rd_log_endpoint_removed(struct redial_log *l, uint64_t mono_ns, redial_id_t
 }
 
 void rd_log_resolved(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
-		     const struct sockaddr_storage *addrs, size_t n, uint32_t ttl_s)
+		     const union rd_addr *addrs, size_t n, uint32_t ttl_s)
 {
 	if (REDIAL_LOG_DEBUG < l->min_level)
 		return;
 	uint32_t body = RD_LOG_RESOLVED_BODY;
 	uint16_t count = 0;
 	for (size_t i = 0; i < n && count < RD_LOG_RESOLVED_MAX; i++) {
-		if (addrs[i].ss_family == AF_INET)
+		if (addrs[i].sa.sa_family == AF_INET)
 			body += 8, count++;
-		else if (addrs[i].ss_family == AF_INET6)
+		else if (addrs[i].sa.sa_family == AF_INET6)
 			body += 24, count++;
 	}
 	struct rd_log_ring *r;
@@ -608,16 +608,16 @@ void rd_log_resolved(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 	rd_put16(b + 6, 0);
 	uint8_t *e = b + RD_LOG_RESOLVED_BODY;
 	for (size_t i = 0, k = 0; i < n && k < count; i++) {
-		if (addrs[i].ss_family == AF_INET) {
-			const struct sockaddr_in *in = (const struct sockaddr_in *)&addrs[i];
+		if (addrs[i].sa.sa_family == AF_INET) {
+			const struct sockaddr_in *in = &addrs[i].v4;
 			e[0] = 8;
 			e[1] = RD_LOG_AF_INET;
 			rd_put16(e + 2, ntohs(in->sin_port));
 			memcpy(e + 4, &in->sin_addr, 4);
 			e += 8;
 			k++;
-		} else if (addrs[i].ss_family == AF_INET6) {
-			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&addrs[i];
+		} else if (addrs[i].sa.sa_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = &addrs[i].v6;
 			e[0] = 24;
 			e[1] = RD_LOG_AF_INET6;
 			rd_put16(e + 2, ntohs(in6->sin6_port));
@@ -628,6 +628,31 @@ void rd_log_resolved(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 		}
 	}
 	ring_commit(l, r);
+}
+
+void rd_log_event(struct redial_log *l, const struct redial_event *ev)
+{
+	switch (ev->type) {
+	case REDIAL_EV_CONNECTED:
+		rd_log_connected(l, ev->mono_ns, ev->id, ev->attempt, ev->duration_ns, ev->down_ns);
+		break;
+	case REDIAL_EV_DISCONNECTED:
+		rd_log_disconnected(l, ev->mono_ns, ev->id, ev->err, ev->up_ns);
+		break;
+	case REDIAL_EV_ATTEMPT_FAILED:
+		rd_log_connect_failed(l, ev->mono_ns, ev->id, ev->attempt, ev->err, ev->cls,
+				      ev->duration_ns, ev->backoff_ns, ev->addr);
+		break;
+	case REDIAL_EV_ALERT:
+		rd_log_alert(l, ev->mono_ns, ev->id, ev->attempt, ev->err);
+		break;
+	case REDIAL_EV_GAVE_UP:
+		rd_log_gave_up(l, ev->mono_ns, ev->id, ev->reason, ev->err, ev->attempt);
+		break;
+	case REDIAL_EV_CANCELLED:
+		rd_log_cancelled(l, ev->mono_ns, ev->id);
+		break;
+	}
 }
 
 static uint64_t clock_ns(clockid_t c)

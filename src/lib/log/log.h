@@ -13,7 +13,16 @@
 #include <sys/socket.h>
 
 #include "redial_log.h"
+#include "sockaddr.h"
 
+/* The record of an event the application is handed: CONNECTED, DISCONNECTED,
+ * ATTEMPT_FAILED, ALERT, GAVE_UP or CANCELLED. The engine calls it from the one place that
+ * delivers events (events.c), with the very struct the callback gets, so the log and the
+ * application see the same events in the same order: one that is dropped before delivery
+ * is not logged. The record's time is ev->mono_ns. */
+void rd_log_event(struct redial_log *l, const struct redial_event *ev);
+
+/* Per-record writers: rd_log_event's parts, kept for the log's own tests. */
 void rd_log_connect_failed(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 			   uint32_t attempt, int err, enum redial_class cls, uint64_t duration_ns,
 			   uint64_t backoff_ns, const struct sockaddr *addr);
@@ -26,13 +35,15 @@ void rd_log_gave_up(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 void rd_log_disconnected(struct redial_log *l, uint64_t mono_ns, redial_id_t id, int err,
 			 uint64_t up_ns);
 void rd_log_cancelled(struct redial_log *l, uint64_t mono_ns, redial_id_t id);
+
+/* Endpoint lifetime records (no application event corresponds to them). */
 void rd_log_endpoint_added(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 			   const char *endpoint, size_t len);
 void rd_log_endpoint_removed(struct redial_log *l, uint64_t mono_ns, redial_id_t id);
-/* DEBUG: a name resolved to these addresses (AF_INET / AF_INET6; others are left out; at
- * most RD_LOG_RESOLVED_MAX are kept), valid for ttl_s seconds. */
+/* DEBUG: a name resolved to these addresses (at most RD_LOG_RESOLVED_MAX are kept), valid
+ * for ttl_s seconds. */
 void rd_log_resolved(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
-		     const struct sockaddr_storage *addrs, size_t n, uint32_t ttl_s);
+		     const union rd_addr *addrs, size_t n, uint32_t ttl_s);
 
 /* ---- Test hooks ----------------------------------------------------------------------- */
 
