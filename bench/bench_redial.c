@@ -55,6 +55,8 @@ static void on_event(redial_t *r, const struct redial_event *ev, void *user)
 		redial_stop(r); /* --stop-after closed the window */
 }
 
+static struct redial_endpoint_opts defaults;
+
 static void config(struct redial_config *cfg)
 {
 	redial_config_init(cfg);
@@ -62,10 +64,17 @@ static void config(struct redial_config *cfg)
 	cfg->max_connecting = opts.max_inflight;
 	cfg->seed = opts.seed;
 	cfg->on_event = on_event;
-	cfg->endpoint_defaults.connect_timeout_ns = opts.timeout_ns;
-	cfg->endpoint_defaults.backoff = opts.backoff;
-	cfg->endpoint_defaults.stable_after_ns = opts.stable_after_ns;
-	cfg->endpoint_defaults.alert_after = 0; /* no contender has alerts */
+	redial_endpoint_opts_init(&defaults);
+	defaults.connect_timeout_ns = opts.timeout_ns;
+	defaults.backoff_initial_ns = opts.backoff.initial_ns;
+	defaults.backoff_max_ns = opts.backoff.max_ns;
+	defaults.backoff_multiplier = opts.backoff.multiplier;
+	defaults.backoff_jitter = opts.backoff.jitter;
+	defaults.backoff_max_attempts = opts.backoff.max_attempts;
+	defaults.backoff_max_elapsed_ns = opts.backoff.max_elapsed_ns;
+	defaults.stable_after_ns = opts.stable_after_ns;
+	defaults.alert_after = 0; /* no contender has alerts */
+	cfg->endpoint_defaults = &defaults;
 }
 
 static redial_t *create(const struct redial_config *cfg)
@@ -145,8 +154,8 @@ static void scale(void)
 	if (opts.kernel_waits) {
 		/* Every wait pre-armed: a TIMEOUT heads each endpoint's chain in the kernel. */
 		cfg.prearm_ns = REDIAL_SEC(10);
-		cfg.endpoint_defaults.backoff.initial_ns = REDIAL_SEC(5);
-		cfg.endpoint_defaults.backoff.max_ns = REDIAL_SEC(5);
+		defaults.backoff_initial_ns = REDIAL_SEC(5);
+		defaults.backoff_max_ns = REDIAL_SEC(5);
 		cfg.max_connecting = n;
 	}
 	long rss0 = bc_rss();

@@ -80,6 +80,9 @@ enum redial_jitter {
 	REDIAL_JITTER_DECORRELATED = 3, /* uniform in [initial, previous * (multiplier + 1)], capped */
 };
 
+/* A value type with a fixed layout: the pure functions below take it, and
+ * redial_endpoint_opts carries the same fields flat. A new policy knob will come as a new
+ * field of redial_endpoint_opts, never as a change of this struct. */
 struct redial_backoff {
 	uint64_t initial_ns;     /* default 100 ms */
 	uint64_t max_ns;         /* the cap; default 30 s */
@@ -134,7 +137,8 @@ enum redial_state {
 	REDIAL_STATE_FAILED = 4,
 	REDIAL_STATE_CANCELLED = 5,
 };
-#define REDIAL_STATE_COUNT 6
+#define REDIAL_STATE_COUNT 6  /* states defined now */
+#define REDIAL_STATE_SLOTS 16 /* room kept for states in redial_stats.by_state */
 
 /* "idle", "connecting", "connected", "backoff", "failed", "cancelled". Static storage. */
 REDIAL_API const char *redial_state_name(enum redial_state st);
@@ -193,7 +197,14 @@ typedef void (*redial_event_fn)(redial_t *r, const struct redial_event *ev, void
 struct redial_endpoint_opts {
 	size_t size;                 /* sizeof(struct redial_endpoint_opts) */
 	uint64_t connect_timeout_ns; /* per-attempt deadline; default 2 s */
-	struct redial_backoff backoff;
+	/* The backoff policy, field for field a struct redial_backoff (see there), kept flat
+	 * so that this struct can grow at its end without moving anything. */
+	uint64_t backoff_initial_ns;     /* default 100 ms */
+	uint64_t backoff_max_ns;         /* default 30 s */
+	double backoff_multiplier;       /* default 2.0 */
+	enum redial_jitter backoff_jitter; /* default REDIAL_JITTER_FULL */
+	uint32_t backoff_max_attempts;   /* 0 = never give up on a count */
+	uint64_t backoff_max_elapsed_ns; /* 0 = never give up on time */
 	uint64_t stable_after_ns;    /* a connection up this long resets the backoff; default 1 s */
 	uint32_t alert_after;        /* consecutive failures that raise an ALERT; default 5, 0 = never */
 	void *user;                  /* handed back in every event */
@@ -222,7 +233,10 @@ struct redial_config {
 	redial_classify_fn classify; /* NULL: redial_classify() */
 	void *classify_user;
 	struct redial_log *log;     /* event log, borrowed; NULL for none */
-	struct redial_endpoint_opts endpoint_defaults; /* used when add gets NULL opts */
+	/* Used when add gets NULL opts; read (and copied) by redial_create. A pointer, not an
+	 * embedded struct, so that either struct can grow on its own. NULL: the defaults of
+	 * redial_endpoint_opts_init. */
+	const struct redial_endpoint_opts *endpoint_defaults;
 	unsigned flags;             /* REDIAL_CFG_* */
 	/* Name resolution (NAME:PORT endpoints), by c-ares inside the ring. */
 	const char *dns_servers;    /* "ADDR:PORT[,ADDR:PORT...]" (IPv6 as [ADDR]:PORT), copied
@@ -338,7 +352,6 @@ REDIAL_API int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size
 struct redial_stats {
 	size_t size;               /* set by the caller */
 	uint32_t endpoints;        /* live endpoints */
-	uint32_t by_state[REDIAL_STATE_COUNT];
 	uint64_t attempts, connects, failures, disconnects, gave_up, local_errors;
 	uint64_t inflight_ops;     /* submitted, not yet completed */
 	uint32_t attempts_inflight; /* direct descriptors in use */
@@ -356,6 +369,9 @@ struct redial_stats {
 	bool fd_install;           /* the chain hands over the fd in-kernel (FIXED_FD_INSTALL) */
 	uint64_t stale_cqes;       /* CQEs that matched nothing live (should stay 0) */
 	uint64_t events_lost;      /* events dropped because the queue could not grow (ENOMEM) */
+	/* Live endpoints per enum redial_state. Last, and sized for states still to come, so
+	 * that a new state moves no field. */
+	uint32_t by_state[REDIAL_STATE_SLOTS];
 };
 REDIAL_API int redial_stats_get(redial_t *r, struct redial_stats *ret_stats);
 

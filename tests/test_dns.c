@@ -189,8 +189,8 @@ Test(dns, nxdomain_hold_retries_until_a_late_name_appears)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.dns_nxdomain_hold_ns = REDIAL_SEC(30);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(100);
-	cfg.endpoint_defaults.backoff.max_ns = REDIAL_MSEC(200);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(100);
+	rec.defs.backoff_max_ns = REDIAL_MSEC(200);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "late.test:%u", port);
@@ -226,11 +226,11 @@ Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedu
 	tu_config(&cfg, &rec);
 	cfg.dns_servers = servers;
 	cfg.dns_timeout_ns = REDIAL_MSEC(300);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(50);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(50);
 	redial_t *r = make(&cfg);
 	redial_id_t slow = add(r, "slow.test:80", NULL);
-	struct redial_endpoint_opts o = cfg.endpoint_defaults;
-	o.backoff.max_attempts = 4;
+	struct redial_endpoint_opts o = rec.defs;
+	o.backoff_max_attempts = 4;
 	enum { N = 50 };
 	redial_id_t ids[N];
 	for (unsigned i = 0; i < N; i++) {
@@ -271,7 +271,7 @@ Test(dns, a_changed_record_takes_effect_at_the_next_cycle)
 	reload("127.3.0.5 move.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(20);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(20);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "move.test:%u", farm_port(farm, 0));
@@ -298,7 +298,7 @@ Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
 	reload("127.3.0.2 multi.test\n127.3.0.3 multi.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_SEC(5);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(5);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "multi.test:%u", port);
@@ -327,8 +327,8 @@ Test(dns, the_connect_deadline_is_split_among_the_addresses)
 	reload("127.3.0.7 hole.test\n127.3.0.8 hole.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.connect_timeout_ns = REDIAL_MSEC(600);
-	cfg.endpoint_defaults.backoff.max_attempts = 2;
+	rec.defs.connect_timeout_ns = REDIAL_MSEC(600);
+	rec.defs.backoff_max_attempts = 2;
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "hole.test:%u", farm_port(farm, 0));
@@ -380,7 +380,7 @@ Test(dns, happy_eyeballs_falls_back_to_ipv4_when_ipv6_is_blackholed)
 	reload("::1 he6.test\n127.0.0.1 he6.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.connect_timeout_ns = REDIAL_SEC(4);
+	rec.defs.connect_timeout_ns = REDIAL_SEC(4);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "he6.test:%u", port);

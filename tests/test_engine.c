@@ -197,9 +197,9 @@ Test(engine, refused_endpoint_retries_on_schedule_and_stops_at_max_attempts)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(40);
-	cfg.endpoint_defaults.backoff.max_attempts = 5;
-	cfg.endpoint_defaults.alert_after = 3;
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(40);
+	rec.defs.backoff_max_attempts = 5;
+	rec.defs.alert_after = 3;
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_REFUSE, 7), NULL);
 	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(20));
@@ -249,9 +249,9 @@ Test(engine, blackholed_endpoint_times_out_at_its_deadline_as_ETIMEDOUT)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.connect_timeout_ns = REDIAL_MSEC(300);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(20);
-	cfg.endpoint_defaults.backoff.max_attempts = 2;
+	rec.defs.connect_timeout_ns = REDIAL_MSEC(300);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(20);
+	rec.defs.backoff_max_attempts = 2;
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_BLACKHOLE, 3), NULL);
 	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(20));
@@ -297,8 +297,8 @@ Test(engine, max_elapsed_stops_a_streak_that_would_outlast_it)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(100);
-	cfg.endpoint_defaults.backoff.max_elapsed_ns = REDIAL_MSEC(250);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(100);
+	rec.defs.backoff_max_elapsed_ns = REDIAL_MSEC(250);
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_REFUSE, 2), NULL);
 	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(10));
@@ -314,7 +314,7 @@ Test(engine, peer_close_triggers_disconnected_then_a_reconnect)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(20);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(20);
 	redial_t *r = make(&cfg);
 	redial_id_t fin = add(r, addr_of(T_DROP_FIN, 1), NULL);
 	redial_id_t rst = add(r, addr_of(T_DROP_RST, 2), NULL);
@@ -343,8 +343,8 @@ Test(engine, connections_that_drop_at_once_back_off_harder_until_one_proves_stab
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(20);
-	struct redial_endpoint_opts unstable = cfg.endpoint_defaults, stable = cfg.endpoint_defaults;
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(20);
+	struct redial_endpoint_opts unstable = rec.defs, stable = rec.defs;
 	unstable.stable_after_ns = REDIAL_SEC(30); /* a 100 ms connection is never stable */
 	stable.stable_after_ns = REDIAL_MSEC(50);  /* a 100 ms connection is */
 	redial_t *r = make(&cfg);
@@ -368,7 +368,7 @@ Test(engine, application_reported_failure_closes_and_reconnects)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(10);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(10);
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_ACCEPT, 5), NULL);
 	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
@@ -445,7 +445,7 @@ Test(engine, cancel_an_idle_endpoint)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	redial_t *r = make(&cfg);
-	struct redial_endpoint_opts o = cfg.endpoint_defaults;
+	struct redial_endpoint_opts o = rec.defs;
 	o.flags = REDIAL_EP_START_IDLE;
 	redial_id_t id = add(r, addr_of(T_ACCEPT, 1), &o);
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_IDLE);
@@ -476,7 +476,7 @@ Test(engine, cancel_during_a_short_backoff_held_in_the_kernel_chain)
 	tu_config(&cfg, &rec);
 	/* 400 ms waits, pre-armed a whole second ahead: the wait sits in the chain's TIMEOUT. */
 	cfg.prearm_ns = REDIAL_SEC(1);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(400);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(400);
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
 	run_until_events(r, REDIAL_EV_ATTEMPT_FAILED, 1, REDIAL_SEC(5));
@@ -494,7 +494,7 @@ Test(engine, cancel_during_a_long_backoff_is_a_user_space_unlink)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_SEC(5);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(5);
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
 	run_until_events(r, REDIAL_EV_ATTEMPT_FAILED, 1, REDIAL_SEC(5));
@@ -524,7 +524,7 @@ Test(engine, cancel_is_refused_for_failed_endpoints_and_start_revives_them)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.max_attempts = 1;
+	rec.defs.backoff_max_attempts = 1;
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
 	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
@@ -568,7 +568,7 @@ Test(engine, shutdown_with_thousands_in_flight_leaves_nothing_behind)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(5);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(5);
 	redial_t *r = make(&cfg);
 	unsigned n = 0;
 	for (unsigned i = 0; i < 2000; i++)
@@ -595,8 +595,8 @@ Test(engine, tiny_cq_overflows_and_still_loses_no_completion)
 	tu_config(&cfg, &rec);
 	cfg.sq_entries = 8;
 	cfg.cq_entries = 16;
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(1);
-	cfg.endpoint_defaults.backoff.max_attempts = 3;
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
+	rec.defs.backoff_max_attempts = 3;
 	redial_t *r = make(&cfg);
 	enum { N = 400 };
 	redial_id_t ids[N];
@@ -618,8 +618,8 @@ Test(engine, removing_a_tenth_of_a_large_table_at_random)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.max_endpoints = 20000;
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_SEC(60);
-	cfg.endpoint_defaults.backoff.max_ns = REDIAL_SEC(60);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(60);
+	rec.defs.backoff_max_ns = REDIAL_SEC(60);
 	redial_t *r = make(&cfg);
 	enum { N = 12000, BH = 500 };
 	static redial_id_t ids[N];
@@ -664,11 +664,11 @@ Test(engine, destroy_with_5000_endpoints_in_mixed_states_returns_every_fd)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(30);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(30);
 	redial_t *r = make(&cfg);
-	struct redial_endpoint_opts idle = cfg.endpoint_defaults, longwait = cfg.endpoint_defaults;
+	struct redial_endpoint_opts idle = rec.defs, longwait = rec.defs;
 	idle.flags = REDIAL_EP_START_IDLE;
-	longwait.backoff.initial_ns = REDIAL_SEC(30);
+	longwait.backoff_initial_ns = REDIAL_SEC(30);
 	unsigned n = 0;
 	for (unsigned i = 0; i < 1000; i++) {
 		add(r, addr_of(T_ACCEPT, n++), NULL);
@@ -785,9 +785,9 @@ static void mixed_run(unsigned flags)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.flags = flags;
-	cfg.endpoint_defaults.connect_timeout_ns = REDIAL_MSEC(200);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(10);
-	cfg.endpoint_defaults.backoff.max_attempts = 2;
+	rec.defs.connect_timeout_ns = REDIAL_MSEC(200);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(10);
+	rec.defs.backoff_max_attempts = 2;
 	redial_t *r = make(&cfg);
 	if (flags & REDIAL_CFG_NO_FD_INSTALL)
 		cr_assert_not(stats(r).fd_install);
@@ -828,7 +828,10 @@ Test(engine, bad_config_fields_are_refused_by_name)
 	cr_assert_eq(redial_create(&cfg, &r), -EINVAL);
 	cr_assert(strstr(redial_strerror_create(), "max_endpoints"), "%s", redial_strerror_create());
 	redial_config_init(&cfg);
-	cfg.endpoint_defaults.backoff.multiplier = 0.5;
+	struct redial_endpoint_opts defs;
+	redial_endpoint_opts_init(&defs);
+	defs.backoff_multiplier = 0.5;
+	cfg.endpoint_defaults = &defs;
 	cr_assert_eq(redial_create(&cfg, &r), -EINVAL);
 	cr_assert(strstr(redial_strerror_create(), "backoff"), "%s", redial_strerror_create());
 	redial_config_init(&cfg);
@@ -961,8 +964,8 @@ Test(engine, an_epoll_driven_application_sees_drops_and_reconnects_without_other
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(200); /* on the wheel: needs the wake */
-	cfg.endpoint_defaults.stable_after_ns = REDIAL_MSEC(50);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(200); /* on the wheel: needs the wake */
+	rec.defs.stable_after_ns = REDIAL_MSEC(50);
 	redial_t *r = make(&cfg);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };

@@ -98,7 +98,9 @@ void tu_config(struct redial_config *cfg, struct tu_recorder *rec)
 	cfg->event_user = rec;
 	cfg->seed = 42;
 	cfg->max_endpoints = 8192;
-	cfg->endpoint_defaults.backoff.jitter = REDIAL_JITTER_NONE;
+	redial_endpoint_opts_init(&rec->defs);
+	cfg->endpoint_defaults = &rec->defs;
+	rec->defs.backoff_jitter = REDIAL_JITTER_NONE;
 }
 
 uint32_t tu_state_count(redial_t *r, enum redial_state st)

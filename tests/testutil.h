@@ -26,6 +26,8 @@ struct tu_recorder {
 	/* Optional hook run after recording, e.g. to cancel from inside a callback. */
 	void (*hook)(redial_t *r, const struct redial_event *ev, void *arg);
 	void *hook_arg;
+	/* The endpoint defaults tu_config points the config at. */
+	struct redial_endpoint_opts defs;
 };
 
 /* Open descriptors of this process (entries of /proc/self/fd, minus the one used to list). */

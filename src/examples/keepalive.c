@@ -58,8 +58,11 @@ int main(int argc, char **argv)
 	struct redial_config cfg;
 	redial_config_init(&cfg);
 	cfg.on_event = on_event;
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(100);
-	cfg.endpoint_defaults.backoff.max_ns = REDIAL_SEC(1);
+	struct redial_endpoint_opts defaults;
+	redial_endpoint_opts_init(&defaults);
+	defaults.backoff_initial_ns = REDIAL_MSEC(100);
+	defaults.backoff_max_ns = REDIAL_SEC(1);
+	cfg.endpoint_defaults = &defaults;
 	redial_t *r;
 	int ret = redial_create(&cfg, &r);
 	if (ret < 0) {

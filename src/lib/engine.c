@@ -65,7 +65,14 @@ void redial_endpoint_opts_init(struct redial_endpoint_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->size = sizeof(*o);
 	o->connect_timeout_ns = REDIAL_SEC(2);
-	redial_backoff_init(&o->backoff);
+	struct redial_backoff b;
+	redial_backoff_init(&b);
+	o->backoff_initial_ns = b.initial_ns;
+	o->backoff_max_ns = b.max_ns;
+	o->backoff_multiplier = b.multiplier;
+	o->backoff_jitter = b.jitter;
+	o->backoff_max_attempts = b.max_attempts;
+	o->backoff_max_elapsed_ns = b.max_elapsed_ns;
 	o->stable_after_ns = REDIAL_SEC(1);
 	o->alert_after = 5;
 }
@@ -80,7 +87,6 @@ void redial_config_init(struct redial_config *cfg)
 	cfg->cq_entries = 0;     /* 8 * sq_entries */
 	cfg->iowq_max_workers = 4;
 	cfg->prearm_ns = REDIAL_MSEC(50);
-	redial_endpoint_opts_init(&cfg->endpoint_defaults);
 	cfg->dns_timeout_ns = REDIAL_SEC(2);
 	cfg->dns_cache_max_ttl_ns = REDIAL_SEC(300);
 	cfg->happy_eyeballs_delay_ns = REDIAL_MSEC(250);
@@ -104,6 +110,20 @@ static int copy_sized(void *dst, size_t dst_size, const void *src, size_t src_si
 	return 0;
 }
 
+/* The backoff policy that an endpoint's flat options describe. */
+static struct redial_backoff opts_backoff(const struct redial_endpoint_opts *o)
+{
+	struct redial_backoff b = {
+		.initial_ns = o->backoff_initial_ns,
+		.max_ns = o->backoff_max_ns,
+		.multiplier = o->backoff_multiplier,
+		.jitter = o->backoff_jitter,
+		.max_attempts = o->backoff_max_attempts,
+		.max_elapsed_ns = o->backoff_max_elapsed_ns,
+	};
+	return b;
+}
+
 static int opts_load(struct redial_endpoint_opts *out, const struct redial_endpoint_opts *in,
 		     char *errbuf, size_t errlen)
 {
@@ -115,11 +135,12 @@ static int opts_load(struct redial_endpoint_opts *out, const struct redial_endpo
 		return ret;
 	}
 	const char *bad = NULL;
+	struct redial_backoff b;
 	if (out->connect_timeout_ns == 0)
 		bad = "connect_timeout_ns must be > 0";
 	else if (out->connect_timeout_ns > REDIAL_SEC(3600))
 		bad = "connect_timeout_ns must be <= 1 h";
-	else if (redial_backoff_validate(&out->backoff) < 0)
+	else if ((b = opts_backoff(out), redial_backoff_validate(&b)) < 0)
 		bad = "backoff policy out of range (initial > 0, max >= initial, multiplier >= 1)";
 	if (bad) {
 		if (errbuf && errlen)
@@ -135,12 +156,12 @@ static bool opts_same(const struct rd_opts *a, const struct redial_endpoint_opts
 {
 	return a->connect_timeout_ns == o->connect_timeout_ns &&
 	       a->stable_after_ns == o->stable_after_ns && a->alert_after == o->alert_after &&
-	       a->backoff.initial_ns == o->backoff.initial_ns &&
-	       a->backoff.max_ns == o->backoff.max_ns &&
-	       a->backoff.multiplier == o->backoff.multiplier &&
-	       a->backoff.jitter == o->backoff.jitter &&
-	       a->backoff.max_attempts == o->backoff.max_attempts &&
-	       a->backoff.max_elapsed_ns == o->backoff.max_elapsed_ns;
+	       a->backoff.initial_ns == o->backoff_initial_ns &&
+	       a->backoff.max_ns == o->backoff_max_ns &&
+	       a->backoff.multiplier == o->backoff_multiplier &&
+	       a->backoff.jitter == o->backoff_jitter &&
+	       a->backoff.max_attempts == o->backoff_max_attempts &&
+	       a->backoff.max_elapsed_ns == o->backoff_max_elapsed_ns;
 }
 
 static void opts_put(struct rd_opts *o)
@@ -162,7 +183,7 @@ static struct rd_opts *opts_get(struct redial *r, const struct redial_endpoint_o
 	n->alert_after = o->alert_after;
 	n->connect_timeout_ns = o->connect_timeout_ns;
 	n->stable_after_ns = o->stable_after_ns;
-	n->backoff = o->backoff;
+	n->backoff = opts_backoff(o);
 	opts_put(r->last_opts);
 	r->last_opts = n;
 	return n;
@@ -1490,12 +1511,16 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 	}
 	struct redial_endpoint_opts defs;
 	char msg[160];
-	int ret = opts_load(&defs, &cfg.endpoint_defaults, msg, sizeof(msg));
+	int ret = 0;
+	if (cfg.endpoint_defaults)
+		ret = opts_load(&defs, cfg.endpoint_defaults, msg, sizeof(msg));
+	else
+		redial_endpoint_opts_init(&defs);
 	if (ret < 0) {
 		rd_set_create_error("config: %s", msg);
 		return ret;
 	}
-	cfg.endpoint_defaults = defs;
+	cfg.endpoint_defaults = NULL; /* the caller's; our copy is r->defaults */
 
 	/* Every attempt in flight holds a direct descriptor, and the kernel bounds those by
 	 * RLIMIT_NOFILE; connected sockets need regular fds from the same budget. */
@@ -1518,6 +1543,7 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 		return -ENOMEM;
 	}
 	r->cfg = cfg;
+	r->defaults = defs;
 	r->neps = cfg.max_endpoints;
 	r->natt = natt;
 	r->evq_cap = 4 * RD_BATCH;
@@ -1674,7 +1700,7 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 		      const char *text, redial_id_t *ret_id, char *errbuf, size_t errlen)
 {
 	struct redial_endpoint_opts o;
-	int ret = opts_load(&o, uopts ? uopts : &r->cfg.endpoint_defaults, errbuf, errlen);
+	int ret = opts_load(&o, uopts ? uopts : &r->defaults, errbuf, errlen);
 	if (ret < 0)
 		return ret;
 	if (r->ep_free == RD_NONE) {
@@ -1934,7 +1960,7 @@ int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
 	memset(&s, 0, sizeof(s));
 	s.size = sizeof(s);
 	s.endpoints = r->live;
-	memcpy(s.by_state, r->by_state, sizeof(s.by_state));
+	memcpy(s.by_state, r->by_state, sizeof(r->by_state));
 	s.attempts = r->attempts;
 	s.connects = r->connects;
 	s.failures = r->failures;

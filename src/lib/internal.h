@@ -180,6 +180,7 @@ struct redial {
 	uint32_t features;
 
 	struct redial_config cfg;
+	struct redial_endpoint_opts defaults; /* cfg.endpoint_defaults, checked and copied */
 	struct redial_rng rng;
 
 	/* endpoints */

@@ -77,10 +77,13 @@ Test(log_engine, a_refusing_endpoint_leaves_its_whole_story_in_the_log)
 	cfg.log = log;
 	cfg.on_event = on_event;
 	cfg.event_user = &seen;
-	cfg.endpoint_defaults.backoff.initial_ns = REDIAL_MSEC(1);
-	cfg.endpoint_defaults.backoff.max_ns = REDIAL_MSEC(5);
-	cfg.endpoint_defaults.backoff.max_attempts = 5;
-	cfg.endpoint_defaults.alert_after = 3;
+	struct redial_endpoint_opts defs;
+	redial_endpoint_opts_init(&defs);
+	defs.backoff_initial_ns = REDIAL_MSEC(1);
+	defs.backoff_max_ns = REDIAL_MSEC(5);
+	defs.backoff_max_attempts = 5;
+	defs.alert_after = 3;
+	cfg.endpoint_defaults = &defs;
 	redial_t *r;
 	int ret = redial_create(&cfg, &r);
 	if (ret == -EPERM || ret == -ENOSYS || ret == -EOPNOTSUPP)

@@ -40,11 +40,11 @@
 static void demo_opts(struct redial_endpoint_opts *o)
 {
 	o->connect_timeout_ns = REDIAL_MSEC(400);
-	o->backoff.initial_ns = REDIAL_MSEC(100);
-	o->backoff.max_ns = REDIAL_MSEC(1000);
-	o->backoff.multiplier = 2.0;
-	o->backoff.jitter = REDIAL_JITTER_EQUAL;
-	o->backoff.max_attempts = 6;
+	o->backoff_initial_ns = REDIAL_MSEC(100);
+	o->backoff_max_ns = REDIAL_MSEC(1000);
+	o->backoff_multiplier = 2.0;
+	o->backoff_jitter = REDIAL_JITTER_EQUAL;
+	o->backoff_max_attempts = 6;
 	o->alert_after = 5;
 	o->stable_after_ns = REDIAL_MSEC(1000);
 }
@@ -172,8 +172,8 @@ static void print_targets(const struct demo *d, const struct cli_settings *s)
 	       " --backoff-initial %" PRIu64 " --backoff-max %" PRIu64
 	       " --backoff-multiplier %g --jitter equal --max-attempts %" PRIu32
 	       " --alert-after %" PRIu32 " --stable-after %" PRIu64 "\n\n",
-	       o->connect_timeout_ns / 1000000, o->backoff.initial_ns / 1000000,
-	       o->backoff.max_ns / 1000000, o->backoff.multiplier, o->backoff.max_attempts,
+	       o->connect_timeout_ns / 1000000, o->backoff_initial_ns / 1000000,
+	       o->backoff_max_ns / 1000000, o->backoff_multiplier, o->backoff_max_attempts,
 	       o->alert_after, o->stable_after_ns / 1000000);
 	if (isatty(STDOUT_FILENO) != 1)
 		printf("(stdout is not a terminal: no live status line)\n\n");

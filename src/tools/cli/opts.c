@@ -65,11 +65,11 @@ void cli_settings_init(struct cli_settings *s)
 	memset(s, 0, sizeof(*s));
 	redial_endpoint_opts_init(&s->ep);
 	s->ep.connect_timeout_ns = REDIAL_MSEC(2000);
-	s->ep.backoff.initial_ns = REDIAL_MSEC(100);
-	s->ep.backoff.max_ns = REDIAL_MSEC(30000);
-	s->ep.backoff.multiplier = 2.0;
-	s->ep.backoff.jitter = REDIAL_JITTER_FULL;
-	s->ep.backoff.max_attempts = 0;
+	s->ep.backoff_initial_ns = REDIAL_MSEC(100);
+	s->ep.backoff_max_ns = REDIAL_MSEC(30000);
+	s->ep.backoff_multiplier = 2.0;
+	s->ep.backoff_jitter = REDIAL_JITTER_FULL;
+	s->ep.backoff_max_attempts = 0;
 	s->ep.alert_after = 5;
 	s->ep.stable_after_ns = REDIAL_MSEC(1000);
 }
@@ -493,27 +493,27 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 		case O_BACKOFF_INITIAL:
 			if (!cli_parse_uint(flag, optarg, 1, 86400000, "ms", &v))
 				return usage_error();
-			s->ep.backoff.initial_ns = REDIAL_MSEC(v);
+			s->ep.backoff_initial_ns = REDIAL_MSEC(v);
 			initial_set = true;
 			break;
 		case O_BACKOFF_MAX:
 			if (!cli_parse_uint(flag, optarg, 1, 86400000, "ms", &v))
 				return usage_error();
-			s->ep.backoff.max_ns = REDIAL_MSEC(v);
+			s->ep.backoff_max_ns = REDIAL_MSEC(v);
 			max_set = true;
 			break;
 		case O_BACKOFF_MULT:
-			if (!parse_multiplier(flag, optarg, &s->ep.backoff.multiplier))
+			if (!parse_multiplier(flag, optarg, &s->ep.backoff_multiplier))
 				return usage_error();
 			break;
 		case O_JITTER:
-			if (!parse_jitter(flag, optarg, &s->ep.backoff.jitter))
+			if (!parse_jitter(flag, optarg, &s->ep.backoff_jitter))
 				return usage_error();
 			break;
 		case O_MAX_ATTEMPTS:
 			if (!cli_parse_uint(flag, optarg, 0, UINT32_MAX, NULL, &v))
 				return usage_error();
-			s->ep.backoff.max_attempts = (uint32_t)v;
+			s->ep.backoff_max_attempts = (uint32_t)v;
 			break;
 		case O_ALERT_AFTER:
 			if (!cli_parse_uint(flag, optarg, 0, UINT32_MAX, NULL, &v))
@@ -574,14 +574,14 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 		}
 	}
 
-	if (s->ep.backoff.initial_ns > s->ep.backoff.max_ns) {
+	if (s->ep.backoff_initial_ns > s->ep.backoff_max_ns) {
 		/* Name the flags the user set; a default is named as such. */
 		fprintf(stderr,
 			"redial: --backoff-initial (%llu ms%s) must not exceed --backoff-max "
 			"(%llu ms%s)\n",
-			(unsigned long long)(s->ep.backoff.initial_ns / 1000000),
+			(unsigned long long)(s->ep.backoff_initial_ns / 1000000),
 			initial_set ? "" : ", the default",
-			(unsigned long long)(s->ep.backoff.max_ns / 1000000),
+			(unsigned long long)(s->ep.backoff_max_ns / 1000000),
 			max_set ? "" : ", the default");
 		return usage_error();
 	}

@@ -342,7 +342,7 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 	cfg.on_event = on_event;
 	cfg.event_user = &ctx;
 	cfg.log = log;
-	cfg.endpoint_defaults = s->ep;
+	cfg.endpoint_defaults = &s->ep;
 	cli_apply_dns(s, &cfg);
 	if ((ret = redial_create(&cfg, &r)) < 0) {
 		report_create_error(ret);

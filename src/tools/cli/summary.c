@@ -134,8 +134,8 @@ int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_r
 		", \"backoff_multiplier\": %g, \"jitter\": \"%s\", \"max_attempts\": %" PRIu32
 		", \"alert_after\": %" PRIu32 ", \"stable_after_ms\": %" PRIu64 "},\n",
 		res->shutdown_ret == 0 ? "clean" : "timed_out", o->connect_timeout_ns / 1000000,
-		o->backoff.initial_ns / 1000000, o->backoff.max_ns / 1000000, o->backoff.multiplier,
-		jitter_name(o->backoff.jitter), o->backoff.max_attempts, o->alert_after,
+		o->backoff_initial_ns / 1000000, o->backoff_max_ns / 1000000, o->backoff_multiplier,
+		jitter_name(o->backoff_jitter), o->backoff_max_attempts, o->alert_after,
 		o->stable_after_ns / 1000000);
 	if (res->have_log) {
 		fputs(" \"log\": {\"path\": ", out);
