@@ -14,7 +14,7 @@
  *    message next to a 0 return.
  */
 #include "redial.h"
-#include "internal.h"
+#include "addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

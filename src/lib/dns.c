@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "internal.h"
+#include "dns.h"
+#include "manager.h"
 
 /* One socket c-ares told us about. `seq` changes each time the socket closes, so a watch
  * armed for an earlier socket with the same fd number is recognised and removed. */
@@ -311,22 +312,23 @@ static int snapshot(struct rd_endpoint *ep)
 {
 	struct rd_ep_name *en = ep->name;
 	struct rd_dns_name *n = en->n;
-	if (n->naddrs > en->cap) {
-		union rd_addr *v = rd_realloc(en->addrs, n->naddrs * sizeof(*v));
+	struct rd_cycle *c = &en->cyc;
+	if (n->naddrs > c->cap) {
+		union rd_addr *v = rd_realloc(c->addrs, n->naddrs * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
-		en->addrs = v;
-		en->cap = n->naddrs;
+		c->addrs = v;
+		c->cap = n->naddrs;
 	}
-	memcpy(en->addrs, n->addrs, n->naddrs * sizeof(*en->addrs));
+	memcpy(c->addrs, n->addrs, n->naddrs * sizeof(*c->addrs));
 	for (uint32_t i = 0; i < n->naddrs; i++) {
-		if (en->addrs[i].sa.sa_family == AF_INET6)
-			en->addrs[i].v6.sin6_port = en->port;
+		if (c->addrs[i].sa.sa_family == AF_INET6)
+			c->addrs[i].v6.sin6_port = en->port;
 		else
-			en->addrs[i].v4.sin_port = en->port;
+			c->addrs[i].v4.sin_port = en->port;
 	}
-	en->naddrs = n->naddrs;
-	en->next = 0;
+	c->naddrs = n->naddrs;
+	c->next = 0;
 	return 0;
 }
 
@@ -353,7 +355,7 @@ int rd_dns_lookup(struct redial *r, struct rd_endpoint *ep)
 	return 0;
 }
 
-void rd_dns_settle(struct redial *r)
+void rd_dns_settle(struct redial *r, rd_dns_done_fn done)
 {
 	struct rd_dns *d = r->dns;
 	if (!d)
@@ -367,15 +369,13 @@ void rd_dns_settle(struct redial *r)
 			waiter_unlink(r, ep);
 			if (n->status == -ECANCELED)
 				continue;
-			if (n->status == 0) {
+			int status = n->status;
+			if (status == 0) {
 				int ret = snapshot(ep);
-				if (ret == 0)
-					rd_ep_resolved(r, ep);
-				else
-					rd_ep_resolve_failed(r, ep, -ret, n->query_start_ns);
-			} else {
-				rd_ep_resolve_failed(r, ep, n->status, n->query_start_ns);
+				if (ret < 0)
+					status = -ret;
 			}
+			done(r, ep, status, n->query_start_ns);
 		}
 		if (n->refs == 0 && !n->querying)
 			name_free(d, n);
@@ -429,7 +429,7 @@ int rd_dns_attach(struct redial *r, struct rd_endpoint *ep, const char *host, ui
 	en->n = n;
 	en->port = htons(port);
 	en->wprev = en->wnext = RD_NONE;
-	en->racer = RD_NONE;
+	en->cyc.racer = RD_NONE;
 	ep->name = en;
 	return 0;
 }
@@ -443,7 +443,7 @@ void rd_dns_detach(struct redial *r, struct rd_endpoint *ep)
 	struct rd_dns_name *n = en->n;
 	if (--n->refs == 0 && !n->querying && !n->on_done)
 		name_free(r->dns, n);
-	rd_free(en->addrs);
+	rd_free(en->cyc.addrs);
 	rd_free(en);
 	ep->name = NULL;
 }

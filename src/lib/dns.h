@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "cycle.h"
 #include "sockaddr.h"
 
 struct redial;
@@ -46,12 +47,8 @@ struct rd_ep_name {
 	uint16_t port;              /* network order */
 	bool in_list;               /* on n's waiter list */
 	uint32_t wprev, wnext;
-	union rd_addr *addrs;       /* this cycle's addresses, port set */
-	uint32_t naddrs, cap;
-	uint32_t next;              /* next address of the cycle to try; naddrs: cycle over */
-	uint64_t cycle_deadline_ns; /* the cycle's share of connect_timeout ends then */
 	uint64_t nx_since_ns;       /* first NXDOMAIN/NODATA of the current streak */
-	uint32_t racer;             /* a second attempt in flight (Happy Eyeballs), or RD_NONE */
+	struct rd_cycle cyc;        /* the addresses resolution gave, and their attempts */
 };
 
 /* Creates the resolver on first use. -errno, with the reason in errbuf. */
@@ -62,8 +59,9 @@ void rd_dns_free(struct redial *r);
 int rd_dns_attach(struct redial *r, struct rd_endpoint *ep, const char *host, uint16_t port);
 void rd_dns_detach(struct redial *r, struct rd_endpoint *ep);
 
-/* Fresh addresses for a new cycle of ep: 1 when they are in ep->name->addrs now (cache),
- * 0 when ep waits for a query (it comes back through the ready queue, or fails). */
+/* Fresh addresses for a new cycle of ep: 1 when they are in ep->name->cyc now (cache),
+ * 0 when ep waits for a query (rd_dns_settle reports the answer), -errno when none can be
+ * had. */
 int rd_dns_lookup(struct redial *r, struct rd_endpoint *ep);
 /* Takes ep off its name's waiter list (cancel, remove). */
 void rd_dns_unwait(struct redial *r, struct rd_endpoint *ep);
@@ -71,7 +69,12 @@ void rd_dns_unwait(struct redial *r, struct rd_endpoint *ep);
 /* Loop hooks: run timeouts that are due, hand finished queries to their waiters, send the
  * POLL_ADD/POLL_REMOVE the sockets need, handle a poll CQE, and the next timeout. */
 void rd_dns_tick(struct redial *r);
-void rd_dns_settle(struct redial *r);
+/* Finished queries reach their waiting endpoints through `done`, with status 0 (the
+ * addresses are in ep->name->cyc), a REDIAL_E_DNS_* code or an errno, and the time the
+ * query started. The resolver never calls into the engine any other way. */
+typedef void (*rd_dns_done_fn)(struct redial *r, struct rd_endpoint *ep, int status,
+			       uint64_t start_ns);
+void rd_dns_settle(struct redial *r, rd_dns_done_fn done);
 bool rd_dns_pump(struct redial *r, bool stopping);
 void rd_dns_cqe(struct redial *r, bool remove, uint32_t seq, uint32_t fd, int res);
 uint64_t rd_dns_next_ns(const struct redial *r);

@@ -1,28 +1,13 @@
-/* ring.c — setting up the io_uring ring: probing flags, opcodes and features at run time. */
+/* ring.c — the io_uring ring: setting it up (probing flags, opcodes and features at run
+ * time), enabling it from its owner thread, and handing out SQEs. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
-
-static __thread char create_error[256];
-
-void rd_set_create_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(create_error, sizeof(create_error), fmt, ap);
-	va_end(ap);
-}
-
-const char *redial_strerror_create(void)
-{
-	return create_error;
-}
+#include "manager.h"
 
 /* Reads a small integer sysctl; -1 when it is absent or unreadable. */
 static int read_sysctl(const char *path)
@@ -254,4 +239,36 @@ void rd_ring_teardown(struct redial *r)
 		io_uring_queue_exit(&r->ring);
 		r->ring_ok = false;
 	}
+}
+
+struct io_uring_sqe *rd_get_sqe(struct redial *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	if (!sqe) {
+		/* SQ full: push what is there to the kernel and try once more. */
+		int ret = io_uring_submit(&r->ring);
+		if (ret > 0)
+			r->submits++;
+		sqe = io_uring_get_sqe(&r->ring);
+		if (!sqe) {
+			r->sq_full++;
+			return NULL;
+		}
+	}
+	r->inflight++;
+	r->sqes++;
+	return sqe;
+}
+
+bool rd_reserve_sqes(struct redial *r, unsigned need)
+{
+	if (io_uring_sq_space_left(&r->ring) >= need)
+		return true;
+	int ret = io_uring_submit(&r->ring);
+	if (ret > 0)
+		r->submits++;
+	if (io_uring_sq_space_left(&r->ring) >= need)
+		return true;
+	r->sq_full++;
+	return false;
 }

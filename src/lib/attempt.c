@@ -1,0 +1,355 @@
+/* attempt.c — connect attempts as io_uring chains: building them, cancelling them, and
+ * reading what their CQEs say once the last one is in.
+ *
+ * An attempt is one chain:  [TIMEOUT(wait, ETIME_SUCCESS)] -> SOCKET(direct slot i) ->
+ * CONNECT(i) -> LINK_TIMEOUT(deadline) -> FIXED_FD_INSTALL(i) =hard=> CLOSE_DIRECT(i).
+ * On success the install hands us a regular fd and the close frees the slot in the same
+ * chain; on failure the link breaks before them and the pump closes the slot afterwards.
+ * The outcome is decided only once every CQE of the chain is in, because the kernel
+ * does not order them: a deadline shows up as CONNECT -ECANCELED with LINK_TIMEOUT -ETIME,
+ * in either order, and is reported as ETIMEDOUT.
+ *
+ * Kernels without FIXED_FD_INSTALL take two steps: [TIMEOUT ->] SOCKET (a regular fd),
+ * then CONNECT -> LINK_TIMEOUT on it, and a CLOSE of the fd when it is not kept.
+ */
+#include "attempt.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "dns.h"
+#include "manager.h"
+
+#define RD_MIN_WAIT_NS 20000ull /* shorter backoff remainders go without a TIMEOUT */
+
+int rd_attempts_init(struct redial *r, uint32_t n)
+{
+	r->att = rd_calloc(n, sizeof(*r->att));
+	r->attq = rd_calloc(n, sizeof(*r->attq));
+	if (!r->att || !r->attq)
+		return -ENOMEM;
+	r->natt = n;
+	for (uint32_t i = 0; i < n; i++) {
+		r->att[i].ep = RD_NONE;
+		r->att[i].raw_fd = -1;
+		r->att[i].next_free = i + 1 < n ? i + 1 : RD_NONE;
+	}
+	r->att_free = 0;
+	return 0;
+}
+
+void rd_attempts_close_all(struct redial *r)
+{
+	for (uint32_t i = 0; i < r->natt; i++)
+		if (r->att[i].raw_fd >= 0)
+			close(r->att[i].raw_fd);
+}
+
+static struct rd_attempt *att_alloc(struct redial *r)
+{
+	struct rd_attempt *a = &r->att[r->att_free];
+	r->att_free = a->next_free;
+	r->att_used++;
+	uint32_t gen = (a->gen + 1) & 0xffffffu;
+	memset(a, 0, sizeof(*a));
+	a->gen = gen;
+	a->raw_fd = -1;
+	for (unsigned i = 0; i <= RD_OP_ATTEMPT_LAST; i++)
+		a->res[i] = -ENOENT;
+	return a;
+}
+
+static void att_release(struct redial *r, struct rd_attempt *a)
+{
+	a->ep = RD_NONE;
+	a->raw_fd = -1;
+	a->next_free = r->att_free;
+	r->att_free = (uint32_t)(a - r->att);
+	r->att_used--;
+}
+
+static void att_want(struct redial *r, struct rd_attempt *a, unsigned bits)
+{
+	a->want |= (uint8_t)bits;
+	if (a->queued)
+		return;
+	a->queued = 1;
+	r->attq[(r->attq_head + r->attq_len) % r->natt] = (uint32_t)(a - r->att);
+	r->attq_len++;
+}
+
+static void prep_attempt_sqe(struct io_uring_sqe *sqe, enum rd_op op, struct rd_attempt *a,
+			     uint32_t idx, unsigned flags)
+{
+	sqe->user_data = rd_ud(op, a->gen, idx);
+	sqe->flags |= (uint8_t)flags;
+	a->pending++;
+}
+
+bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_addr *addr,
+		      uint64_t timeout_ns, bool racer, uint64_t extra_wait, uint32_t addr_idx)
+{
+	uint64_t wait = ep->due_ns > r->now + RD_MIN_WAIT_NS ? ep->due_ns - r->now : 0;
+	wait += extra_wait;
+	unsigned need = (wait ? 1u : 0u) + (r->fd_install ? 5u : 1u);
+	if (r->att_free == RD_NONE || !rd_reserve_sqes(r, need))
+		return false;
+	struct rd_attempt *a = att_alloc(r);
+	uint32_t idx = (uint32_t)(a - r->att);
+
+	a->ep = rd_ep_index(r, ep);
+	a->has_wait = wait != 0;
+	a->start_ns = r->now + wait;
+	a->stage = r->fd_install ? RD_ST_CHAIN : RD_ST_SOCKET;
+	a->conn_ts = rd_ts(timeout_ns);
+	a->addr = *addr;
+	a->racer = racer;
+	a->addr_idx = addr_idx;
+	int family = addr->sa.sa_family;
+	struct io_uring_sqe *sqe;
+
+	/* rd_reserve_sqes made room for the whole chain: none of these gets can fail. */
+	if (wait) {
+		a->wait_ts = rd_ts(wait);
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_timeout(sqe, &a->wait_ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+		prep_attempt_sqe(sqe, RD_OP_TIMEOUT, a, idx, IOSQE_IO_LINK);
+	}
+	if (r->fd_install) {
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_socket_direct(sqe, family, SOCK_STREAM | SOCK_NONBLOCK, 0, idx, 0);
+		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, IOSQE_IO_LINK);
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, rd_addr_len(&a->addr));
+		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
+		prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, IOSQE_IO_LINK);
+		/* Hard link: the slot is closed even if the install fails (EMFILE). */
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_rw(IORING_OP_FIXED_FD_INSTALL_VALUE, sqe, (int)idx, NULL, 0, 0);
+		prep_attempt_sqe(sqe, RD_OP_INSTALL, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_close_direct(sqe, idx);
+		prep_attempt_sqe(sqe, RD_OP_CLOSE_CHAIN, a, idx, 0);
+	} else {
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_socket(sqe, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0);
+		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, 0);
+	}
+	r->inflight += a->pending;
+	r->sqes += a->pending;
+	if (racer) {
+		ep->name->cyc.racer = idx;
+	} else {
+		ep->attempt = idx;
+		rd_ep_set_state(r, ep, wait ? REDIAL_STATE_BACKOFF : REDIAL_STATE_CONNECTING);
+	}
+	return true;
+}
+
+/* The op a cancel should aim at: the wait while it runs, else the connect. */
+static enum rd_op cancel_target(const struct rd_attempt *a)
+{
+	if (a->has_wait && !(a->seen & (1u << RD_OP_TIMEOUT)))
+		return RD_OP_TIMEOUT;
+	if ((a->stage == RD_ST_CHAIN || a->stage == RD_ST_CONNECT) &&
+	    !(a->seen & (1u << RD_OP_CONNECT)))
+		return RD_OP_CONNECT;
+	return 0;
+}
+
+void rd_attempt_abandon(struct redial *r, uint32_t idx)
+{
+	struct rd_attempt *a = &r->att[idx];
+	a->ep = RD_NONE;
+	if (a->pending && cancel_target(a)) {
+		a->cancelled = 1;
+		att_want(r, a, RD_AW_CANCEL);
+	}
+}
+
+void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep)
+{
+	if (ep->attempt != RD_NONE) {
+		rd_attempt_abandon(r, ep->attempt);
+		ep->attempt = RD_NONE;
+	}
+	if (ep->name && ep->name->cyc.racer != RD_NONE) {
+		rd_attempt_abandon(r, ep->name->cyc.racer);
+		ep->name->cyc.racer = RD_NONE;
+	}
+}
+
+bool rd_attempt_waiting(const struct redial *r, uint32_t idx)
+{
+	const struct rd_attempt *a = &r->att[idx];
+	return a->has_wait && !(a->seen & (1u << RD_OP_TIMEOUT));
+}
+
+/* Reads what the chain's CQEs say happened: 0 and *ret_fd for a connection, else -errno.
+ * -ECANCELED only when we cancelled it ourselves; the deadline becomes -ETIMEDOUT. */
+static int attempt_result(const struct rd_attempt *a, int *ret_fd)
+{
+	if (a->has_wait && a->res[RD_OP_TIMEOUT] == -ECANCELED)
+		return -ECANCELED;
+	int sock = a->res[RD_OP_SOCKET];
+	if (sock < 0)
+		return sock;
+	int conn = a->res[RD_OP_CONNECT];
+	if (conn == 0) {
+		int fd = a->stage == RD_ST_CHAIN ? a->res[RD_OP_INSTALL] : a->raw_fd;
+		if (fd < 0)
+			return fd;
+		*ret_fd = fd;
+		return 0;
+	}
+	if (conn == -ECANCELED)
+		return a->cancelled && a->res[RD_OP_LTIMEOUT] != -ETIME ? -ECANCELED : -ETIMEDOUT;
+	return conn;
+}
+
+/* Runs when an attempt has nothing in flight: decides its next step. Returns true, with
+ * *ret filled, when its endpoint must hear the outcome. */
+static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *ret)
+{
+	if (a->pending || a->want)
+		return false;
+	struct rd_endpoint *ep = a->ep == RD_NONE ? NULL : &r->eps[a->ep];
+
+	if (a->stage == RD_ST_SOCKET) {
+		int sock = a->res[RD_OP_SOCKET];
+		if (sock >= 0) {
+			a->raw_fd = sock;
+			a->stage = ep ? RD_ST_CONNECT : RD_ST_CLOSING;
+			att_want(r, a, ep ? RD_AW_CONNECT : RD_AW_CLOSE_RAW);
+			return false;
+		}
+		/* fall through: the socket itself failed */
+	} else if (a->stage == RD_ST_CLOSING) {
+		att_release(r, a);
+		return false;
+	}
+
+	int fd = -1;
+	int res = attempt_result(a, &fd);
+	bool slot_left = a->stage == RD_ST_CHAIN && a->res[RD_OP_SOCKET] >= 0 &&
+			 a->res[RD_OP_CLOSE_CHAIN] == -ECANCELED;
+	bool raw_left = a->stage == RD_ST_CONNECT && (res != 0 || !ep);
+
+	if (ep) {
+		if (a->racer)
+			ep->name->cyc.racer = RD_NONE;
+		else
+			ep->attempt = RD_NONE;
+		ret->ep = a->ep;
+		ret->res = res;
+		ret->fd = res == 0 ? fd : -1;
+		ret->addr_idx = a->addr_idx;
+		ret->start_ns = a->start_ns;
+		ret->addr = a->addr;
+		if (res == 0)
+			a->raw_fd = -1; /* the endpoint owns it now */
+	} else if (res == 0 && a->stage == RD_ST_CHAIN) {
+		/* Connected just as it was cancelled: the fd is nobody's. */
+		close(fd);
+	}
+
+	if (slot_left || raw_left) {
+		a->stage = RD_ST_CLOSING;
+		att_want(r, a, slot_left ? RD_AW_CLOSE_SLOT : RD_AW_CLOSE_RAW);
+	} else {
+		att_release(r, a);
+	}
+	return ep != NULL;
+}
+
+bool rd_attempt_pump(struct redial *r)
+{
+	while (r->attq_len) {
+		uint32_t idx = r->attq[r->attq_head];
+		struct rd_attempt *a = &r->att[idx];
+		struct io_uring_sqe *sqe;
+		if (a->want & RD_AW_CANCEL) {
+			enum rd_op target = cancel_target(a);
+			if (target) {
+				if (!(sqe = rd_get_sqe(r)))
+					return false;
+				io_uring_prep_cancel64(sqe, rd_ud(target, a->gen, idx), 0);
+				prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
+				r->kernel_cancels++;
+			}
+			a->want &= (uint8_t)~RD_AW_CANCEL;
+		}
+		if (a->want & RD_AW_CLOSE_SLOT) {
+			if (!(sqe = rd_get_sqe(r)))
+				return false;
+			io_uring_prep_close_direct(sqe, idx);
+			prep_attempt_sqe(sqe, RD_OP_CLOSE_SLOT, a, idx, 0);
+			a->want &= (uint8_t)~RD_AW_CLOSE_SLOT;
+		}
+		if (a->want & RD_AW_CLOSE_RAW) {
+			if (!(sqe = rd_get_sqe(r)))
+				return false;
+			io_uring_prep_close(sqe, a->raw_fd);
+			prep_attempt_sqe(sqe, RD_OP_CLOSE_RAW, a, idx, 0);
+			a->want &= (uint8_t)~RD_AW_CLOSE_RAW;
+		}
+		if (a->want & RD_AW_CONNECT) {
+			if (!rd_reserve_sqes(r, 2))
+				return false;
+			sqe = io_uring_get_sqe(&r->ring);
+			io_uring_prep_connect(sqe, a->raw_fd, &a->addr.sa, rd_addr_len(&a->addr));
+			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK);
+			sqe = io_uring_get_sqe(&r->ring);
+			io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
+			prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, 0);
+			r->inflight += 2;
+			r->sqes += 2;
+			a->want &= (uint8_t)~RD_AW_CONNECT;
+		}
+		a->queued = 0;
+		r->attq_head = (r->attq_head + 1) % r->natt;
+		r->attq_len--;
+		/* Its chain may have finished while the work waited here (a cancel that found
+		 * nothing left to aim at): settle it now, nobody else will. Only an abandoned
+		 * attempt gets here with nothing pending, so no endpoint needs to hear of it. */
+		if (!a->pending) {
+			struct rd_outcome unused;
+			bool told = settle(r, a, &unused);
+			(void)told;
+			assert(!told);
+		}
+	}
+	return true;
+}
+
+bool rd_attempt_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx, int res,
+		    struct rd_outcome *ret)
+{
+	if (idx >= r->natt || r->att[idx].gen != gen || !r->att[idx].pending) {
+		r->stale_cqes++;
+		return false;
+	}
+	struct rd_attempt *a = &r->att[idx];
+	a->pending--;
+	if (op == RD_OP_CANCEL) {
+		/* -ENOENT: the target was not issued yet (still a link) or already done. If it
+		 * is still to come, aim again. */
+		if (res == -ENOENT || res == -EALREADY) {
+			if (cancel_target(a))
+				att_want(r, a, RD_AW_CANCEL);
+		}
+		return settle(r, a, ret);
+	}
+	a->seen |= (uint16_t)(1u << op);
+	a->res[op] = res;
+	if (op == RD_OP_TIMEOUT && a->ep != RD_NONE && res == -ETIME) {
+		/* The backoff wait is over: the endpoint is connecting now. */
+		rd_ep_set_state(r, &r->eps[a->ep], REDIAL_STATE_CONNECTING);
+	}
+	return settle(r, a, ret);
+}

@@ -1,0 +1,92 @@
+/* attempt.h — connect attempts: the chain of SQEs one attempt is, the user_data codec that
+ * ties every CQE back to its attempt, cancellation, and reading what a finished chain says.
+ * An attempt never decides what its outcome means: it hands a struct rd_outcome back to the
+ * loop, which gives it to policy.c. */
+#ifndef RD_ATTEMPT_H
+#define RD_ATTEMPT_H
+
+#include <stdbool.h>
+#include <liburing.h>
+#include <stdint.h>
+
+#include "endpoint.h"
+#include "sockaddr.h"
+#include "ud.h"
+
+enum rd_att_stage {
+	RD_ST_CHAIN,   /* direct path: the whole chain is in flight */
+	RD_ST_SOCKET,  /* fallback path: [TIMEOUT ->] SOCKET in flight */
+	RD_ST_CONNECT, /* fallback path: CONNECT -> LINK_TIMEOUT in flight */
+	RD_ST_CLOSING, /* only the close of what the chain left behind */
+};
+
+enum rd_att_want {
+	RD_AW_CANCEL = 1u << 0,
+	RD_AW_CLOSE_SLOT = 1u << 1,
+	RD_AW_CONNECT = 1u << 2,
+	RD_AW_CLOSE_RAW = 1u << 3,
+};
+
+/* One connect attempt in flight. Its index is also its direct-descriptor slot, which is
+ * why it lives until every CQE of the chain (and the slot's close) has been reaped.
+ * `ep` is RD_NONE once the endpoint has moved on (cancelled): the attempt then only
+ * drains, closing whatever the kernel created. */
+struct rd_attempt {
+	uint32_t ep;
+	uint32_t gen;
+	uint32_t next_free;
+	uint16_t pending;     /* CQEs still to come */
+	uint16_t seen;        /* bit per rd_op seen */
+	int32_t res[RD_OP_ATTEMPT_LAST + 1];
+	uint8_t has_wait;
+	uint8_t cancelled;    /* we asked the kernel to cancel it */
+	uint8_t stage;        /* enum rd_att_stage */
+	uint8_t want;         /* enum rd_att_want: SQEs the pump still has to send */
+	uint8_t queued;       /* on r->attq */
+	int32_t raw_fd;       /* fallback path: the regular fd from SOCKET */
+	uint8_t racer;        /* the endpoint's second (Happy Eyeballs) attempt */
+	uint32_t addr_idx;    /* NAME endpoints: index in the cycle's address list */
+	union rd_addr addr;   /* where this attempt connects */
+	uint64_t start_ns;    /* when the connect phase began */
+	struct __kernel_timespec wait_ts;
+	struct __kernel_timespec conn_ts;
+};
+
+/* What a finished attempt tells its endpoint. The attempt has already let go of it
+ * (ep->attempt or the cycle's racer is RD_NONE again); on success the endpoint owns fd. */
+struct rd_outcome {
+	uint32_t ep;          /* endpoint slot */
+	int res;              /* 0: connected; else -errno (-ETIMEDOUT for the deadline) */
+	int fd;               /* the connected socket when res == 0 */
+	uint32_t addr_idx;    /* NAME endpoints: where the address stands in the cycle */
+	uint64_t start_ns;
+	union rd_addr addr;
+};
+
+/* The attempt table and its free list. */
+int rd_attempts_init(struct redial *r, uint32_t n);
+/* Closes what a manager being freed still holds (fallback-path sockets). */
+void rd_attempts_close_all(struct redial *r);
+
+/* Sends the chain of one attempt of ep at addr: it waits until ep is due (plus extra_wait,
+ * the Happy Eyeballs head start of a racer), then connects within timeout_ns. False when
+ * no attempt slot or no SQ room is free (nothing was changed then). */
+bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_addr *addr,
+		      uint64_t timeout_ns, bool racer, uint64_t extra_wait, uint32_t addr_idx);
+/* Detaches an attempt its endpoint no longer wants and asks the kernel to stop it; it then
+ * only drains, closing whatever it made. */
+void rd_attempt_abandon(struct redial *r, uint32_t idx);
+/* Abandons ep's attempt and its racer, if any. */
+void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep);
+/* True while an attempt still sits in its backoff wait (its TIMEOUT has not fired). */
+bool rd_attempt_waiting(const struct redial *r, uint32_t idx);
+
+/* Sends the queued per-attempt SQEs (cancels, closes, fallback connects). False when the
+ * SQ filled up first; the rest stays queued. */
+bool rd_attempt_pump(struct redial *r);
+/* One CQE of an attempt. Returns true, with *ret filled, when it finished an attempt whose
+ * endpoint still wants the answer. */
+bool rd_attempt_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx, int res,
+		    struct rd_outcome *ret);
+
+#endif

@@ -1,0 +1,133 @@
+/* connection.c — a connected socket's watch, unwatch and close, sent through the pump. */
+#include "connection.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "manager.h"
+
+static void conn_want(struct redial *r, struct rd_endpoint *ep, unsigned bits)
+{
+	ep->want |= (uint8_t)bits;
+	if (ep->flags & RD_EPF_OPQ)
+		return;
+	ep->flags |= RD_EPF_OPQ;
+	uint32_t idx = rd_ep_index(r, ep);
+	ep->opq_next = RD_NONE;
+	if (r->opq_tail == RD_NONE)
+		r->opq_head = idx;
+	else
+		r->eps[r->opq_tail].opq_next = idx;
+	r->opq_tail = idx;
+}
+
+void rd_conn_watch(struct redial *r, struct rd_endpoint *ep)
+{
+	conn_want(r, ep, RD_EW_WATCH);
+}
+
+void rd_conn_unwatch(struct redial *r, struct rd_endpoint *ep)
+{
+	if (ep->want & RD_EW_WATCH)
+		ep->want &= (uint8_t)~RD_EW_WATCH;
+	else
+		conn_want(r, ep, RD_EW_UNWATCH);
+}
+
+void rd_conn_close(struct redial *r, struct rd_endpoint *ep, bool unwatch)
+{
+	if (unwatch)
+		rd_conn_unwatch(r, ep);
+	ep->close_fd = ep->fd;
+	conn_want(r, ep, RD_EW_CLOSE);
+	ep->fd = -1;
+	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+}
+
+static void prep_conn_sqe(struct io_uring_sqe *sqe, enum rd_op op, struct rd_endpoint *ep,
+			  uint32_t seq, uint32_t idx)
+{
+	sqe->user_data = rd_ud(op, seq, idx);
+	ep->ops++;
+}
+
+bool rd_conn_pump(struct redial *r)
+{
+	while (r->opq_head != RD_NONE) {
+		uint32_t idx = r->opq_head;
+		struct rd_endpoint *ep = &r->eps[idx];
+		struct io_uring_sqe *sqe;
+		if (ep->want & RD_EW_UNWATCH) {
+			if (!(sqe = rd_get_sqe(r)))
+				return false;
+			io_uring_prep_poll_remove(sqe, rd_ud(RD_OP_POLL, ep->watch_seq, idx));
+			prep_conn_sqe(sqe, RD_OP_POLL_REMOVE, ep, ep->watch_seq, idx);
+			ep->want &= (uint8_t)~RD_EW_UNWATCH;
+		}
+		if (ep->want & RD_EW_CLOSE) {
+			if (!(sqe = rd_get_sqe(r)))
+				return false;
+			io_uring_prep_close(sqe, ep->close_fd);
+			prep_conn_sqe(sqe, RD_OP_CLOSE_FD, ep, 0, idx);
+			ep->close_fd = -1;
+			ep->want &= (uint8_t)~RD_EW_CLOSE;
+		}
+		if (ep->want & RD_EW_WATCH) {
+			if (ep->fd >= 0) {
+				if (!(sqe = rd_get_sqe(r)))
+					return false;
+				io_uring_prep_poll_add(sqe, ep->fd, POLLRDHUP | POLLERR | POLLHUP);
+				ep->watch_seq = ep->conn_seq;
+				prep_conn_sqe(sqe, RD_OP_POLL, ep, ep->conn_seq, idx);
+			}
+			ep->want &= (uint8_t)~RD_EW_WATCH;
+		}
+		r->opq_head = ep->opq_next;
+		if (r->opq_head == RD_NONE)
+			r->opq_tail = RD_NONE;
+		ep->flags &= (uint8_t)~RD_EPF_OPQ;
+		rd_ep_maybe_reap(r, ep);
+	}
+	return true;
+}
+
+static int socket_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+bool rd_conn_cqe(struct redial *r, enum rd_op op, uint32_t seq, uint32_t idx, int res,
+		 int *ret_err)
+{
+	if (idx >= r->neps || r->eps[idx].ops == 0) {
+		r->stale_cqes++;
+		return false;
+	}
+	struct rd_endpoint *ep = &r->eps[idx];
+	bool gone = false;
+	ep->ops--;
+	switch (op) {
+	case RD_OP_POLL:
+		if (seq != ep->conn_seq || ep->state != REDIAL_STATE_CONNECTED)
+			break; /* an earlier connection's watch */
+		if (res == -ECANCELED)
+			break;
+		gone = true;
+		*ret_err = res > 0 ? ((res & POLLERR) ? socket_error(ep->fd) : 0) : -res;
+		break;
+	case RD_OP_CLOSE_FD:
+		r->fds_open--;
+		break;
+	default:
+		break;
+	}
+	/* A zombie is never CONNECTED (its connection was closed when it was removed), so the
+	 * slot cannot be freed under an endpoint that is about to hear it was disconnected. */
+	rd_ep_maybe_reap(r, ep);
+	return gone;
+}

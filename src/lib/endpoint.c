@@ -1,0 +1,207 @@
+/* endpoint.c — the endpoint table: slots, ids, states, per-errno counters, scheduling. */
+#include "endpoint.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "manager.h"
+
+int rd_eps_init(struct redial *r, uint32_t n)
+{
+	r->eps = rd_calloc(n, sizeof(*r->eps));
+	if (!r->eps)
+		return -ENOMEM;
+	r->neps = n;
+	/* The free list in index order, so that low slots are used first. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct rd_endpoint *ep = &r->eps[i];
+		ep->gen = 1;
+		ep->fd = ep->close_fd = -1;
+		ep->attempt = RD_NONE;
+		ep->opq_next = i + 1 < n ? i + 1 : RD_NONE;
+	}
+	r->ep_free = 0;
+	r->opq_head = r->opq_tail = RD_NONE;
+	rd_wheel_init(&r->wheel, 0);
+	rd_tlist_init(&r->readyq);
+	return 0;
+}
+
+uint32_t rd_ep_index(const struct redial *r, const struct rd_endpoint *ep)
+{
+	return (uint32_t)(ep - r->eps);
+}
+
+redial_id_t rd_ep_id(const struct redial *r, const struct rd_endpoint *ep)
+{
+	return ((uint64_t)ep->gen << 32) | rd_ep_index(r, ep);
+}
+
+struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id)
+{
+	uint32_t idx = (uint32_t)id;
+	if (idx >= r->neps)
+		return NULL;
+	struct rd_endpoint *ep = &r->eps[idx];
+	if (!(ep->flags & RD_EPF_LIVE) || ep->gen != (uint32_t)(id >> 32))
+		return NULL;
+	return ep;
+}
+
+struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *user)
+{
+	if (r->ep_free == RD_NONE)
+		return NULL;
+	struct rd_endpoint *ep = &r->eps[r->ep_free];
+	r->ep_free = ep->opq_next;
+	ep->opq_next = RD_NONE;
+	ep->opts = opts;
+	ep->user = user;
+	ep->flags = RD_EPF_LIVE;
+	ep->state = REDIAL_STATE_IDLE;
+	r->by_state[REDIAL_STATE_IDLE]++;
+	r->live++;
+	return ep;
+}
+
+void rd_ep_kill(struct redial *r, struct rd_endpoint *ep)
+{
+	r->by_state[ep->state]--;
+	r->live--;
+	ep->flags = (uint8_t)((ep->flags & ~RD_EPF_LIVE) | RD_EPF_ZOMBIE);
+	ep->epoch++;
+	ep->gen++;
+	if (ep->gen == 0)
+		ep->gen = 1;
+	rd_ep_maybe_reap(r, ep);
+}
+
+static void ep_free_slot(struct redial *r, struct rd_endpoint *ep)
+{
+	assert(!ep->name);
+	rd_opts_put(ep->opts);
+	rd_free(ep->err_more);
+	uint32_t gen = ep->gen;
+	memset(ep, 0, sizeof(*ep));
+	ep->gen = gen;
+	ep->fd = ep->close_fd = -1;
+	ep->attempt = RD_NONE;
+	ep->opq_next = r->ep_free;
+	r->ep_free = rd_ep_index(r, ep);
+}
+
+void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep)
+{
+	if ((ep->flags & RD_EPF_ZOMBIE) && ep->ops == 0 && !ep->want &&
+	    !(ep->flags & RD_EPF_OPQ) && ep->attempt == RD_NONE)
+		ep_free_slot(r, ep);
+}
+
+void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state st)
+{
+	if (ep->flags & RD_EPF_LIVE) {
+		r->by_state[ep->state]--;
+		r->by_state[st]++;
+	}
+	ep->state = (uint8_t)st;
+}
+
+bool rd_ep_active(const struct rd_endpoint *ep)
+{
+	return ep->state == REDIAL_STATE_CONNECTING || ep->state == REDIAL_STATE_CONNECTED ||
+	       ep->state == REDIAL_STATE_BACKOFF;
+}
+
+void rd_ep_count_err(struct rd_endpoint *ep, int err)
+{
+	uint16_t e = (uint16_t)err;
+	for (unsigned i = 0; i < RD_EP_INLINE_ERRS; i++) {
+		if (ep->errs[i].err == e || ep->errs[i].count == 0) {
+			ep->errs[i].err = e;
+			ep->errs[i].count++;
+			return;
+		}
+	}
+	for (unsigned i = 0; i < ep->nerr_more; i++) {
+		if (ep->err_more[i].err == e) {
+			ep->err_more[i].count++;
+			return;
+		}
+	}
+	/* A fifth distinct errno on one endpoint: rare, so it may allocate. */
+	struct rd_errcount *m = rd_realloc(ep->err_more, (ep->nerr_more + 1u) * sizeof(*m));
+	if (!m)
+		return;
+	ep->err_more = m;
+	m[ep->nerr_more].err = e;
+	m[ep->nerr_more].count = 1;
+	ep->nerr_more++;
+}
+
+const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep)
+{
+	return ep->addr.sa.sa_family ? &ep->addr : NULL;
+}
+
+/* ---- scheduling ------------------------------------------------------------------------- */
+
+uint64_t rd_tick_of(const struct redial *r, uint64_t ns)
+{
+	return ns <= r->t0 ? 0 : (ns - r->t0) / 1000000ull;
+}
+
+void rd_readyq_push(struct redial *r, struct rd_endpoint *ep)
+{
+	ep->flags |= RD_EPF_READYQ;
+	rd_tlist_push(&r->readyq, &ep->link);
+}
+
+void rd_ep_unschedule(struct redial *r, struct rd_endpoint *ep)
+{
+	if (ep->flags & RD_EPF_READYQ) {
+		rd_tlist_unlink(&ep->link);
+		ep->flags &= (uint8_t)~RD_EPF_READYQ;
+	} else {
+		rd_wheel_del(&r->wheel, &ep->link);
+	}
+}
+
+void rd_ep_schedule(struct redial *r, struct rd_endpoint *ep, uint64_t due_ns)
+{
+	ep->due_ns = due_ns;
+	if (due_ns > r->now + r->cfg.prearm_ns) {
+		uint64_t tick = rd_tick_of(r, due_ns - r->cfg.prearm_ns);
+		if (tick > r->wheel.now) {
+			rd_wheel_add(&r->wheel, &ep->link, tick);
+			return;
+		}
+	}
+	rd_readyq_push(r, ep);
+}
+
+void rd_service_timers(struct redial *r)
+{
+	struct rd_timer due;
+	rd_tlist_init(&due);
+	rd_wheel_advance(&r->wheel, rd_tick_of(r, r->now), &due);
+	struct rd_timer *t;
+	while ((t = rd_tlist_pop(&due)))
+		rd_readyq_push(r, rd_ep_of_link(t));
+}
+
+#ifndef NDEBUG
+void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
+{
+	(void)r;
+	bool scheduled = rd_timer_armed(&ep->link);
+	assert(!(ep->flags & RD_EPF_READYQ) || scheduled);
+	assert(!scheduled || ep->state == REDIAL_STATE_CONNECTING ||
+	       ep->state == REDIAL_STATE_BACKOFF);
+	assert((ep->state == REDIAL_STATE_CONNECTED) == (ep->fd >= 0));
+	if (ep->state == REDIAL_STATE_CONNECTED)
+		assert(ep->attempt == RD_NONE);
+	if (!rd_ep_active(ep))
+		assert(!scheduled && ep->attempt == RD_NONE && ep->fd < 0);
+}
+#endif

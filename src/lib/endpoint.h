@@ -1,0 +1,129 @@
+/* endpoint.h — the endpoint table: slots, ids and generations, states and their counts,
+ * per-errno counters, and when each endpoint's next attempt is due (the timer wheel and
+ * the ready queue). Everything above it names endpoints through this file. */
+#ifndef RD_ENDPOINT_H
+#define RD_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "redial.h"
+#include "sockaddr.h"
+#include "wheel.h"
+
+#define RD_NONE UINT32_MAX
+#define RD_EP_INLINE_ERRS 4
+
+struct redial;
+struct rd_ep_name; /* dns.h */
+
+struct rd_errcount {
+	uint16_t err;
+	uint32_t count;
+} __attribute__((packed));
+
+enum rd_ep_flags {
+	RD_EPF_LIVE = 1u << 0,    /* the slot holds an endpoint the user can name */
+	RD_EPF_ZOMBIE = 1u << 1,  /* removed; the slot is freed when its ops drain */
+	RD_EPF_READYQ = 1u << 2,  /* `link` is on the ready queue (else maybe on the wheel) */
+	RD_EPF_OPQ = 1u << 3,     /* on the connection-op queue (connection.c) */
+};
+
+/* Connection ops the pump still has to send (connection.c). */
+enum rd_ep_want {
+	RD_EW_WATCH = 1u << 0,    /* POLL_ADD on fd */
+	RD_EW_UNWATCH = 1u << 1,  /* POLL_REMOVE of the watch tagged watch_seq */
+	RD_EW_CLOSE = 1u << 2,    /* IORING_OP_CLOSE of close_fd */
+};
+
+/* An endpoint. Kept small: 100k of them should cost well under 256 bytes each.
+ * Invariants (rd_ep_check asserts them in debug builds):
+ *  - `link` is on the wheel or on the ready queue (RD_EPF_READYQ says which), or on neither,
+ *    and only while the state is CONNECTING or BACKOFF;
+ *  - CONNECTED exactly when fd >= 0, and then nothing is scheduled and no attempt runs;
+ *  - IDLE, FAILED and CANCELLED endpoints have nothing scheduled, no attempt, no fd. */
+struct rd_endpoint {
+	struct rd_timer link;       /* wheel or ready queue */
+	union rd_addr addr;         /* address endpoints; NAME endpoints: the last one tried */
+	struct rd_ep_name *name;    /* NAME:PORT endpoints only */
+	void *user;
+	struct rd_opts *opts;
+	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
+	uint32_t epoch;             /* bumped on cancel/remove/start: stale queued events die */
+	uint32_t attempt;           /* RD_NONE when no chain is in flight */
+	uint32_t conn_seq;          /* tags POLL/CLOSE ops of one connection */
+	int32_t fd;                 /* connected fd, -1 otherwise */
+	int32_t close_fd;           /* fd waiting for RD_EW_CLOSE, -1 when none */
+	uint32_t watch_seq;         /* conn_seq of the armed watch */
+	uint32_t opq_next;          /* connection-op queue link (free list link when free) */
+	uint16_t ops;               /* connection ops in flight (poll, poll remove, close) */
+	uint8_t state;              /* enum redial_state */
+	uint8_t flags;              /* enum rd_ep_flags */
+	uint8_t want;               /* enum rd_ep_want */
+	uint8_t last_class;
+	uint8_t gave_up;
+	uint16_t last_error;
+	uint32_t streak;            /* consecutive failed attempts */
+	uint32_t level;             /* backoff level: failures and unstable drops since healthy */
+	uint64_t due_ns;            /* when the next attempt may start */
+	uint64_t streak_start_ns;
+	uint64_t prev_delay_ns;
+	uint64_t mark_ns;           /* CONNECTED: when it came up; otherwise: when it went down */
+	uint32_t attempts, connects, failures, disconnects, local_errors;
+	uint16_t nerr_more;
+	struct rd_errcount errs[RD_EP_INLINE_ERRS];
+	struct rd_errcount *err_more;
+};
+
+/* The table's slots and their free list. */
+int rd_eps_init(struct redial *r, uint32_t n);
+
+static inline struct rd_endpoint *rd_ep_of_link(struct rd_timer *t)
+{
+	return (struct rd_endpoint *)((char *)t - offsetof(struct rd_endpoint, link));
+}
+
+uint32_t rd_ep_index(const struct redial *r, const struct rd_endpoint *ep);
+redial_id_t rd_ep_id(const struct redial *r, const struct rd_endpoint *ep);
+/* The live endpoint an id names, or NULL. */
+struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id);
+/* A free slot made live in IDLE, or NULL when the table is full. */
+struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *user);
+/* Makes a live endpoint a zombie: its id dies now, its slot once its ops drain. */
+void rd_ep_kill(struct redial *r, struct rd_endpoint *ep);
+/* Frees a zombie's slot once nothing of it is in flight. The resolver must be detached
+ * (ep->name NULL) before. */
+void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep);
+
+void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state st);
+bool rd_ep_active(const struct rd_endpoint *ep);
+/* Counts err in the endpoint's per-errno counters. */
+void rd_ep_count_err(struct rd_endpoint *ep, int err);
+/* The address an event about ep should carry when no attempt is involved. */
+const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep);
+
+/* Scheduling. Waits shorter than the pre-arm horizon go to the ready queue (and into the
+ * kernel chain as a TIMEOUT); longer ones wait on the wheel until they are that close, so
+ * the kernel's timeout list stays short. */
+void rd_ep_schedule(struct redial *r, struct rd_endpoint *ep, uint64_t due_ns);
+void rd_ep_unschedule(struct redial *r, struct rd_endpoint *ep);
+void rd_readyq_push(struct redial *r, struct rd_endpoint *ep);
+/* Moves every endpoint whose wheel timer expired by r->now to the ready queue. */
+void rd_service_timers(struct redial *r);
+/* The wheel tick of a CLOCK_MONOTONIC time. */
+uint64_t rd_tick_of(const struct redial *r, uint64_t ns);
+
+#ifdef NDEBUG
+static inline void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
+{
+	(void)r;
+	(void)ep;
+}
+#else
+/* Asserts the invariants stated above struct rd_endpoint. */
+void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep);
+#endif
+
+#endif

@@ -1,0 +1,256 @@
+/* endpoint_api.c — the public calls on one endpoint: add, start, cancel, remove, release,
+ * fail, and what can be read of it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "connection.h"
+#include "dns.h"
+#include "log/log.h"
+#include "manager.h"
+#include "policy.h"
+
+/* Adds an endpoint for an address (sa) or a name (host, port). */
+static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len,
+		      const char *host, uint16_t port, const struct redial_endpoint_opts *uopts,
+		      const char *text, redial_id_t *ret_id, char *errbuf, size_t errlen)
+{
+	struct redial_endpoint_opts o;
+	int ret = rd_opts_load(&o, uopts ? uopts : &r->defaults, errbuf, errlen);
+	if (ret < 0)
+		return ret;
+	if (r->ep_free == RD_NONE) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "endpoint table full (%u)", r->neps);
+		return -ENOSPC;
+	}
+	if (host) {
+		char msg[160] = "";
+		ret = rd_dns_init(r, msg, sizeof(msg));
+		if (ret < 0) {
+			if (errbuf && errlen)
+				snprintf(errbuf, errlen, "%s", msg);
+			return ret;
+		}
+	}
+	struct rd_opts *opts = rd_opts_get(&r->last_opts, &o);
+	if (!opts)
+		return -ENOMEM;
+
+	/* The free slot rd_ep_alloc will hand out: the name attaches to it first, so that a
+	 * failure leaves the table as it was. */
+	struct rd_endpoint *ep = &r->eps[r->ep_free];
+	if (host && (ret = rd_dns_attach(r, ep, host, port)) < 0) {
+		rd_opts_put(opts);
+		return ret;
+	}
+	ep = rd_ep_alloc(r, opts, o.user);
+	if (sa)
+		memcpy(&ep->addr, sa, len);
+	r->now = rd_clock_ns();
+	ep->mark_ns = r->now;
+	if (r->cfg.log) {
+		char buf[REDIAL_ENDPOINT_MAX + 1];
+		if (!text) {
+			int n = redial_endpoint_format(sa, buf, sizeof(buf));
+			text = n > 0 ? buf : "";
+		}
+		rd_log_endpoint_added(r->cfg.log, r->now, rd_ep_id(r, ep), text, strlen(text));
+	}
+	if (!(o.flags & REDIAL_EP_START_IDLE)) {
+		rd_ep_schedule(r, ep, r->now);
+		rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+	}
+	rd_ep_check(r, ep);
+	*ret_id = rd_ep_id(r, ep);
+	return 0;
+}
+
+int redial_endpoint_add(redial_t *r, const char *endpoint, const struct redial_endpoint_opts *opts,
+			redial_id_t *ret_id, char *errbuf, size_t errlen)
+{
+	if (!r || !ret_id)
+		return -EINVAL;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int ret = redial_endpoint_parse(endpoint, &ss, &len, errbuf, errlen);
+	if (ret == -ENOTSUP) {
+		char host[256];
+		uint16_t port;
+		ret = rd_endpoint_parse_name(endpoint, host, sizeof(host), &port, errbuf, errlen);
+		if (ret < 0)
+			return ret;
+		return add_common(r, NULL, 0, host, port, opts, endpoint, ret_id, errbuf, errlen);
+	}
+	if (ret < 0)
+		return ret;
+	return add_common(r, (struct sockaddr *)&ss, len, NULL, 0, opts, endpoint, ret_id, errbuf,
+			  errlen);
+}
+
+int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t len,
+			     const struct redial_endpoint_opts *opts, redial_id_t *ret_id)
+{
+	if (!r || !sa || !ret_id)
+		return -EINVAL;
+	if (!((sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
+	      (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))))
+		return -EAFNOSUPPORT;
+	len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	if (sin->sin_port == 0)
+		return -EINVAL;
+	return add_common(r, sa, len, NULL, 0, opts, NULL, ret_id, NULL, 0);
+}
+
+int redial_endpoint_start(redial_t *r, redial_id_t id)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (rd_ep_active(ep))
+		return -EALREADY;
+	r->now = rd_clock_ns();
+	rd_policy_restart(r, ep);
+	return 0;
+}
+
+int redial_endpoint_cancel(redial_t *r, redial_id_t id)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (!rd_ep_active(ep) && ep->state != REDIAL_STATE_IDLE)
+		return -EALREADY;
+	rd_policy_cancel(r, ep);
+	return 0;
+}
+
+int redial_endpoint_remove(redial_t *r, redial_id_t id)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (rd_ep_active(ep))
+		rd_policy_cancel(r, ep);
+	/* The callback may have removed it already. */
+	if (!(ep->flags & RD_EPF_LIVE) || ep->gen != (uint32_t)(id >> 32))
+		return 0;
+	if (rd_ep_active(ep)) /* restarted from the CANCELLED callback: stop it again */
+		rd_policy_stop(r, ep);
+	if (r->cfg.log)
+		rd_log_endpoint_removed(r->cfg.log, rd_clock_ns(), id);
+	/* Nothing of a removed endpoint waits on or races for its name any more. */
+	rd_dns_detach(r, ep);
+	rd_ep_kill(r, ep);
+	return 0;
+}
+
+int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *ret_fd)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (!ret_fd)
+		return -EINVAL;
+	if (ep->state != REDIAL_STATE_CONNECTED)
+		return -ENOTCONN;
+	int fd = ep->fd;
+	rd_conn_unwatch(r, ep);
+	ep->fd = -1;
+	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+	r->fds_open--;
+	r->now = rd_clock_ns();
+	ep->streak = 0;
+	ep->level = 0;
+	ep->prev_delay_ns = 0;
+	ep->mark_ns = r->now;
+	if (flags & REDIAL_RELEASE_RECONNECT) {
+		rd_ep_schedule(r, ep, r->now);
+		rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+	} else {
+		rd_ep_set_state(r, ep, REDIAL_STATE_IDLE);
+	}
+	rd_ep_check(r, ep);
+	*ret_fd = fd;
+	return 0;
+}
+
+int redial_endpoint_fail(redial_t *r, redial_id_t id, int err)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (err <= 0)
+		return -EINVAL;
+	if (ep->state != REDIAL_STATE_CONNECTED)
+		return -ENOTCONN;
+	r->now = rd_clock_ns();
+	rd_policy_disconnected(r, ep, err, true);
+	return 0;
+}
+
+int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoint_stats *ret_stats)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (!ret_stats || ret_stats->size < sizeof(size_t))
+		return -EINVAL;
+	struct redial_endpoint_stats s;
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.state = (enum redial_state)ep->state;
+	s.attempts = ep->attempts;
+	s.connects = ep->connects;
+	s.failures = ep->failures;
+	s.disconnects = ep->disconnects;
+	s.local_errors = ep->local_errors;
+	s.streak = ep->streak;
+	s.last_error = ep->last_error;
+	s.last_class = (enum redial_class)ep->last_class;
+	s.gave_up = (enum redial_gave_up_reason)ep->gave_up;
+	s.fd = ep->fd;
+	s.user = ep->user;
+	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
+	memcpy(ret_stats, &s, n);
+	ret_stats->size = n;
+	return 0;
+}
+
+int redial_endpoint_errors(redial_t *r, redial_id_t id, struct redial_errno_count *out, size_t cap)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (cap && !out)
+		return -EINVAL;
+	int n = 0;
+	for (unsigned i = 0; i < RD_EP_INLINE_ERRS && ep->errs[i].count; i++, n++) {
+		if ((size_t)n < cap) {
+			out[n].err = ep->errs[i].err;
+			out[n].count = ep->errs[i].count;
+		}
+	}
+	for (unsigned i = 0; i < ep->nerr_more; i++, n++) {
+		if ((size_t)n < cap) {
+			out[n].err = ep->err_more[i].err;
+			out[n].count = ep->err_more[i].count;
+		}
+	}
+	return n;
+}
+
+int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)
+{
+	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	if (!ep)
+		return -ENOENT;
+	if (ep->name) {
+		int n = snprintf(buf, len, "%s:%u", ep->name->n->name, ntohs(ep->name->port));
+		return n < 0 ? -EINVAL : (size_t)n >= len ? -ENOSPC : n;
+	}
+	return redial_endpoint_format(&ep->addr.sa, buf, len);
+}

@@ -1,0 +1,284 @@
+/* loop.c — the run loop, and the calls an application drives it with.
+ *
+ * The shape of one loop iteration (rd_loop_once):
+ *   1. advance the timer wheel: endpoints whose attempt is near move to the ready queue;
+ *   2. pump: every SQE is produced here and nowhere else, from four queues (attempt work,
+ *      connection ops, the ready queue of new chains, the wake timer), so that a full SQ
+ *      simply leaves work queued in user space for the next pass;
+ *   3. one io_uring_enter submits the batch and waits;
+ *   4. reap CQEs in batches, turning them into state changes and queued events;
+ *   5. dispatch the queued events to the application, outside the reap loop.
+ */
+#include "loop.h"
+
+#include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "attempt.h"
+#include "connection.h"
+#include "dns.h"
+#include "events.h"
+#include "launch.h"
+#include "manager.h"
+#include "policy.h"
+
+/* The wake timer: one absolute TIMEOUT, armed for the earliest of the wheel's next tick,
+ * the end of a throttle that holds back ready endpoints, and the resolver's next timeout,
+ * so that a loop waiting in the kernel wakes when user-space timers are due. */
+static void arm_wake(struct redial *r)
+{
+	if (r->wake_remove) {
+		if (r->wake_inflight && !r->wake_update_inflight) {
+			struct io_uring_sqe *sqe = rd_get_sqe(r);
+			if (!sqe)
+				return;
+			io_uring_prep_timeout_remove(sqe, rd_ud(RD_OP_WAKE, 0, 0), 0);
+			sqe->user_data = rd_ud(RD_OP_WAKE_UPDATE, 0, 0);
+			r->wake_update_inflight = true;
+		}
+		return;
+	}
+	uint64_t want = UINT64_MAX;
+	uint64_t tick = rd_wheel_next(&r->wheel);
+	if (tick != RD_WHEEL_NONE)
+		want = r->t0 + tick * 1000000ull;
+	if (!rd_tlist_empty(&r->readyq) && rd_throttled(r) && r->throttle_until_ns < want)
+		want = r->throttle_until_ns;
+	uint64_t dns = rd_dns_next_ns(r);
+	if (dns < want)
+		want = dns;
+	if (want == UINT64_MAX)
+		return;
+	if (!r->wake_inflight) {
+		struct io_uring_sqe *sqe = rd_get_sqe(r);
+		if (!sqe)
+			return;
+		r->wake_ts = rd_ts(want);
+		io_uring_prep_timeout(sqe, &r->wake_ts, 0, IORING_TIMEOUT_ABS);
+		sqe->user_data = rd_ud(RD_OP_WAKE, 0, 0);
+		r->wake_inflight = true;
+		r->wake_armed_ns = want;
+	} else if (want < r->wake_armed_ns && !r->wake_update_inflight) {
+		struct io_uring_sqe *sqe = rd_get_sqe(r);
+		if (!sqe)
+			return;
+		r->wake_upd_ts = rd_ts(want);
+		io_uring_prep_timeout_update(sqe, &r->wake_upd_ts, rd_ud(RD_OP_WAKE, 0, 0),
+					     IORING_TIMEOUT_ABS);
+		sqe->user_data = rd_ud(RD_OP_WAKE_UPDATE, 0, 0);
+		r->wake_update_inflight = true;
+		r->wake_armed_ns = want;
+	}
+}
+
+/* Produces every SQE of this iteration. */
+static void pump(struct redial *r)
+{
+	if (!rd_attempt_pump(r) || !rd_conn_pump(r))
+		goto wake;
+	while (!rd_throttled(r) && !rd_tlist_empty(&r->readyq) && r->att_free != RD_NONE) {
+		/* Off the queue first: starting may fail the endpoint and queue it again. */
+		struct rd_endpoint *ep = rd_ep_of_link(r->readyq.next);
+		rd_tlist_unlink(&ep->link);
+		ep->flags &= (uint8_t)~RD_EPF_READYQ;
+		int ret = rd_launch(r, ep);
+		if (ret == 0) {
+			rd_tlist_push(r->readyq.next, &ep->link); /* back at the front */
+			ep->flags |= RD_EPF_READYQ;
+			break;
+		}
+		if (ret < 0)
+			rd_policy_launch_failed(r, ep, -ret);
+	}
+	/* After the ready queue: a query started just now has opened its socket, and the
+	 * answer must not wait for the next turn of the loop. */
+	rd_dns_pump(r, r->wake_remove);
+wake:
+	arm_wake(r);
+}
+
+static void handle_cqe(struct redial *r, uint64_t ud, int res)
+{
+	enum rd_op op = rd_ud_op(ud);
+	r->inflight--;
+	if (op >= RD_OP_TIMEOUT && op <= RD_OP_ATTEMPT_LAST) {
+		struct rd_outcome o;
+		if (rd_attempt_cqe(r, op, rd_ud_gen(ud), rd_ud_idx(ud), res, &o))
+			rd_policy_outcome(r, &o);
+	} else if (op >= RD_OP_POLL && op <= RD_OP_CLOSE_FD) {
+		int err;
+		uint32_t idx = rd_ud_idx(ud);
+		if (rd_conn_cqe(r, op, rd_ud_gen(ud), idx, res, &err))
+			rd_policy_disconnected(r, &r->eps[idx], err, false);
+	} else if (op == RD_OP_WAKE) {
+		r->wake_inflight = false;
+		r->wake_armed_ns = UINT64_MAX;
+	} else if (op == RD_OP_WAKE_UPDATE) {
+		r->wake_update_inflight = false;
+	} else if (op == RD_OP_DNS_POLL || op == RD_OP_DNS_POLL_REMOVE) {
+		rd_dns_cqe(r, op == RD_OP_DNS_POLL_REMOVE, rd_ud_gen(ud), rd_ud_idx(ud), res);
+	} else {
+		r->stale_cqes++;
+	}
+}
+
+/* Reaps one batch of CQEs; returns how many. Leaves room in the event queue for the
+ * events they may raise (at most 3 each). */
+static unsigned reap_batch(struct redial *r)
+{
+	struct io_uring_cqe *cqes[RD_BATCH];
+	uint32_t room = rd_ev_room(r) / 3;
+	if (room == 0)
+		return 0;
+	if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		r->cq_overflows++;
+	unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, room < RD_BATCH ? room : RD_BATCH);
+	for (unsigned i = 0; i < n; i++)
+		handle_cqe(r, cqes[i]->user_data, cqes[i]->res);
+	io_uring_cq_advance(&r->ring, n);
+	r->cqes += n;
+	return n;
+}
+
+int rd_loop_once(struct redial *r, uint64_t wait_ns)
+{
+	if (r->efd >= 0) {
+		/* Reset the application's wakeup before reaping: whatever completes after this
+		 * signals it again. Empty (EAGAIN) is the common case. */
+		uint64_t v;
+		(void)!read(r->efd, &v, sizeof(v));
+	}
+	r->now = rd_clock_ns();
+	rd_dns_tick(r);
+	rd_dns_settle(r, rd_policy_resolved);
+	rd_service_timers(r);
+	pump(r);
+
+	int ret;
+	if (wait_ns && !io_uring_cq_ready(&r->ring) && !r->nevq && !r->stop) {
+		struct __kernel_timespec ts = rd_ts(wait_ns);
+		struct io_uring_cqe *cqe;
+		ret = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+	} else {
+		ret = io_uring_submit_and_get_events(&r->ring);
+	}
+	r->submits++;
+	if (ret < 0) {
+		switch (ret) {
+		case -ETIME:
+		case -EINTR:
+			break;
+		case -EBUSY: /* CQ overflow not yet flushed: reaping below makes room */
+		case -EAGAIN:
+			break;
+		case -EBADR:
+			/* The kernel could not keep an overflowed completion. Whatever it was is
+			 * lost; count it so that shutdown knows why something never drains. */
+			r->lost_cqes++;
+			break;
+		default:
+			return ret;
+		}
+	}
+
+	int delivered = 0;
+	for (;;) {
+		r->now = rd_clock_ns();
+		unsigned got = reap_batch(r);
+		rd_dns_settle(r, rd_policy_resolved);
+		delivered += rd_ev_dispatch(r);
+		if (!got || r->stop)
+			break;
+	}
+	return delivered;
+}
+
+/* Before control goes back to the application: whatever the last pass queued (a watch for
+ * a new connection, the next chain, the wake timer) goes to the kernel now, so that an
+ * application waiting on redial_fd() is woken by it rather than left waiting for us. */
+static void flush(struct redial *r)
+{
+	r->now = rd_clock_ns();
+	rd_service_timers(r);
+	pump(r);
+	int ret = io_uring_submit(&r->ring);
+	if (ret > 0)
+		r->submits++;
+	/* -EBUSY/-EAGAIN: the SQEs stay in the ring for the next pass, nothing is lost. */
+}
+
+static int ensure_owner(struct redial *r)
+{
+	if (r->in_run || r->in_dispatch)
+		return -EBUSY;
+	return rd_ring_enable(r);
+}
+
+int redial_run(redial_t *r, uint64_t timeout_ns)
+{
+	if (!r)
+		return -EINVAL;
+	int ret = ensure_owner(r);
+	if (ret < 0)
+		return ret;
+	r->in_run = true;
+	r->stop = false;
+	uint64_t start = rd_clock_ns();
+	uint64_t deadline = timeout_ns == UINT64_MAX || start + timeout_ns < start
+				    ? UINT64_MAX
+				    : start + timeout_ns;
+	int delivered = 0;
+	/* Events kept back by an earlier redial_stop come first. */
+	delivered += rd_ev_dispatch(r);
+	for (;;) {
+		uint64_t now = rd_clock_ns();
+		uint64_t wait = deadline == UINT64_MAX ? REDIAL_SEC(3600)
+			       : deadline > now       ? deadline - now
+						      : 0;
+		ret = rd_loop_once(r, wait);
+		if (ret < 0) {
+			r->in_run = false;
+			return ret;
+		}
+		delivered += ret;
+		if (r->stop || wait == 0 || rd_clock_ns() >= deadline)
+			break;
+	}
+	flush(r);
+	r->in_run = false;
+	r->stop = false;
+	return delivered;
+}
+
+int redial_poll(redial_t *r)
+{
+	return redial_run(r, 0);
+}
+
+void redial_stop(redial_t *r)
+{
+	if (r)
+		r->stop = true;
+}
+
+/* An eventfd registered with the ring, made on first use. The ring fd itself would do
+ * without DEFER_TASKRUN, but with it the kernel queues completions as task work for the
+ * owning thread and wakes nobody sleeping in epoll on the ring fd; an eventfd it signals. */
+int redial_fd(redial_t *r)
+{
+	if (!r)
+		return -EINVAL;
+	if (r->efd >= 0)
+		return r->efd;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int ret = io_uring_register_eventfd(&r->ring, fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	r->efd = fd;
+	return fd;
+}

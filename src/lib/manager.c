@@ -1,0 +1,201 @@
+/* manager.c — a manager's lifetime (create, shutdown, destroy) and its counters. */
+#include "manager.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "dns.h"
+#include "loop.h"
+#include "policy.h"
+
+#define RD_DESTROY_DEADLINE_NS REDIAL_SEC(5)
+
+uint64_t redial_now_ns(void)
+{
+	return rd_clock_ns();
+}
+
+static void free_tables(struct redial *r)
+{
+	/* Before the tables are initialised their fds read as 0: close nothing then. */
+	if (r->eps && r->tables_ready) {
+		for (uint32_t i = 0; i < r->neps; i++) {
+			struct rd_endpoint *ep = &r->eps[i];
+			if (ep->fd >= 0)
+				close(ep->fd);
+			if (ep->close_fd >= 0)
+				close(ep->close_fd);
+			rd_opts_put(ep->opts);
+			rd_free(ep->err_more);
+			if (ep->name) { /* the resolver is gone already: just the memory */
+				rd_free(ep->name->cyc.addrs);
+				rd_free(ep->name);
+			}
+		}
+	}
+	if (r->att && r->tables_ready)
+		rd_attempts_close_all(r);
+	rd_opts_put(r->last_opts);
+	if (r->efd >= 0)
+		close(r->efd);
+	rd_free(r->eps);
+	rd_free(r->att);
+	rd_free(r->attq);
+	rd_events_free(r);
+}
+
+int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
+{
+	rd_set_create_error("%s", "");
+	if (!ret_r) {
+		rd_set_create_error("ret_r is NULL");
+		return -EINVAL;
+	}
+	struct redial_config cfg;
+	struct redial_endpoint_opts defs;
+	int ret = rd_config_load(ucfg, &cfg, &defs);
+	if (ret < 0)
+		return ret;
+
+	struct redial *r = rd_calloc(1, sizeof(*r));
+	if (!r) {
+		rd_set_create_error("out of memory");
+		return -ENOMEM;
+	}
+	r->cfg = cfg;
+	r->defaults = defs;
+	r->ring.ring_fd = -1;
+	r->efd = -1;
+	if (rd_eps_init(r, cfg.max_endpoints) < 0 || rd_attempts_init(r, cfg.max_connecting) < 0 ||
+	    rd_events_init(r, 4 * RD_BATCH) < 0) {
+		rd_set_create_error("out of memory for %u endpoints", cfg.max_endpoints);
+		ret = -ENOMEM;
+		goto fail;
+	}
+	r->tables_ready = true;
+	r->t0 = rd_clock_ns();
+	r->now = r->t0;
+	r->wake_armed_ns = UINT64_MAX;
+
+	uint64_t seed = cfg.seed;
+	if (!seed && getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = r->t0 ^ (uint64_t)getpid() << 32;
+	redial_rng_seed(&r->rng, seed);
+
+	ret = rd_ring_setup(r);
+	if (ret < 0)
+		goto fail;
+	if (cfg.dns_servers) {
+		/* Set up now, so that a bad server list fails here, by name. */
+		char msg[160];
+		ret = rd_dns_init(r, msg, sizeof(msg));
+		r->cfg.dns_servers = NULL; /* copied into the resolver; not the caller's to keep */
+		if (ret < 0) {
+			rd_set_create_error("config: %s", msg);
+			goto fail;
+		}
+	}
+	*ret_r = r;
+	return 0;
+fail:
+	rd_dns_free(r);
+	rd_ring_teardown(r);
+	free_tables(r);
+	rd_free(r);
+	return ret;
+}
+
+int redial_shutdown(redial_t *r, uint64_t timeout_ns)
+{
+	if (!r)
+		return -EINVAL;
+	if (r->in_run || r->in_dispatch)
+		return -EBUSY;
+	uint64_t deadline = rd_clock_ns() + timeout_ns;
+	if (deadline < timeout_ns)
+		deadline = UINT64_MAX;
+	for (uint32_t i = 0; i < r->neps; i++) {
+		struct rd_endpoint *ep = &r->eps[i];
+		if ((ep->flags & RD_EPF_LIVE) &&
+		    (rd_ep_active(ep) || ep->state == REDIAL_STATE_IDLE))
+			rd_policy_cancel(r, ep);
+	}
+	rd_dns_cancel_all(r);
+	rd_dns_settle(r, rd_policy_resolved);
+	if (!r->enabled)
+		return 0; /* nothing was ever submitted */
+	int ret = rd_ring_enable(r);
+	if (ret < 0)
+		return ret;
+	r->wake_remove = true;
+	r->in_run = true;
+	while (r->inflight || r->attq_len || r->opq_head != RD_NONE) {
+		uint64_t now = rd_clock_ns();
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		uint64_t wait = deadline - now;
+		if (wait > REDIAL_MSEC(100))
+			wait = REDIAL_MSEC(100);
+		ret = rd_loop_once(r, wait);
+		if (ret < 0)
+			break;
+		ret = 0;
+	}
+	r->in_run = false;
+	r->wake_remove = false;
+	return ret;
+}
+
+void redial_destroy(redial_t *r)
+{
+	if (!r)
+		return;
+	if (r->ring_ok && !r->in_dispatch && !r->in_run)
+		(void)redial_shutdown(r, RD_DESTROY_DEADLINE_NS);
+	rd_dns_free(r);
+	rd_ring_teardown(r);
+	free_tables(r);
+	rd_free(r);
+}
+
+int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
+{
+	if (!r || !ret_stats || ret_stats->size < sizeof(size_t))
+		return -EINVAL;
+	struct redial_stats s;
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.endpoints = r->live;
+	memcpy(s.by_state, r->by_state, sizeof(r->by_state));
+	s.attempts = r->attempts;
+	s.connects = r->connects;
+	s.failures = r->failures;
+	s.disconnects = r->disconnects;
+	s.gave_up = r->gave_up;
+	s.local_errors = r->local_errors;
+	s.inflight_ops = r->inflight;
+	s.attempts_inflight = r->att_used;
+	s.fds_open = r->fds_open;
+	s.submits = r->submits;
+	s.sqes = r->sqes;
+	s.cqes = r->cqes;
+	s.cq_overflows = r->cq_overflows;
+	s.sq_full = r->sq_full;
+	s.lost_cqes = r->lost_cqes;
+	s.throttles = r->throttles;
+	s.kernel_cancels = r->kernel_cancels;
+	s.ring_flags = r->setup_flags;
+	s.ring_features = r->features;
+	s.fd_install = r->fd_install;
+	s.stale_cqes = r->stale_cqes;
+	s.events_lost = r->events_lost;
+	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
+	memcpy(ret_stats, &s, n);
+	ret_stats->size = n;
+	return 0;
+}

@@ -1,0 +1,120 @@
+/* manager.h — struct redial, the one object every part of the engine works on, and the ring
+ * primitives they share (ring.c). Each part's own state is declared in its header:
+ * config.h, endpoint.h, attempt.h, events.h, dns.h. */
+#ifndef RD_MANAGER_H
+#define RD_MANAGER_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "attempt.h"
+#include "config.h"
+#include "endpoint.h"
+#include "events.h"
+#include "redial.h"
+#include "wheel.h"
+
+/* io_uring bits newer than liburing 2.3's headers; the kernel is probed for each. */
+#ifndef IORING_OP_FIXED_FD_INSTALL_VALUE
+#define IORING_OP_FIXED_FD_INSTALL_VALUE 54
+#endif
+
+#define RD_BATCH 256 /* CQEs reaped per batch; the event queue starts at 4 batches */
+
+struct rd_dns;
+
+struct redial {
+	struct io_uring ring;
+	bool ring_ok;
+	bool enabled;               /* IORING_SETUP_R_DISABLED lifted by the owning thread */
+	bool fd_install;            /* chains hand over the fd in the kernel */
+	bool in_dispatch;
+	bool in_run;
+	bool stop;
+	bool tables_ready;          /* eps/att initialised: their fds are meaningful */
+	int efd;                    /* redial_fd(): an eventfd the ring signals, -1 until asked */
+	uint32_t setup_flags;
+	uint32_t features;
+
+	struct redial_config cfg;
+	struct redial_endpoint_opts defaults; /* cfg.endpoint_defaults, checked and copied */
+	struct redial_rng rng;
+
+	/* endpoints (endpoint.c) */
+	struct rd_endpoint *eps;
+	uint32_t neps;              /* capacity */
+	uint32_t ep_free;           /* free list through opq_next, RD_NONE terminated */
+	uint32_t opq_head, opq_tail; /* endpoints with connection ops to send (connection.c) */
+	uint32_t live;
+	uint32_t by_state[REDIAL_STATE_COUNT];
+	struct rd_opts *last_opts;  /* interning cache (config.c) */
+
+	/* attempts (attempt.c) */
+	struct rd_attempt *att;
+	uint32_t natt;
+	uint32_t att_free;
+	uint32_t att_used;
+	uint32_t *attq;             /* attempts with SQEs to send (want != 0), FIFO ring */
+	uint32_t attq_head, attq_len;
+
+	/* time */
+	uint64_t t0;                /* wheel tick 0, CLOCK_MONOTONIC ns */
+	uint64_t now;
+	struct rd_wheel wheel;
+	struct rd_timer readyq;     /* endpoints due (or nearly) whose chain is not submitted */
+	uint64_t wake_armed_ns;     /* absolute time of the armed wake, UINT64_MAX: none */
+	struct __kernel_timespec wake_ts;
+	struct __kernel_timespec wake_upd_ts;
+	bool wake_inflight;
+	bool wake_update_inflight;
+	bool wake_remove;           /* shutdown: take the wake timer out */
+
+	/* the resolver, created with the first NAME endpoint (dns.c) */
+	struct rd_dns *dns;
+
+	/* local-resource throttle: the whole manager pauses new attempts (policy.c) */
+	uint64_t throttle_until_ns;
+	uint64_t throttle_delay_ns;
+
+	/* events (events.c) */
+	struct rd_pending_event *evq;
+	uint32_t nevq, evq_cap;
+
+	/* counters */
+	uint64_t inflight;
+	uint32_t fds_open;
+	uint64_t attempts, connects, failures, disconnects, gave_up, local_errors;
+	uint64_t submits, sqes, cqes, cq_overflows, sq_full, lost_cqes, throttles, kernel_cancels;
+	uint64_t stale_cqes;
+	uint64_t events_lost;
+};
+
+/* ring.c */
+int rd_ring_setup(struct redial *r);
+int rd_ring_enable(struct redial *r);
+void rd_ring_teardown(struct redial *r);
+/* One SQE, counted in flight; when the SQ is full, what is there is submitted first.
+ * NULL when it stays full (the caller keeps its work queued). */
+struct io_uring_sqe *rd_get_sqe(struct redial *r);
+/* Room for `need` SQEs in a row (a chain must be contiguous); false when there is none. */
+bool rd_reserve_sqes(struct redial *r, unsigned need);
+
+static inline uint64_t rd_clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline struct __kernel_timespec rd_ts(uint64_t ns)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)(ns / 1000000000ull),
+		.tv_nsec = (long long)(ns % 1000000000ull),
+	};
+	return ts;
+}
+
+#endif

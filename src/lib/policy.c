@@ -1,0 +1,314 @@
+/* policy.c — what outcomes mean: failure streaks, backoff, alerts, give-up, throttling,
+ * connects, disconnects and cancellation. */
+#include "policy.h"
+
+#include <errno.h>
+
+#include "attempt.h"
+#include "connection.h"
+#include "dns.h"
+#include "events.h"
+#include "launch.h"
+#include "log/log.h"
+#include "manager.h"
+
+#define RD_THROTTLE_MIN_NS REDIAL_MSEC(10)
+#define RD_THROTTLE_MAX_NS REDIAL_SEC(1)
+
+bool rd_throttled(const struct redial *r)
+{
+	return r->throttle_until_ns > r->now;
+}
+
+static enum redial_class classify(struct redial *r, int err)
+{
+	enum redial_class c = redial_classify(err);
+	if (r->cfg.classify)
+		c = r->cfg.classify(err, c, r->cfg.classify_user);
+	return c;
+}
+
+static void throttle(struct redial *r)
+{
+	uint64_t d = r->throttle_delay_ns ? r->throttle_delay_ns * 2 : RD_THROTTLE_MIN_NS;
+	if (d > RD_THROTTLE_MAX_NS)
+		d = RD_THROTTLE_MAX_NS;
+	r->throttle_delay_ns = d;
+	if (r->throttle_until_ns < r->now + d)
+		r->throttle_until_ns = r->now + d;
+	r->throttles++;
+}
+
+static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_up_reason why,
+		    int err, enum redial_class cls)
+{
+	rd_ep_set_state(r, ep, REDIAL_STATE_FAILED);
+	ep->gave_up = (uint8_t)why;
+	ep->mark_ns = r->now;
+	r->gave_up++;
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_GAVE_UP, rd_ep_event_addr(ep));
+	ev->reason = why;
+	ev->err = err;
+	ev->cls = cls;
+	ev->attempt = ep->streak;
+}
+
+/* The process is short of fds, ports or memory: pause every new attempt, and don't hold it
+ * against this endpoint's streak. A NAME endpoint retries the same address. */
+static void local_failure(struct redial *r, struct rd_endpoint *ep, int err, uint64_t dur,
+			  const union rd_addr *addr, int addr_idx, bool busy)
+{
+	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
+	ep->local_errors++;
+	r->local_errors++;
+	throttle(r);
+	if (c && addr_idx >= 0 && !busy && (uint32_t)addr_idx < c->next)
+		c->next = (uint32_t)addr_idx;
+	rd_ep_unschedule(r, ep);
+	rd_ep_schedule(r, ep, r->throttle_until_ns);
+	if (!busy)
+		rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_ATTEMPT_FAILED, addr);
+	ev->err = err;
+	ev->cls = REDIAL_CLASS_LOCAL;
+	ev->attempt = ep->streak + 1;
+	ev->duration_ns = dur;
+	ev->backoff_ns = r->throttle_until_ns - r->now;
+}
+
+/* An attempt (or, with connect_made false, a resolution) failed. addr: where it tried
+ * (NULL for a resolver failure); addr_idx: its place in a NAME endpoint's cycle, or -1;
+ * force_cls: a class decided by the caller, or -1 for the classifier's. */
+static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, uint64_t start_ns,
+			   const union rd_addr *addr, int addr_idx, int force_cls,
+			   bool connect_made)
+{
+	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
+	enum redial_class cls = force_cls >= 0 ? (enum redial_class)force_cls : classify(r, err);
+	const struct rd_opts *o = ep->opts;
+	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
+	bool busy = ep->attempt != RD_NONE || (c && c->racer != RD_NONE);
+	rd_ep_count_err(ep, err);
+	ep->last_error = (uint16_t)err;
+	ep->last_class = (uint8_t)cls;
+	if (addr)
+		ep->addr = *addr;
+
+	if (cls == REDIAL_CLASS_LOCAL) {
+		local_failure(r, ep, err, dur, addr, addr_idx, busy);
+		return;
+	}
+
+	if (connect_made) {
+		ep->attempts++;
+		r->attempts++;
+	}
+	ep->failures++;
+	r->failures++;
+	ep->streak++;
+	if (ep->streak == 1)
+		ep->streak_start_ns = start_ns;
+
+	/* A NAME endpoint moves on to its next address (or waits for the one still racing)
+	 * before it backs off: the backoff is per cycle, not per address. */
+	bool more = c && cls == REDIAL_CLASS_TRANSIENT && (c->next < c->naddrs || busy);
+	uint64_t delay = 0;
+	enum redial_gave_up_reason why = REDIAL_GAVE_UP_NONE;
+	if (cls == REDIAL_CLASS_PERMANENT) {
+		why = REDIAL_GAVE_UP_PERMANENT;
+	} else if (more) {
+		if (o->backoff.max_attempts && ep->streak >= o->backoff.max_attempts)
+			why = REDIAL_GAVE_UP_MAX_ATTEMPTS;
+	} else {
+		ep->level++;
+		delay = redial_backoff_delay(&o->backoff, ep->level, ep->prev_delay_ns, &r->rng);
+		uint64_t elapsed = r->now - ep->streak_start_ns;
+		if (redial_backoff_exhausted(&o->backoff, ep->streak, elapsed, delay)) {
+			why = (o->backoff.max_attempts && ep->streak >= o->backoff.max_attempts)
+				      ? REDIAL_GAVE_UP_MAX_ATTEMPTS
+				      : REDIAL_GAVE_UP_MAX_ELAPSED;
+			delay = 0;
+		}
+	}
+
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_ATTEMPT_FAILED, addr);
+	ev->err = err;
+	ev->cls = cls;
+	ev->attempt = ep->streak;
+	ev->duration_ns = dur;
+	ev->backoff_ns = delay;
+
+	if (o->alert_after && ep->streak == o->alert_after) {
+		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, addr);
+		ev->err = err;
+		ev->cls = cls;
+		ev->attempt = ep->streak;
+	}
+
+	if (why != REDIAL_GAVE_UP_NONE) {
+		rd_attempt_abandon_all(r, ep);
+		rd_ep_unschedule(r, ep);
+		if (c)
+			c->next = c->naddrs;
+		give_up(r, ep, why, err, cls);
+		return;
+	}
+	if (more) {
+		/* RFC 8305: when the attempt in flight fails, the racer still sitting out its
+		 * head start goes now. */
+		if (c->racer != RD_NONE && ep->attempt == RD_NONE &&
+		    rd_attempt_waiting(r, c->racer)) {
+			uint32_t idx = r->att[c->racer].addr_idx;
+			if (idx < c->next)
+				c->next = idx;
+			rd_attempt_abandon(r, c->racer);
+			c->racer = RD_NONE;
+		}
+		if (c->next < c->naddrs && !(ep->flags & RD_EPF_READYQ)) {
+			ep->due_ns = r->now;
+			rd_readyq_push(r, ep);
+		}
+		rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+		return;
+	}
+	if (c)
+		c->next = c->naddrs; /* cycle over: the next one resolves again */
+	ep->prev_delay_ns = delay;
+	rd_ep_schedule(r, ep, r->now + delay);
+	rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
+}
+
+static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t start_ns)
+{
+	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
+	uint32_t took = ep->streak + 1;
+	uint64_t down = r->now - ep->mark_ns;
+	ep->fd = fd;
+	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+	ep->mark_ns = r->now;
+	ep->streak = 0;
+	ep->attempts++;
+	ep->connects++;
+	r->attempts++;
+	r->connects++;
+	r->fds_open++;
+	r->throttle_delay_ns = 0; /* a success: local pressure has eased */
+	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTED);
+	rd_conn_watch(r, ep);
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_CONNECTED, &ep->addr);
+	ev->fd = fd;
+	ev->attempt = took;
+	ev->duration_ns = dur;
+	ev->down_ns = down;
+}
+
+void rd_policy_outcome(struct redial *r, const struct rd_outcome *o)
+{
+	struct rd_endpoint *ep = &r->eps[o->ep];
+	if (o->res == 0) {
+		/* First to connect wins; the other attempt, if any, is cancelled. */
+		rd_attempt_abandon_all(r, ep);
+		rd_ep_unschedule(r, ep);
+		if (ep->name)
+			ep->name->cyc.next = ep->name->cyc.naddrs;
+		ep->addr = o->addr;
+		connected(r, ep, o->fd, o->start_ns);
+	} else {
+		attempt_failed(r, ep, -o->res, o->start_ns, &o->addr, (int)o->addr_idx, -1, true);
+	}
+	rd_ep_check(r, ep);
+}
+
+/* The connection is gone (peer closed, reset, or the application says so): close it and
+ * plan the reconnect. The backoff level only resets if the connection had been stable, so
+ * a peer that accepts and drops at once cannot drive a reconnect storm. */
+void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool unwatch)
+{
+	uint64_t up = r->now - ep->mark_ns;
+	const struct rd_opts *o = ep->opts;
+	rd_conn_close(r, ep, unwatch);
+	ep->disconnects++;
+	r->disconnects++;
+	if (err)
+		rd_ep_count_err(ep, err);
+	if (up >= o->stable_after_ns) {
+		ep->level = 0;
+		ep->prev_delay_ns = 0;
+	}
+	ep->level++;
+	uint64_t delay = redial_backoff_delay(&o->backoff, ep->level, ep->prev_delay_ns, &r->rng);
+	ep->prev_delay_ns = delay;
+	ep->mark_ns = r->now;
+	rd_ep_schedule(r, ep, r->now + delay);
+	rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, rd_ep_event_addr(ep));
+	ev->err = err;
+	ev->up_ns = up;
+	ev->backoff_ns = delay;
+	rd_ep_check(r, ep);
+}
+
+void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status, uint64_t start_ns)
+{
+	struct rd_ep_name *en = ep->name;
+	if (status == 0) {
+		en->nx_since_ns = 0;
+		if (r->cfg.log)
+			rd_log_resolved(r->cfg.log, r->now, rd_ep_id(r, ep), en->cyc.addrs,
+					en->cyc.naddrs, en->n->ttl_s);
+		rd_cycle_begin(r, ep);
+		rd_readyq_push(r, ep);
+		return;
+	}
+	int force = -1;
+	if (status == REDIAL_E_DNS_NXDOMAIN || status == REDIAL_E_DNS_NODATA) {
+		/* A name that appears late: hold it as transient for a while (HAProxy's hold nx). */
+		if (!en->nx_since_ns)
+			en->nx_since_ns = r->now;
+		if (r->cfg.dns_nxdomain_hold_ns && r->now - en->nx_since_ns < r->cfg.dns_nxdomain_hold_ns)
+			force = REDIAL_CLASS_TRANSIENT;
+	}
+	en->cyc.next = en->cyc.naddrs = 0;
+	attempt_failed(r, ep, status, start_ns, NULL, -1, force, false);
+	rd_ep_check(r, ep);
+}
+
+void rd_policy_launch_failed(struct redial *r, struct rd_endpoint *ep, int err)
+{
+	attempt_failed(r, ep, err, r->now, NULL, -1, -1, false);
+	rd_ep_check(r, ep);
+}
+
+void rd_policy_stop(struct redial *r, struct rd_endpoint *ep)
+{
+	rd_ep_unschedule(r, ep);
+	rd_attempt_abandon_all(r, ep);
+	rd_dns_unwait(r, ep);
+	if (ep->name)
+		ep->name->cyc.next = ep->name->cyc.naddrs;
+	if (ep->fd >= 0)
+		rd_conn_close(r, ep, true);
+	ep->epoch++;
+}
+
+void rd_policy_cancel(struct redial *r, struct rd_endpoint *ep)
+{
+	rd_policy_stop(r, ep);
+	rd_ep_set_state(r, ep, REDIAL_STATE_CANCELLED);
+	ep->mark_ns = rd_clock_ns();
+	rd_ep_check(r, ep);
+	rd_ev_deliver_now(r, ep, REDIAL_EV_CANCELLED, ep->mark_ns);
+}
+
+void rd_policy_restart(struct redial *r, struct rd_endpoint *ep)
+{
+	ep->streak = 0;
+	ep->level = 0;
+	ep->prev_delay_ns = 0;
+	ep->gave_up = REDIAL_GAVE_UP_NONE;
+	ep->epoch++;
+	ep->mark_ns = r->now;
+	rd_ep_schedule(r, ep, r->now);
+	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+	rd_ep_check(r, ep);
+}

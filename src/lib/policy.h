@@ -1,0 +1,34 @@
+/* policy.h — what an outcome means for an endpoint: classify it, count it, back off, race
+ * on, alert, give up, throttle the manager, connect, disconnect, cancel. Every state change
+ * an endpoint goes through after it was added is decided here. */
+#ifndef RD_POLICY_H
+#define RD_POLICY_H
+
+#include <stdint.h>
+
+#include "attempt.h"
+#include "endpoint.h"
+
+/* A finished attempt (attempt.c) reaches its endpoint. */
+void rd_policy_outcome(struct redial *r, const struct rd_outcome *o);
+/* The connection's watch saw it go (err 0: the peer closed it), or the application says
+ * it is broken (unwatch true: the watch is still armed). */
+void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool unwatch);
+/* A resolution finished (dns.c): status 0 with the cycle's addresses filled in, or a
+ * REDIAL_E_DNS_* code / errno. */
+void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status,
+			uint64_t start_ns);
+/* The resolver could not be asked at all (rd_launch's -errno). */
+void rd_policy_launch_failed(struct redial *r, struct rd_endpoint *ep, int err);
+
+/* Stops everything an endpoint has going, without any event. */
+void rd_policy_stop(struct redial *r, struct rd_endpoint *ep);
+/* Stops it and delivers CANCELLED before returning. */
+void rd_policy_cancel(struct redial *r, struct rd_endpoint *ep);
+/* A fresh failure streak from now, the first attempt due at once (start, reconnect). */
+void rd_policy_restart(struct redial *r, struct rd_endpoint *ep);
+
+/* True while local shortages pause new attempts. */
+bool rd_throttled(const struct redial *r);
+
+#endif
