@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "dns.h"
 #include "manager.h"
+#include "sockerr.h"
 
 #define RD_MIN_WAIT_NS 20000ull /* shorter backoff remainders go without a TIMEOUT */
 
@@ -236,6 +237,19 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 
 	int fd = -1;
 	int res = attempt_result(a, &fd);
+	if (res == 0 && ep) {
+		/* A CONNECT that completes with 0 is not proof of a connection: when an ICMP
+		 * error (host or port unreachable, prohibited) answers the SYN, io_uring can
+		 * still complete the CONNECT with 0 while the socket holds the error. Only a
+		 * socket with no pending error counts as connected. */
+		int err = rd_socket_error(fd);
+		if (err) {
+			if (a->stage == RD_ST_CHAIN)
+				close(fd); /* the installed fd; the chain closed the direct slot */
+			fd = -1;
+			res = -err;
+		}
+	}
 	bool slot_left = a->stage == RD_ST_CHAIN && a->res[RD_OP_SOCKET] >= 0 &&
 			 a->res[RD_OP_CLOSE_CHAIN] == -ECANCELED;
 	bool raw_left = a->stage == RD_ST_CONNECT && (res != 0 || !ep);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "manager.h"
+#include "sockerr.h"
 
 static void conn_want(struct redial *r, struct rd_endpoint *ep, unsigned bits)
 {
@@ -92,15 +93,6 @@ bool rd_conn_pump(struct redial *r)
 	return true;
 }
 
-static int socket_error(int fd)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		return errno;
-	return err;
-}
-
 bool rd_conn_cqe(struct redial *r, enum rd_op op, uint32_t seq, uint32_t idx, int res,
 		 int *ret_err)
 {
@@ -118,7 +110,7 @@ bool rd_conn_cqe(struct redial *r, enum rd_op op, uint32_t seq, uint32_t idx, in
 		if (res == -ECANCELED)
 			break;
 		gone = true;
-		*ret_err = res > 0 ? ((res & POLLERR) ? socket_error(ep->fd) : 0) : -res;
+		*ret_err = res > 0 ? ((res & POLLERR) ? rd_socket_error(ep->fd) : 0) : -res;
 		break;
 	case RD_OP_CLOSE_FD:
 		r->fds_open--;
