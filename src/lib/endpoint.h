@@ -72,6 +72,8 @@ struct rd_endpoint {
 	uint64_t prev_delay_ns;
 	uint64_t mark_ns;           /* CONNECTED: when it came up; otherwise: when it went down */
 	uint32_t attempts, connects, failures, disconnects, local_errors;
+	uint32_t fail_mark;         /* failures when it last went down: a CONNECTED event's
+				       `attempt` counts the attempts since then */
 	uint16_t nerr_more;
 	struct rd_errcount errs[RD_EP_INLINE_ERRS];
 	struct rd_errcount *err_more;

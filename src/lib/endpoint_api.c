@@ -167,6 +167,7 @@ int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *re
 	ep->level = 0;
 	ep->prev_delay_ns = 0;
 	ep->mark_ns = r->now;
+	ep->fail_mark = ep->failures;
 	if (flags & REDIAL_RELEASE_RECONNECT) {
 		rd_ep_schedule(r, ep, r->now);
 		rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
@@ -208,7 +209,8 @@ int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoin
 	s.failures = ep->failures;
 	s.disconnects = ep->disconnects;
 	s.local_errors = ep->local_errors;
-	s.streak = ep->streak;
+	r->now = rd_clock_ns();
+	s.streak = rd_policy_streak(r, ep);
 	s.last_error = ep->last_error;
 	s.last_class = (enum redial_class)ep->last_class;
 	s.gave_up = (enum redial_gave_up_reason)ep->gave_up;

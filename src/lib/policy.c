@@ -28,8 +28,13 @@ static enum redial_class classify(struct redial *r, int err)
 	return c;
 }
 
+/* Pauses new attempts after a local shortage. Attempts already in flight when the pause
+ * began report the same shortage, so only an error after the window closed (the shortage
+ * outlasted a pause) lengthens the next window: the pause grows once per window. */
 static void throttle(struct redial *r)
 {
+	if (rd_throttled(r))
+		return;
 	uint64_t d = r->throttle_delay_ns ? r->throttle_delay_ns * 2 : RD_THROTTLE_MIN_NS;
 	if (d > RD_THROTTLE_MAX_NS)
 		d = RD_THROTTLE_MAX_NS;
@@ -181,12 +186,13 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t start_ns)
 {
 	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
-	uint32_t took = ep->streak + 1;
+	uint32_t took = ep->failures - ep->fail_mark + 1;
 	uint64_t down = r->now - ep->mark_ns;
 	ep->fd = fd;
 	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
 	ep->mark_ns = r->now;
-	ep->streak = 0;
+	/* The streak ends only once the connection proves stable (see disconnected): a peer
+	 * that accepts and drops at once is a failing peer, and must raise alerts. */
 	ep->attempts++;
 	ep->connects++;
 	r->attempts++;
@@ -220,32 +226,69 @@ void rd_policy_outcome(struct redial *r, const struct rd_outcome *o)
 }
 
 /* The connection is gone (peer closed, reset, or the application says so): close it and
- * plan the reconnect. The backoff level only resets if the connection had been stable, so
- * a peer that accepts and drops at once cannot drive a reconnect storm. */
-void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool unwatch)
+ * plan the reconnect. A connection that had been up for stable_after_ns ends the failure
+ * streak and resets the backoff; one that dropped sooner counts as one more failure of the
+ * streak, as does every failure the application reports, so a peer that accepts and drops
+ * at once raises alerts and gives up like one that refuses, and cannot drive a reconnect
+ * storm. */
+void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool by_app)
 {
 	uint64_t up = r->now - ep->mark_ns;
 	const struct rd_opts *o = ep->opts;
-	rd_conn_close(r, ep, unwatch);
+	rd_conn_close(r, ep, by_app);
 	ep->disconnects++;
 	r->disconnects++;
-	if (err)
+	if (err) {
 		rd_ep_count_err(ep, err);
-	if (up >= o->stable_after_ns) {
+		ep->last_error = (uint16_t)err;
+		ep->last_class = (uint8_t)classify(r, err);
+	}
+	bool stable = up >= o->stable_after_ns;
+	if (stable) {
 		ep->level = 0;
 		ep->prev_delay_ns = 0;
+		ep->streak = 0;
 	}
+	bool counts = !stable || by_app;
+	if (counts && ep->streak++ == 0)
+		ep->streak_start_ns = ep->mark_ns;
 	ep->level++;
 	uint64_t delay = redial_backoff_delay(&o->backoff, ep->level, ep->prev_delay_ns, &r->rng);
+	enum redial_gave_up_reason why = REDIAL_GAVE_UP_NONE;
+	if (counts && redial_backoff_exhausted(&o->backoff, ep->streak, r->now - ep->streak_start_ns,
+					       delay)) {
+		why = (o->backoff.max_attempts && ep->streak >= o->backoff.max_attempts)
+			      ? REDIAL_GAVE_UP_MAX_ATTEMPTS
+			      : REDIAL_GAVE_UP_MAX_ELAPSED;
+		delay = 0;
+	}
 	ep->prev_delay_ns = delay;
 	ep->mark_ns = r->now;
-	rd_ep_schedule(r, ep, r->now + delay);
-	rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
+	ep->fail_mark = ep->failures;
 	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, rd_ep_event_addr(ep));
 	ev->err = err;
 	ev->up_ns = up;
 	ev->backoff_ns = delay;
+	if (counts && o->alert_after && ep->streak == o->alert_after) {
+		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, rd_ep_event_addr(ep));
+		ev->err = err;
+		ev->cls = err ? classify(r, err) : REDIAL_CLASS_TRANSIENT;
+		ev->attempt = ep->streak;
+	}
+	if (why != REDIAL_GAVE_UP_NONE) {
+		give_up(r, ep, why, err, err ? classify(r, err) : REDIAL_CLASS_TRANSIENT);
+	} else {
+		rd_ep_schedule(r, ep, r->now + delay);
+		rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
+	}
 	rd_ep_check(r, ep);
+}
+
+uint32_t rd_policy_streak(const struct redial *r, const struct rd_endpoint *ep)
+{
+	if (ep->state == REDIAL_STATE_CONNECTED && r->now - ep->mark_ns >= ep->opts->stable_after_ns)
+		return 0; /* proven stable; the streak is cleared at the next disconnect */
+	return ep->streak;
 }
 
 void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status, uint64_t start_ns)
@@ -308,6 +351,7 @@ void rd_policy_restart(struct redial *r, struct rd_endpoint *ep)
 	ep->gave_up = REDIAL_GAVE_UP_NONE;
 	ep->epoch++;
 	ep->mark_ns = r->now;
+	ep->fail_mark = ep->failures;
 	rd_ep_schedule(r, ep, r->now);
 	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
 	rd_ep_check(r, ep);

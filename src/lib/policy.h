@@ -12,8 +12,11 @@
 /* A finished attempt (attempt.c) reaches its endpoint. */
 void rd_policy_outcome(struct redial *r, const struct rd_outcome *o);
 /* The connection's watch saw it go (err 0: the peer closed it), or the application says
- * it is broken (unwatch true: the watch is still armed). */
-void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool unwatch);
+ * it is broken (by_app: redial_endpoint_fail; the watch is still armed then). */
+void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool by_app);
+/* The failure streak as the application should see it: 0 for a connection that has proven
+ * stable, although the field is only cleared when it ends. */
+uint32_t rd_policy_streak(const struct redial *r, const struct rd_endpoint *ep);
 /* A resolution finished (dns.c): status 0 with the cycle's addresses filled in, or a
  * REDIAL_E_DNS_* code / errno. */
 void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status,
