@@ -202,7 +202,7 @@ static int end_of_input(struct rd_log_reader *r)
 	return r->eof ? 0 : -EAGAIN;
 }
 
-/* A CORRUPT or TORN item for [from, to), which the reader then moves past. */
+/* A CORRUPT, TORN or SKIPPED item for [from, to), which the reader then moves past. */
 static int emit_region(struct rd_log_reader *r, struct rd_log_item *it,
 		       enum rd_log_item_kind kind, uint64_t from, uint64_t to, const char *why)
 {
@@ -276,7 +276,8 @@ int rd_log_reader_next(struct rd_log_reader *r, struct rd_log_item *ret_item)
 		uint16_t version = rd_get16(p + 8);
 		if (version != RD_LOG_VERSION) {
 			/* Frames of another version may not be frames as we know them: skip to
-			 * the next header and say so once. */
+			 * the next header and say so once. The format allows such segments
+			 * (log-format.md), so this is reported as a skip, not as damage. */
 			uint64_t q;
 			bool zero;
 			enum sync_kind k = find_sync(r, r->pos + n, true, &q, &zero);
@@ -285,8 +286,10 @@ int rd_log_reader_next(struct rd_log_reader *r, struct rd_log_item *ret_item)
 			if (k == SYNC_NONE && !r->eof)
 				return -EAGAIN;
 			r->have_hdr = false;
-			return emit_region(r, ret_item, RD_LOG_ITEM_CORRUPT, r->pos, q,
-					   "segment of an unsupported format version");
+			emit_region(r, ret_item, RD_LOG_ITEM_SKIPPED, r->pos, q,
+				    "segment of an unsupported format version");
+			ret_item->version = version;
+			return 1;
 		}
 		r->hdr = (struct rd_log_header){
 			.version = version,

@@ -1,9 +1,10 @@
 /* reader.h — reads an event-log file (or a buffer) back into records, defensively: every
  * length is checked before it is trusted, a torn tail reads as the end, damage in the middle
  * is reported with its offset and skipped by scanning for the next valid frame, and a
- * segment of a format version it does not know is skipped up to the next header. What a
- * record holds is record.h's. Part of the decoder library (redial_decode), shared by
- * redial-log, `redial demo`, the tests and the fuzzer. */
+ * segment of a format version it does not know is skipped up to the next header (and
+ * reported as skipped, not as damage). What a record holds is record.h's. Part of the
+ * decoder library (redial_decode), shared by redial-log, `redial demo`, the tests and the
+ * fuzzer. */
 #ifndef RD_LOG_READER_H
 #define RD_LOG_READER_H
 
@@ -29,13 +30,17 @@ enum rd_log_item_kind {
 	RD_LOG_ITEM_CORRUPT = 3, /* [offset, offset+length) is damaged and was skipped */
 	RD_LOG_ITEM_TORN = 4,    /* [offset, offset+length) is an incomplete last record (at
 				  * the end of the input, or of a segment before a new header) */
+	RD_LOG_ITEM_SKIPPED = 5, /* [offset, offset+length) is a whole segment of a format
+				  * version this reader does not know (`version`), skipped up to
+				  * the next header or the end: not damage */
 };
 
 struct rd_log_item {
 	enum rd_log_item_kind kind;
 	uint64_t offset;  /* where it starts in the input */
 	uint64_t length;  /* bytes it covers */
-	const char *why;  /* CORRUPT, TORN: a short static description */
+	const char *why;  /* CORRUPT, TORN, SKIPPED: a short static description */
+	uint16_t version; /* SKIPPED: the segment's format version */
 	struct rd_log_record rec;         /* RECORD */
 	const struct rd_log_header *hdr;  /* the header in force; NULL before the first one */
 };

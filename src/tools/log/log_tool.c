@@ -44,11 +44,13 @@ static const char usage_text[] =
 	"  -h, --help        this text\n"
 	"\n"
 	"Damaged data is reported on standard error with its offset; decoding goes on after it.\n"
+	"A segment of a format version this redial-log does not read is skipped with a warning\n"
+	"on standard error (its offset and version); it does not change the exit status.\n"
 	"\n"
 	"Exit status:\n"
 	"  0  every file decoded cleanly\n"
-	"  1  a file ends in a torn (incomplete) record, e.g. its writer was killed; every\n"
-	"     complete record before it was decoded\n"
+	"  1  a file ends in a torn (incomplete) record or header, e.g. its writer was killed,\n"
+	"     or is empty; every complete record before it was decoded\n"
 	"  2  usage error\n"
 	"  3  corrupt records found (bad checksum or length) and skipped\n"
 	"  4  I/O error (a file could not be opened or read)\n"
@@ -162,6 +164,15 @@ static void handle_item(const char *file, const struct rd_log_item *it)
 		tally.torn++;
 		raise_status(EXIT_TORN);
 		break;
+	case RD_LOG_ITEM_SKIPPED:
+		/* The format lets a later writer add segments of a new version (log-format.md):
+		 * this tool cannot show them, but nothing is damaged, so the status stays. */
+		fflush(stdout);
+		fprintf(stderr,
+			"redial-log: %s: offset %" PRIu64 ": segment of format version %u skipped (%" PRIu64
+			" bytes): this redial-log reads version %d\n",
+			file, it->offset, (unsigned)it->version, it->length, RD_LOG_VERSION);
+		break;
 	}
 }
 
@@ -250,6 +261,13 @@ static void decode_file(const char *path, bool follow)
 			continue;
 		}
 		break;
+	}
+	if (ret == 0 && rd_log_reader_offset(r) == 0) {
+		/* Not even a header: its writer stopped before it wrote one (or this is not a
+		 * log). Reported like a file cut inside its header, which reads as torn. */
+		fflush(stdout);
+		fprintf(stderr, "redial-log: %s: empty file, no log header\n", path);
+		raise_status(EXIT_TORN);
 	}
 	if (ret < 0 && ret != -EAGAIN) {
 		fflush(stdout);
