@@ -34,9 +34,11 @@ struct lt_rec {
 struct lt_log {
 	struct lt_rec *recs;
 	size_t n, cap;
-	size_t headers, corrupt, torn;
-	uint64_t first_bad; /* offset of the first CORRUPT or TORN item */
-	int err;            /* reader error, 0 when none */
+	size_t headers, corrupt, torn, skipped;
+	uint64_t first_bad;     /* offset of the first CORRUPT or TORN item */
+	uint64_t first_skipped; /* offset of the first SKIPPED item (a segment's version) */
+	uint16_t skipped_version;
+	int err;                /* reader error, 0 when none */
 	struct rd_log_header last_hdr;
 };
 
@@ -54,10 +56,18 @@ static inline int lt_collect(struct rd_log_reader *r, struct lt_log *lg)
 	int ret;
 	memset(lg, 0, sizeof(*lg));
 	lg->first_bad = UINT64_MAX;
+	lg->first_skipped = UINT64_MAX;
 	while ((ret = rd_log_reader_next(r, &it)) == 1) {
 		if (it.kind == RD_LOG_ITEM_HEADER) {
 			lg->headers++;
 			lg->last_hdr = *it.hdr;
+			continue;
+		}
+		if (it.kind == RD_LOG_ITEM_SKIPPED) {
+			if (!lg->skipped++) {
+				lg->first_skipped = it.offset;
+				lg->skipped_version = it.version;
+			}
 			continue;
 		}
 		if (it.kind == RD_LOG_ITEM_CORRUPT || it.kind == RD_LOG_ITEM_TORN) {

@@ -340,6 +340,101 @@ Test(log_cli, exit_codes_say_clean_torn_usage_corrupt_and_io_error)
 	free(buf);
 }
 
+/* An empty file is a log whose writer stopped before its header: the shortest torn file, so
+ * it exits 1 like a file cut inside its header does, and says so rather than printing
+ * nothing. */
+Test(log_cli, an_empty_file_is_named_on_stderr_and_exits_as_torn)
+{
+	char *empty = lt_path(dir, "empty.rlog");
+	cr_assert_eq(lt_spit(empty, "", 0), 0);
+	char want[4200];
+	snprintf(want, sizeof(want), "redial-log: %s: empty file, no log header\n", empty);
+
+	struct run r = run_cli((const char *[]){ empty, NULL });
+	cr_expect_eq(r.status, 1);
+	cr_expect_eq(r.out_len, 0);
+	cr_expect_str_eq(r.err, want);
+	run_free(&r);
+
+	r = run_cli((const char *[]){ "--json", empty, sample, NULL });
+	cr_expect_eq(r.status, 1);
+	cr_expect_eq(count_lines(r.out), 19, "the other files are still decoded");
+	cr_expect_str_eq(r.err, want);
+	run_free(&r);
+
+	r = run_cli((const char *[]){ "--stats", empty, NULL });
+	cr_expect_eq(r.status, 1);
+	cr_expect(strstr(r.err, "empty file"), "%s", r.err);
+	run_free(&r);
+
+	/* the same file cut inside its header: torn, exit 1 too */
+	size_t len;
+	uint8_t *buf = lt_slurp(sample, &len);
+	cr_assert_not_null(buf);
+	cr_assert_eq(lt_spit(empty, buf, 20), 0);
+	r = run_cli((const char *[]){ empty, NULL });
+	cr_expect_eq(r.status, 1);
+	run_free(&r);
+	free(buf);
+	free(empty);
+}
+
+/* docs/log-format.md: a reader skips a segment of a version it does not know. That is not
+ * damage: one warning naming the file, offset and version, and the exit status of what the
+ * known segments say. */
+Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
+{
+	size_t len;
+	uint8_t *buf = lt_slurp(sample, &len);
+	cr_assert_not_null(buf);
+	uint8_t *two = malloc(2 * len + 256);
+	cr_assert_not_null(two);
+	size_t n = 0;
+	memcpy(two, buf, len);
+	n += len;
+	size_t v7 = n;
+	n += lt_header(two + n, 7, 1000, 0, 5);
+	memset(two + n, 0x5a, 100); /* frames of a format this reader does not know */
+	n += 100;
+	size_t tail = n;
+	memcpy(two + n, buf, len);
+	n += len;
+	char *path = lt_path(dir, "v7.rlog");
+	char want[4300];
+	snprintf(want, sizeof(want),
+		 "redial-log: %s: offset %zu: segment of format version 7 skipped (%zu bytes): "
+		 "this redial-log reads version 1\n",
+		 path, v7, tail - v7);
+
+	/* a known segment on each side of it */
+	cr_assert_eq(lt_spit(path, two, n), 0);
+	struct run r = run_cli((const char *[]){ path, NULL });
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect_eq(count_lines(r.out), 38, "both version-1 segments are decoded");
+	cr_expect_str_eq(r.err, want);
+	run_free(&r);
+
+	/* the unknown segment runs to the end of the file */
+	cr_assert_eq(lt_spit(path, two, tail), 0);
+	r = run_cli((const char *[]){ "--json", path, NULL });
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect_eq(count_lines(r.out), 19);
+	cr_expect_str_eq(r.err, want);
+	run_free(&r);
+
+	/* damage elsewhere still counts */
+	two[len / 2] ^= 0x40;
+	cr_assert_eq(lt_spit(path, two, n), 0);
+	r = run_cli((const char *[]){ path, NULL });
+	cr_expect_eq(r.status, 3);
+	cr_expect(strstr(r.err, "version 7 skipped"), "%s", r.err);
+	run_free(&r);
+
+	free(path);
+	free(two);
+	free(buf);
+}
+
 Test(log_cli, rotated_files_decode_alone_and_in_sequence_without_replayed_names)
 {
 	char *path = lt_path(dir, "rot.rlog");

@@ -4,7 +4,6 @@
 #include "log/reader.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -203,8 +202,9 @@ static int end_of_input(struct rd_log_reader *r)
 	return r->eof ? 0 : -EAGAIN;
 }
 
-static int emit_bad(struct rd_log_reader *r, struct rd_log_item *it, enum rd_log_item_kind kind,
-		    uint64_t from, uint64_t to, const char *why)
+/* A CORRUPT, TORN or SKIPPED item for [from, to), which the reader then moves past. */
+static int emit_region(struct rd_log_reader *r, struct rd_log_item *it,
+		       enum rd_log_item_kind kind, uint64_t from, uint64_t to, const char *why)
 {
 	memset(it, 0, sizeof(*it));
 	it->kind = kind;
@@ -234,147 +234,14 @@ static int resync(struct rd_log_reader *r, struct rd_log_item *it, uint64_t clai
 		if (!r->eof)
 			return -EAGAIN; /* follow: the rest may still arrive */
 		if (claimed_end > q)
-			return emit_bad(r, it, RD_LOG_ITEM_TORN, r->pos, q, "incomplete record");
+			return emit_region(r, it, RD_LOG_ITEM_TORN, r->pos, q, "incomplete record");
 		if (first_zero && zero) /* e.g. blocks allocated but never written before a crash */
-			return emit_bad(r, it, RD_LOG_ITEM_TORN, r->pos, q, "zero-filled tail");
-		return emit_bad(r, it, RD_LOG_ITEM_CORRUPT, r->pos, q, why);
+			return emit_region(r, it, RD_LOG_ITEM_TORN, r->pos, q, "zero-filled tail");
+		return emit_region(r, it, RD_LOG_ITEM_CORRUPT, r->pos, q, why);
 	}
 	if (k == SYNC_HEADER && claimed_end > q)
-		return emit_bad(r, it, RD_LOG_ITEM_TORN, r->pos, q, "incomplete record");
-	return emit_bad(r, it, RD_LOG_ITEM_CORRUPT, r->pos, q, why);
-}
-
-static int body_min(uint16_t type)
-{
-	switch (type) {
-	case REDIAL_LOG_CONNECT_FAILED: return RD_LOG_CF_BODY;
-	case REDIAL_LOG_CONNECTED: return RD_LOG_CONNECTED_BODY;
-	case REDIAL_LOG_ALERT: return RD_LOG_ALERT_BODY;
-	case REDIAL_LOG_GAVE_UP: return RD_LOG_GAVE_UP_BODY;
-	case REDIAL_LOG_DISCONNECTED: return RD_LOG_DISCONNECTED_BODY;
-	case REDIAL_LOG_ENDPOINT_ADDED: return RD_LOG_ADDED_BODY;
-	case REDIAL_LOG_DROPPED: return RD_LOG_DROPPED_BODY;
-	case REDIAL_LOG_RESOLVED: return RD_LOG_RESOLVED_BODY;
-	default: return 0;
-	}
-}
-
-int rd_log_decode(const struct rd_log_record *rec, struct rd_log_event *ret_ev)
-{
-	struct rd_log_event ev;
-	const uint8_t *b = rec->body;
-	uint32_t n = rec->body_len;
-
-	memset(&ev, 0, sizeof(ev));
-	if (n < (uint32_t)body_min(rec->type))
-		return -EBADMSG;
-	switch (rec->type) {
-	case REDIAL_LOG_CONNECT_FAILED: {
-		ev.duration_ns = rd_get64(b);
-		ev.backoff_ns = rd_get64(b + 8);
-		ev.attempt = rd_get32(b + 16);
-		ev.err = (int32_t)rd_get32(b + 20);
-		ev.cls = b[24];
-		uint16_t port = rd_get16(b + 26);
-		if (b[25] == RD_LOG_AF_INET) {
-			if (n < RD_LOG_CF_BODY + 4)
-				return -EBADMSG;
-			struct sockaddr_in *in = (struct sockaddr_in *)&ev.addr;
-			in->sin_family = AF_INET;
-			in->sin_port = htons(port);
-			memcpy(&in->sin_addr, b + 28, 4);
-			ev.has_addr = true;
-		} else if (b[25] == RD_LOG_AF_INET6) {
-			if (n < RD_LOG_CF_BODY + 20)
-				return -EBADMSG;
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ev.addr;
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons(port);
-			memcpy(&in6->sin6_addr, b + 28, 16);
-			in6->sin6_scope_id = rd_get32(b + 44);
-			ev.has_addr = true;
-		}
-		/* another family: a later writer's; the rest of the record still decodes */
-		break;
-	}
-	case REDIAL_LOG_CONNECTED:
-		ev.duration_ns = rd_get64(b);
-		ev.down_ns = rd_get64(b + 8);
-		ev.attempt = rd_get32(b + 16);
-		break;
-	case REDIAL_LOG_ALERT:
-		ev.attempt = rd_get32(b);
-		ev.err = (int32_t)rd_get32(b + 4);
-		break;
-	case REDIAL_LOG_GAVE_UP:
-		ev.attempt = rd_get32(b);
-		ev.err = (int32_t)rd_get32(b + 4);
-		ev.reason = b[8];
-		break;
-	case REDIAL_LOG_DISCONNECTED:
-		ev.up_ns = rd_get64(b);
-		ev.err = (int32_t)rd_get32(b + 8);
-		break;
-	case REDIAL_LOG_ENDPOINT_ADDED:
-		ev.str_len = rd_get16(b);
-		if (n < RD_LOG_ADDED_BODY + ev.str_len)
-			return -EBADMSG;
-		ev.str = (const char *)b + 2;
-		break;
-	case REDIAL_LOG_DROPPED:
-		ev.count = rd_get64(b);
-		break;
-	case REDIAL_LOG_RESOLVED: {
-		ev.ttl_s = rd_get32(b);
-		ev.naddrs = rd_get16(b + 4);
-		ev.addrs = b + RD_LOG_RESOLVED_BODY;
-		/* every entry must lie inside the body, and be long enough for its family */
-		size_t off = RD_LOG_RESOLVED_BODY;
-		for (uint16_t i = 0; i < ev.naddrs; i++) {
-			if (off + 2 > n)
-				return -EBADMSG;
-			uint8_t elen = b[off], fam = b[off + 1];
-			if (elen < 4 || off + elen > n || (fam == RD_LOG_AF_INET && elen < 8) ||
-			    (fam == RD_LOG_AF_INET6 && elen < 24))
-				return -EBADMSG;
-			off += elen;
-		}
-		ev.addrs_len = off - RD_LOG_RESOLVED_BODY;
-		break;
-	}
-	default:
-		break;
-	}
-	*ret_ev = ev;
-	return 0;
-}
-
-int rd_log_resolved_addr(const struct rd_log_event *ev, size_t i,
-			 struct sockaddr_storage *ret_addr)
-{
-	if (i >= ev->naddrs)
-		return -ENOENT;
-	const uint8_t *e = ev->addrs;
-	for (size_t k = 0; k < i; k++)
-		e += e[0]; /* rd_log_decode checked every entry_len */
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (e[1] == RD_LOG_AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		in->sin_family = AF_INET;
-		in->sin_port = htons(rd_get16(e + 2));
-		memcpy(&in->sin_addr, e + 4, 4);
-	} else if (e[1] == RD_LOG_AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(rd_get16(e + 2));
-		memcpy(&in6->sin6_addr, e + 4, 16);
-		in6->sin6_scope_id = rd_get32(e + 20);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	*ret_addr = ss;
-	return 0;
+		return emit_region(r, it, RD_LOG_ITEM_TORN, r->pos, q, "incomplete record");
+	return emit_region(r, it, RD_LOG_ITEM_CORRUPT, r->pos, q, why);
 }
 
 int rd_log_reader_next(struct rd_log_reader *r, struct rd_log_item *ret_item)
@@ -409,7 +276,8 @@ int rd_log_reader_next(struct rd_log_reader *r, struct rd_log_item *ret_item)
 		uint16_t version = rd_get16(p + 8);
 		if (version != RD_LOG_VERSION) {
 			/* Frames of another version may not be frames as we know them: skip to
-			 * the next header and say so once. */
+			 * the next header and say so once. The format allows such segments
+			 * (log-format.md), so this is reported as a skip, not as damage. */
 			uint64_t q;
 			bool zero;
 			enum sync_kind k = find_sync(r, r->pos + n, true, &q, &zero);
@@ -418,8 +286,10 @@ int rd_log_reader_next(struct rd_log_reader *r, struct rd_log_item *ret_item)
 			if (k == SYNC_NONE && !r->eof)
 				return -EAGAIN;
 			r->have_hdr = false;
-			return emit_bad(r, ret_item, RD_LOG_ITEM_CORRUPT, r->pos, q,
-					"segment of an unsupported format version");
+			emit_region(r, ret_item, RD_LOG_ITEM_SKIPPED, r->pos, q,
+				    "segment of an unsupported format version");
+			ret_item->version = version;
+			return 1;
 		}
 		r->hdr = (struct rd_log_header){
 			.version = version,
@@ -484,42 +354,4 @@ int rd_log_reader_next(struct rd_log_reader *r, struct rd_log_item *ret_item)
 	}
 	*ret_item = it;
 	return 1;
-}
-
-static const char *const type_names[] = {
-	[REDIAL_LOG_CONNECT_FAILED] = "connect_failed",
-	[REDIAL_LOG_CONNECTED] = "connected",
-	[REDIAL_LOG_ALERT] = "alert",
-	[REDIAL_LOG_GAVE_UP] = "gave_up",
-	[REDIAL_LOG_DISCONNECTED] = "disconnected",
-	[REDIAL_LOG_CANCELLED] = "cancelled",
-	[REDIAL_LOG_ENDPOINT_ADDED] = "endpoint_added",
-	[REDIAL_LOG_ENDPOINT_REMOVED] = "endpoint_removed",
-	[REDIAL_LOG_DROPPED] = "dropped",
-	[REDIAL_LOG_RESOLVED] = "resolved",
-};
-
-const char *rd_log_type_name(uint16_t type)
-{
-	if (type >= REDIAL_LOG_APP_MIN)
-		return "app";
-	if (type < sizeof(type_names) / sizeof(type_names[0]) && type_names[type])
-		return type_names[type];
-	return "unknown";
-}
-
-int rd_log_type_from_name(const char *name)
-{
-	for (size_t t = 0; t < sizeof(type_names) / sizeof(type_names[0]); t++)
-		if (type_names[t] && strcmp(type_names[t], name) == 0)
-			return (int)t;
-	if (strcmp(name, "app") == 0)
-		return REDIAL_LOG_APP_MIN;
-	return -EINVAL;
-}
-
-const char *rd_log_level_name(unsigned level)
-{
-	static const char *const names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
-	return level < 4 ? names[level] : "?";
 }

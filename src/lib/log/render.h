@@ -1,32 +1,14 @@
-/* render.h — one event-log record as a line of human text or of JSON. Used by redial-log
- * and, on hostile input, by the fuzzer. */
+/* render.h — one event-log record as a line of human text or of JSON. Part of the decoder
+ * library (redial_decode): used by redial-log, `redial demo` and, on hostile input, by the
+ * fuzzer. */
 #ifndef RD_LOG_RENDER_H
 #define RD_LOG_RENDER_H
 
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stddef.h>
+#include <stdint.h>
 
 #include "log/reader.h"
-
-/* A growable string. On allocation failure `oom` is set and later appends do nothing. */
-struct rd_strbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-void rd_sb_put(struct rd_strbuf *sb, const char *s, size_t n);
-void rd_sb_puts(struct rd_strbuf *sb, const char *s);
-void rd_sb_printf(struct rd_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rd_sb_free(struct rd_strbuf *sb);
-
-/* Appends s as the body of a JSON string: quotes, backslashes and control bytes escaped,
- * valid UTF-8 kept, any other byte as \u00XX. */
-void rd_sb_json_str(struct rd_strbuf *sb, const char *s, size_t n);
-/* Appends s for a text line: control bytes, DEL, backslashes and bytes that are not valid
- * UTF-8 as \xHH, so one record is always one line. */
-void rd_sb_text_str(struct rd_strbuf *sb, const char *s, size_t n);
+#include "log/strbuf.h"
 
 /* The record's wall-clock time from the header's anchor. Returns false when there is no
  * header or the result is out of range. */
