@@ -6,8 +6,11 @@
  *  - Structs passed in carry their own size (set by the *_init function); the library reads
  *    only the fields that size covers, so these structs can grow without breaking callers.
  *  - Structs the library passes out (events) may gain fields at the end; never allocate one.
- *  - A redial_t is used from one thread: the first thread that runs it (redial_run or
- *    redial_poll) becomes its owner, and every later call must come from that thread.
+ *  - Threads: a redial_t belongs to one thread, its owner: the thread that created it, or
+ *    the first thread that runs it (redial_run, redial_poll or redial_fd) when that comes
+ *    first. Only redial_wake, redial_post and redial_stop may be called from any thread.
+ *    Every other call from another thread fails with -EPERM (REDIAL_E_NOT_OWNER) and does
+ *    nothing; that error never means the ring is broken.
  */
 #ifndef REDIAL_H
 #define REDIAL_H
@@ -37,8 +40,11 @@ extern "C" {
 /* Opaque manager: one io_uring ring and a preallocated endpoint table. */
 typedef struct redial redial_t;
 
-/* Endpoint id: slot index in the low 32 bits, slot generation in the high 32 bits.
- * A removed endpoint's id never becomes valid again. 0 is never a valid id. */
+/* Endpoint id: the slot index in the low 24 bits, the manager's serial (unique among the
+ * managers of a process, modulo 256) in the next 8, the slot's generation in the high 32.
+ * Ids of managers that share one log therefore differ, so a decoded log attributes each
+ * record to the right endpoint. A removed endpoint's id never becomes valid again. 0 is
+ * never a valid id. */
 typedef uint64_t redial_id_t;
 
 /* ---- Errors and their classes -------------------------------------------------------- */
@@ -47,7 +53,11 @@ enum redial_class {
 	REDIAL_CLASS_TRANSIENT = 0, /* retried with backoff: refused, timeout, reset, unreachable */
 	REDIAL_CLASS_PERMANENT = 1, /* the endpoint stops at once: EACCES, EAFNOSUPPORT, ... */
 	REDIAL_CLASS_LOCAL = 2,     /* this process is short of something: throttle the manager */
+	REDIAL_CLASS_NONE = 3,      /* no error: CONNECTED, an orderly DISCONNECTED, CANCELLED */
 };
+
+/* What a call from a thread other than the manager's owner returns (negated). */
+#define REDIAL_E_NOT_OWNER EPERM
 
 /* Resolver failures, reported where an errno would be (event err, last_error, per-errno
  * counters). They lie above every Linux errno value. */
@@ -136,11 +146,14 @@ enum redial_state {
 	REDIAL_STATE_BACKOFF = 3,
 	REDIAL_STATE_FAILED = 4,
 	REDIAL_STATE_CANCELLED = 5,
+	REDIAL_STATE_QUEUED = 6,     /* its attempt is due and waits for an attempt slot or the
+					fd budget (max_connecting, max_fds) */
 };
-#define REDIAL_STATE_COUNT 6  /* states defined now */
+#define REDIAL_STATE_COUNT 7  /* states defined now */
 #define REDIAL_STATE_SLOTS 16 /* room kept for states in redial_stats.by_state */
 
-/* "idle", "connecting", "connected", "backoff", "failed", "cancelled". Static storage. */
+/* "idle", "connecting", "connected", "backoff", "failed", "cancelled", "queued". Static
+ * storage. */
 REDIAL_API const char *redial_state_name(enum redial_state st);
 
 enum redial_event_type {
@@ -165,9 +178,15 @@ REDIAL_API const char *redial_event_name(enum redial_event_type t);
 /* Passed to the event callback; valid only during the call.
  *
  * Ownership of the fd in REDIAL_EV_CONNECTED: the manager owns it. The application may read,
- * write and setsockopt it while the endpoint stays connected, but must not close it. The
- * manager closes it after a DISCONNECTED event, on redial_endpoint_fail, cancel or remove,
- * and on destroy. To keep the connection, call redial_endpoint_release, which hands it over. */
+ * write and setsockopt it while the endpoint stays connected, but must not close it. To keep
+ * the connection, call redial_endpoint_release, which hands it over.
+ * The manager closes it:
+ *  - after a DISCONNECTED event that the peer caused: the event still carries the fd, open,
+ *    so the application can read the last bytes and take it out of its own epoll set; the
+ *    fd is closed at the start of the next redial_run/redial_poll, never in the middle of
+ *    the application's batch of epoll events;
+ *  - before redial_endpoint_fail, _cancel or _remove return (the application asked);
+ *  - on destroy. */
 struct redial_event {
 	enum redial_event_type type;
 	redial_id_t id;
@@ -175,9 +194,10 @@ struct redial_event {
 	const struct sockaddr *addr; /* the address tried or connected; NULL for a resolver
 					failure of a NAME:PORT endpoint */
 	socklen_t addrlen;
-	int fd;                  /* CONNECTED; -1 otherwise */
+	int fd;                  /* CONNECTED, and DISCONNECTED caused by the peer (still open
+				    during the callback); -1 otherwise */
 	int err;                 /* positive errno, 0 when none */
-	enum redial_class cls;   /* ATTEMPT_FAILED, GAVE_UP */
+	enum redial_class cls;   /* the class of err; REDIAL_CLASS_NONE when err is 0 */
 	uint32_t attempt;        /* ATTEMPT_FAILED: number in the failure streak (1-based);
 				    CONNECTED: attempts this connection took; ALERT: streak length */
 	uint64_t duration_ns;    /* ATTEMPT_FAILED, CONNECTED: how long the attempt took */
@@ -189,7 +209,8 @@ struct redial_event {
 };
 
 /* The event callback. It may call any redial_* function on the same manager, including
- * cancel or remove of this very endpoint. */
+ * cancel or remove of this very endpoint, and redial_destroy (which then takes effect when
+ * the outermost redial_run or redial_poll returns; no callback fires after it). */
 typedef void (*redial_event_fn)(redial_t *r, const struct redial_event *ev, void *user);
 
 /* ---- Configuration ------------------------------------------------------------------------ */
@@ -218,7 +239,7 @@ struct redial_log; /* see redial_log.h */
 
 struct redial_config {
 	size_t size;                /* sizeof(struct redial_config) */
-	uint32_t max_endpoints;     /* endpoint table, preallocated; default 65536 */
+	uint32_t max_endpoints;     /* endpoint table; default 65536, at most 2^24 */
 	uint32_t max_connecting;    /* attempts in flight at once (direct descriptors);
 				       default min(4096, RLIMIT_NOFILE / 2) */
 	uint32_t sq_entries;        /* default 2048 */
@@ -246,6 +267,11 @@ struct redial_config {
 	uint64_t dns_nxdomain_hold_ns; /* NXDOMAIN/NODATA count as transient for this long after
 					  a name first fails (HAProxy's "hold nx"); 0: never */
 	uint64_t happy_eyeballs_delay_ns; /* IPv6's head start over IPv4; default 250 ms */
+	/* The fd budget: connected sockets the manager owns plus attempts that will need an fd
+	 * never exceed it; at the budget new attempts wait (state QUEUED) instead of completing
+	 * handshakes that could not be kept. 0: half of the descriptors RLIMIT_NOFILE still
+	 * leaves free when the manager is created. */
+	uint32_t max_fds;
 };
 #define REDIAL_CFG_NO_DEFER_TASKRUN 0x1u /* don't ask for IORING_SETUP_DEFER_TASKRUN */
 #define REDIAL_CFG_NO_FD_INSTALL   0x2u /* act as if the kernel lacked FIXED_FD_INSTALL (tests) */
@@ -272,7 +298,10 @@ REDIAL_API const char *redial_strerror_create(void);
  * The manager stays valid: endpoints can be added again afterwards. */
 REDIAL_API int redial_shutdown(redial_t *r, uint64_t timeout_ns);
 
-/* Shuts down (with a 5 s deadline) and frees everything. Takes NULL. */
+/* Shuts down (with a 5 s deadline) and frees everything. Takes NULL. From inside a callback
+ * it takes effect when the outermost redial_run/redial_poll returns, and no further callback
+ * fires; the manager must not be used after the call. From a thread other than the owner it
+ * is refused (nothing is freed). */
 REDIAL_API void redial_destroy(redial_t *r);
 
 /* ---- Endpoints --------------------------------------------------------------------------- */
@@ -284,8 +313,9 @@ REDIAL_API void redial_destroy(redial_t *r);
  * (answers cached for their TTL); a cycle tries every address it got, splitting the connect
  * deadline among them, and races IPv6 against IPv4 as RFC 8305 (Happy Eyeballs) describes.
  * errbuf (may be NULL) receives the reason for -EINVAL.
- * On success *ret_id names the endpoint until it is removed. Errors: -EINVAL, -ENOTSUP,
- * -ENOSPC (the table is full). No event fires from inside this call. */
+ * On success *ret_id names the endpoint until it is removed. Errors: -EINVAL (also for a
+ * flag this library does not know), -ENOTSUP, -ENOSPC (the table is full). No event fires
+ * from inside this call; from outside the loop, it makes redial_fd readable. */
 REDIAL_API int redial_endpoint_add(redial_t *r, const char *endpoint,
 				   const struct redial_endpoint_opts *opts, redial_id_t *ret_id,
 				   char *errbuf, size_t errlen);
@@ -294,13 +324,15 @@ REDIAL_API int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, 
 					const struct redial_endpoint_opts *opts,
 					redial_id_t *ret_id);
 
-/* Starts an IDLE, FAILED or CANCELLED endpoint with a fresh failure streak. -EALREADY when
- * it is already active; -ENOENT for an unknown id. */
+/* Starts an IDLE, FAILED or CANCELLED endpoint with a fresh failure streak; from outside
+ * the loop, it makes redial_fd readable. -EALREADY when it is already active; -ENOENT for
+ * an unknown id. */
 REDIAL_API int redial_endpoint_start(redial_t *r, redial_id_t id);
 
 /* Stops an endpoint, as a Go context cancel does for its dial loop: in-flight operations
- * are cancelled, a connected fd is closed, and a CANCELLED event is delivered before this
- * returns; no other event fires for it afterwards. The id stays valid (state CANCELLED,
+ * are cancelled, a connected fd is closed (the peer sees the close before this returns), and
+ * a CANCELLED event is delivered before this returns; no other event fires for it
+ * afterwards. The id stays valid (state CANCELLED,
  * stats kept) until removed. -ENOENT for an unknown id; -EALREADY when already stopped. */
 REDIAL_API int redial_endpoint_cancel(redial_t *r, redial_id_t id);
 
@@ -309,15 +341,18 @@ REDIAL_API int redial_endpoint_cancel(redial_t *r, redial_id_t id);
 REDIAL_API int redial_endpoint_remove(redial_t *r, redial_id_t id);
 
 /* Takes a CONNECTED endpoint's fd: on success *ret_fd is the caller's to close, the manager
- * stops watching it, and the endpoint goes IDLE, or, with REDIAL_RELEASE_RECONNECT, starts
- * a new connection at once. -ENOTCONN when the endpoint is not connected. */
+ * has stopped watching it (nothing in the ring holds it any more, so the caller's close()
+ * is the last one), and the endpoint goes IDLE, or, with REDIAL_RELEASE_RECONNECT, starts
+ * a new connection at once. -ENOTCONN when the endpoint is not connected; -EINVAL for an
+ * unknown flag. */
 #define REDIAL_RELEASE_RECONNECT 0x1u
 REDIAL_API int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags,
 				       int *ret_fd);
 
 /* Reports a CONNECTED endpoint's connection as broken (err > 0, e.g. EPROTO): the manager
- * closes the fd, emits DISCONNECTED with err, and reconnects with backoff. -ENOTCONN when
- * the endpoint is not connected. */
+ * closes the fd before returning, queues DISCONNECTED with err (fd -1), and reconnects with
+ * backoff. It counts in the failure streak like a failed attempt: alerts and give-up
+ * follow. -ENOTCONN when the endpoint is not connected. */
 REDIAL_API int redial_endpoint_fail(redial_t *r, redial_id_t id, int err);
 
 struct redial_errno_count {
@@ -379,21 +414,54 @@ REDIAL_API int redial_stats_get(redial_t *r, struct redial_stats *ret_stats);
 
 /* Runs the loop: submits, waits, reaps, delivers events, for up to timeout_ns (0: one
  * non-blocking pass; UINT64_MAX: until redial_stop). Returns the number of events delivered,
- * or -errno on a ring failure (the manager should then be destroyed). */
+ * or -errno on a ring failure (the manager should then be destroyed). -EBUSY when called
+ * from inside a callback. */
 REDIAL_API int redial_run(redial_t *r, uint64_t timeout_ns);
 
-/* One non-blocking pass: redial_run(r, 0). */
+/* One non-blocking pass, everything that is ready: completions, deferred kernel work, due
+ * timers, work queued by calls made outside the loop or posted by other threads. The same
+ * as redial_run(r, 0). */
 REDIAL_API int redial_poll(redial_t *r);
 
-/* Makes the current redial_run return after the event being delivered. */
+/* Makes the current (or the next) redial_run return after the event being delivered; the
+ * events not yet delivered wait for the next run. Any thread. */
 REDIAL_API void redial_stop(redial_t *r);
 
-/* A descriptor for the application's own epoll loop: it turns readable when redial_poll
- * has work, and redial_poll (or redial_run) makes it unreadable again. Made on the first
- * call (an eventfd registered with the ring), from the owning thread. Owned by the manager:
- * don't close it. Returns the fd, or -errno. Call redial_poll once after adding endpoints
- * from outside the loop, so that their attempts are submitted. */
+/* Wakes the loop: a redial_run waiting in the kernel makes one more pass, and redial_fd
+ * turns readable. Any thread, async-signal-safe (one write to an eventfd). 0 or -errno. */
+REDIAL_API int redial_wake(redial_t *r);
+
+/* Runs fn(r, arg) on the owner thread, in the next redial_run or redial_poll, in the order
+ * posted, and wakes the loop. The way a worker thread adds, cancels or reads endpoints.
+ * Any thread. -ENOMEM; -ESHUTDOWN once the manager is being destroyed (fn will not run).
+ * Functions still queued at destroy are dropped without being run. */
+typedef void (*redial_post_fn)(redial_t *r, void *arg);
+REDIAL_API int redial_post(redial_t *r, redial_post_fn fn, void *arg);
+
+/* Driving the manager from the application's own epoll (or poll, or select) loop:
+ *
+ *	int rfd = redial_fd(r);                     // once; the manager owns it
+ *	epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &(struct epoll_event){ .events = EPOLLIN });
+ *	for (;;) {
+ *		int n = epoll_wait(ep, evs, 64, redial_timeout_ms(r));
+ *		for (int i = 0; i < n; i++)
+ *			if (evs[i].data.fd == rfd)
+ *				redial_poll(r);    // completions, timers, events
+ *			else
+ *				...the application's own fds...
+ *	}
+ *
+ * redial_fd returns an eventfd that is readable whenever redial_poll has anything to do;
+ * level-triggered or edge-triggered watching both work, because redial_poll drains it and
+ * re-arms what it still waits for. Calls made outside the loop (add, start, cancel, ...)
+ * take effect at once or make the fd readable; nothing waits for the next poll. Made on
+ * the first call. Returns the fd, or -errno. */
 REDIAL_API int redial_fd(redial_t *r);
+
+/* The timeout for the application's next wait, in milliseconds: 0 when redial_poll should
+ * run at once (events or work are pending in user space), -1 when the fd will say when.
+ * Never needed for correctness with redial_fd, but it saves a wake-up. */
+REDIAL_API int redial_timeout_ms(redial_t *r);
 
 /* CLOCK_MONOTONIC in ns, the clock of every *_ns timestamp. */
 REDIAL_API uint64_t redial_now_ns(void);
