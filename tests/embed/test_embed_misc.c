@@ -1,0 +1,202 @@
+/* test_embed_misc.c — smaller documented points: unknown flags are -EINVAL, events without an
+ * error carry REDIAL_CLASS_NONE, and endpoints waiting for an attempt slot show as
+ * REDIAL_STATE_QUEUED. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "embed.h"
+#include "farm.h"
+
+static struct em_rec rec;
+static struct redial_endpoint_opts defs;
+static struct redial_config cfg;
+static int lfd = -1;
+static uint16_t lport;
+static char addr[64];
+static int fds_before;
+
+static void setup(void)
+{
+	fds_before = em_count_fds();
+	em_rec_init(&rec);
+	em_config(&cfg, &rec, &defs);
+	lfd = em_listen(&lport);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", lport);
+}
+
+static void teardown(void)
+{
+	em_rec_free(&rec);
+}
+
+TestSuite(embed, .init = setup, .fini = teardown, .timeout = 120);
+
+static void close_listener(void)
+{
+	if (lfd >= 0)
+		close(lfd);
+	lfd = -1;
+}
+
+struct want {
+	enum redial_event_type type;
+	redial_id_t id;
+	size_t n;
+};
+
+static bool have(void *arg)
+{
+	struct want *w = arg;
+	return em_count(&rec, w->type, w->id) >= w->n;
+}
+
+static void run_until_event(redial_t *r, enum redial_event_type type, redial_id_t id, size_t n)
+{
+	struct want w = { type, id, n };
+	cr_assert(em_run_until(r, have, &w, REDIAL_SEC(10)), "no %s within 10 s (%zu of %zu)",
+		  redial_event_name(type), em_count(&rec, type, id), n);
+}
+
+Test(embed, an_unknown_endpoint_flag_is_EINVAL)
+{
+	redial_t *r = em_create(&cfg);
+	struct redial_endpoint_opts o = defs;
+	o.flags = 0x80000000u;
+	redial_id_t id = 0x99;
+	char err[128] = "";
+	int ret = redial_endpoint_add(r, addr, &o, &id, err, sizeof(err));
+	cr_expect_eq(ret, -EINVAL, "add with flags 0x80000000: %d (%s)", ret, strerror(-ret));
+	cr_expect_eq(id, 0x99, "a failed add wrote ret_id");
+	o.flags = REDIAL_EP_START_IDLE << 1;
+	ret = redial_endpoint_add(r, addr, &o, &id, NULL, 0);
+	cr_expect_eq(ret, -EINVAL, "add with the flag after START_IDLE: %d", ret);
+	cr_expect_eq(em_stats(r).endpoints, 0, "a refused add left an endpoint");
+	close_listener();
+	em_finish(r, NULL, 0, fds_before);
+}
+
+Test(embed, an_unknown_config_flag_is_EINVAL)
+{
+	struct redial_config c = cfg;
+	c.flags = 0x80000000u;
+	redial_t *r = (redial_t *)0x1;
+	int ret = redial_create(&c, &r);
+	cr_expect_eq(ret, -EINVAL, "create with flags 0x80000000: %d (%s)", ret, strerror(-ret));
+	cr_expect_eq(r, (redial_t *)0x1, "a failed create wrote ret_r");
+	if (ret == 0)
+		redial_destroy(r);
+	c.flags = (REDIAL_CFG_NO_DEFER_TASKRUN | REDIAL_CFG_NO_FD_INSTALL) << 1;
+	r = (redial_t *)0x1;
+	ret = redial_create(&c, &r);
+	cr_expect_eq(ret, -EINVAL, "create with the flag after the known ones: %d", ret);
+	if (ret == 0)
+		redial_destroy(r);
+	close_listener();
+	cr_expect_eq(em_count_fds(), fds_before, "a failed create left fds open");
+}
+
+Test(embed, an_unknown_release_flag_is_EINVAL)
+{
+	redial_t *r = em_create(&cfg);
+	redial_id_t id = em_add(r, addr, NULL);
+	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
+	int peer = em_accept(lfd, 10000);
+	int fd = -7;
+	int ret = redial_endpoint_release(r, id, REDIAL_RELEASE_RECONNECT << 1, &fd);
+	cr_expect_eq(ret, -EINVAL, "release with an unknown flag: %d (%s)", ret, strerror(-ret));
+	cr_expect_eq(fd, -7, "a failed release wrote ret_fd");
+	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	close(peer);
+	close_listener();
+	em_finish(r, &id, 1, fds_before);
+}
+
+Test(embed, connected_orderly_disconnected_and_cancelled_carry_class_none)
+{
+	redial_t *r = em_create(&cfg);
+	redial_id_t id = em_add(r, addr, NULL);
+	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
+	int peer = em_accept(lfd, 10000);
+	struct em_event ev;
+	cr_assert(em_nth(&rec, REDIAL_EV_CONNECTED, id, 0, &ev));
+	cr_expect_eq(ev.err, 0, "CONNECTED err %d", ev.err);
+	cr_expect_eq(ev.cls, REDIAL_CLASS_NONE, "CONNECTED cls %d, expected REDIAL_CLASS_NONE (%d)",
+		     ev.cls, REDIAL_CLASS_NONE);
+	cr_assert_eq(close(peer), 0); /* an orderly close (FIN) */
+	run_until_event(r, REDIAL_EV_DISCONNECTED, id, 1);
+	cr_assert(em_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0, &ev));
+	cr_expect_eq(ev.err, 0, "orderly DISCONNECTED err %d (%s)", ev.err, strerror(ev.err));
+	cr_expect_eq(ev.cls, REDIAL_CLASS_NONE,
+		     "orderly DISCONNECTED cls %d, expected REDIAL_CLASS_NONE (%d)", ev.cls,
+		     REDIAL_CLASS_NONE);
+	/* It reconnects to the listener; cancel it then. */
+	run_until_event(r, REDIAL_EV_CONNECTED, id, 2);
+	peer = em_accept(lfd, 10000);
+	cr_assert_eq(redial_endpoint_cancel(r, id), 0);
+	cr_assert(em_nth(&rec, REDIAL_EV_CANCELLED, id, 0, &ev), "no CANCELLED");
+	cr_expect_eq(ev.err, 0, "CANCELLED err %d", ev.err);
+	cr_expect_eq(ev.cls, REDIAL_CLASS_NONE, "CANCELLED cls %d, expected REDIAL_CLASS_NONE (%d)",
+		     ev.cls, REDIAL_CLASS_NONE);
+	close(peer);
+	close_listener();
+	em_finish(r, &id, 1, fds_before);
+}
+
+struct queued_arg {
+	redial_t *r;
+	uint32_t max_inflight;
+};
+
+static bool two_connecting_rest_queued(void *arg)
+{
+	struct queued_arg *a = arg;
+	struct redial_stats s = em_stats(a->r);
+	if (s.attempts_inflight > a->max_inflight)
+		a->max_inflight = s.attempts_inflight;
+	return s.by_state[REDIAL_STATE_CONNECTING] == 2 && s.by_state[REDIAL_STATE_QUEUED] == 48;
+}
+
+Test(embed, endpoints_waiting_for_an_attempt_slot_are_QUEUED)
+{
+	cr_expect_str_eq(redial_state_name(REDIAL_STATE_QUEUED), "queued");
+	close_listener();
+	struct farm_target_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = FARM_BLACKHOLE;
+	struct farm *farm = NULL;
+	int ret = farm_start(&spec, 1, &farm);
+	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
+	int fds0 = em_count_fds();
+
+	struct redial_config c = cfg;
+	c.max_connecting = 2;
+	defs.connect_timeout_ns = REDIAL_SEC(60); /* the two attempts stay in flight */
+	redial_t *r = em_create(&c);
+	redial_id_t ids[50];
+	for (unsigned i = 0; i < 50; i++) {
+		char a[64];
+		em_addr(a, sizeof(a), 70, i, farm_port(farm, 0));
+		ids[i] = em_add(r, a, NULL);
+	}
+	struct queued_arg qa = { r, 0 };
+	bool ok = em_run_until(r, two_connecting_rest_queued, &qa, REDIAL_SEC(10));
+	struct redial_stats s = em_stats(r);
+	cr_expect(ok, "by_state: %u CONNECTING, %u QUEUED, %u BACKOFF, %u IDLE (want 2 and 48)",
+		  s.by_state[REDIAL_STATE_CONNECTING], s.by_state[REDIAL_STATE_QUEUED],
+		  s.by_state[REDIAL_STATE_BACKOFF], s.by_state[REDIAL_STATE_IDLE]);
+	cr_expect_leq(qa.max_inflight, 2, "%u attempts in flight with max_connecting 2",
+		      qa.max_inflight);
+	unsigned queued = 0, connecting = 0;
+	for (unsigned i = 0; i < 50; i++) {
+		enum redial_state st = em_ep_stats(r, ids[i]).state;
+		queued += st == REDIAL_STATE_QUEUED;
+		connecting += st == REDIAL_STATE_CONNECTING;
+	}
+	cr_expect_eq(queued, 48, "%u endpoints report QUEUED in their own stats", queued);
+	cr_expect_eq(connecting, 2, "%u endpoints report CONNECTING in their own stats", connecting);
+	em_finish(r, ids, 50, fds0);
+	farm_stop(farm);
+}
