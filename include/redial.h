@@ -8,7 +8,8 @@
  *  - Structs the library passes out (events) may gain fields at the end; never allocate one.
  *  - Threads: a redial_t belongs to one thread, its owner: the thread that created it, or
  *    the first thread that runs it (redial_run, redial_poll or redial_fd) when that comes
- *    first. Only redial_wake, redial_post and redial_stop may be called from any thread.
+ *    first. Only redial_wake, redial_post and redial_stop may be called from any thread
+ *    (and redial_destroy, once the owner is done with the manager).
  *    Every other call from another thread fails with -EPERM (REDIAL_E_NOT_OWNER) and does
  *    nothing; that error never means the ring is broken.
  */
@@ -300,8 +301,9 @@ REDIAL_API int redial_shutdown(redial_t *r, uint64_t timeout_ns);
 
 /* Shuts down (with a 5 s deadline) and frees everything. Takes NULL. From inside a callback
  * it takes effect when the outermost redial_run/redial_poll returns, and no further callback
- * fires; the manager must not be used after the call. From a thread other than the owner it
- * is refused (nothing is freed). */
+ * fires; the manager must not be used after the call. From a thread other than the owner,
+ * it is allowed only once the owner no longer uses the manager (for example after joining
+ * it): everything is closed at once and no event is delivered. */
 REDIAL_API void redial_destroy(redial_t *r);
 
 /* ---- Endpoints --------------------------------------------------------------------------- */

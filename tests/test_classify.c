@@ -105,7 +105,8 @@ Test(classify, class_names_cover_every_class_and_unknown)
 	cr_assert_str_eq(redial_class_name(REDIAL_CLASS_TRANSIENT), "transient");
 	cr_assert_str_eq(redial_class_name(REDIAL_CLASS_PERMANENT), "permanent");
 	cr_assert_str_eq(redial_class_name(REDIAL_CLASS_LOCAL), "local");
-	cr_assert_str_eq(redial_class_name((enum redial_class)3), "unknown");
+	cr_assert_str_eq(redial_class_name(REDIAL_CLASS_NONE), "none");
+	cr_assert_str_eq(redial_class_name((enum redial_class)4), "unknown");
 	cr_assert_str_eq(redial_class_name((enum redial_class)-1), "unknown");
 }
 
@@ -186,7 +187,7 @@ Test(classify, errno_from_name_rejects_null_and_near_misses)
 Test(classify, state_names_match_the_header)
 {
 	static const char *const want[REDIAL_STATE_COUNT] = {
-		"idle", "connecting", "connected", "backoff", "failed", "cancelled",
+		"idle", "connecting", "connected", "backoff", "failed", "cancelled", "queued",
 	};
 	for (int s = 0; s < REDIAL_STATE_COUNT; s++)
 		cr_assert_str_eq(redial_state_name((enum redial_state)s), want[s], "state %d", s);

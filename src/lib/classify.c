@@ -81,6 +81,8 @@ const char *redial_class_name(enum redial_class cls)
 		return "permanent";
 	case REDIAL_CLASS_LOCAL:
 		return "local";
+	case REDIAL_CLASS_NONE:
+		return "none";
 	}
 	return "unknown";
 }
@@ -191,6 +193,8 @@ const char *redial_state_name(enum redial_state st)
 		return "failed";
 	case REDIAL_STATE_CANCELLED:
 		return "cancelled";
+	case REDIAL_STATE_QUEUED:
+		return "queued";
 	}
 	return "unknown";
 }
