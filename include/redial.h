@@ -31,9 +31,12 @@ extern "C" {
 #define REDIAL_API
 #endif
 
-#define REDIAL_VERSION_MAJOR 0
-#define REDIAL_VERSION_MINOR 1
-#define REDIAL_VERSION_PATCH 0
+/* REDIAL_VERSION_MAJOR, _MINOR, _PATCH and _STRING: the version of these headers. */
+#include "redial_version.h"
+
+/* The version of the library this program runs with ("MAJOR.MINOR.PATCH"), which can differ
+ * from REDIAL_VERSION_STRING, the headers' it was compiled with. Static storage. */
+REDIAL_API const char *redial_version(void);
 
 #define REDIAL_MSEC(ms) ((uint64_t)(ms) * 1000000ull)
 #define REDIAL_SEC(s)   ((uint64_t)(s) * 1000000000ull)
