@@ -396,7 +396,7 @@ struct redial_stats {
 	uint64_t inflight_ops;     /* submitted, not yet completed */
 	uint32_t attempts_inflight; /* direct descriptors in use */
 	uint32_t fds_open;         /* connected fds the manager owns */
-	uint64_t submits;          /* io_uring_enter calls that submitted */
+	uint64_t submits;          /* io_uring_enter calls made (to submit, wait or run completions) */
 	uint64_t sqes;             /* SQEs submitted */
 	uint64_t cqes;             /* CQEs reaped */
 	uint64_t cq_overflows;     /* times the CQ overflowed and was flushed */
