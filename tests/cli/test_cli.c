@@ -460,6 +460,8 @@ ParameterizedTestParameters(cli, bad_input_exits_2_naming_the_problem_and_starts
 		{ { "-q" }, { "no endpoints given" } },
 		{ { "-f", "/nonexistent/endpoints.txt" },
 		  { "/nonexistent/endpoints.txt", "No such file or directory" } },
+		{ { "-f", "/" }, { "redial: /: Is a directory" } },
+		{ { "-f", "/dev/zero" }, { "/dev/zero:1: line too long" } },
 		{ { "-q", "demo" }, { "demo first" } },
 		{ { "demo", "--endpoints", "3" }, { "--endpoints", "\"3\"", "out of range" } },
 		{ { "demo", "--duration", "soon" }, { "--duration", "\"soon\"" } },
@@ -532,6 +534,77 @@ Test(cli, bad_lines_in_an_endpoints_file_are_named_by_file_and_line)
 	cr_expect(!strstr(r.err, ":2:") && !strstr(r.err, ":4:") && !strstr(r.err, ":5:") &&
 			  !strstr(r.err, ":6:"),
 		  "%s", r.err);
+	result_free(&r);
+}
+
+/* A line longer than the cap is an error where it stands, comment or not: it is neither
+ * skipped (the lines after it used to be read as if it were not there) nor held whole in
+ * memory (a 300 MiB comment used to exhaust an address-space limit, and the failed read
+ * was taken for the end of the file). */
+Test(cli, a_line_over_4096_bytes_is_an_error_naming_file_and_line)
+{
+	char file[128], log[128], sum[128];
+	path_in_dir(file, sizeof(file), "long.txt");
+	path_in_dir(log, sizeof(log), "long.log");
+	path_in_dir(sum, sizeof(sum), "long.json");
+	FILE *fp = fopen(file, "we");
+	cr_assert_not_null(fp);
+	fputs("127.0.0.1:1000\n#", fp);
+	for (size_t i = 0; i < (8u << 20); i++) /* an 8 MiB comment */
+		fputc('x', fp);
+	fputs("\n127.0.0.2:1000\nthis is not an endpoint\n", fp);
+	cr_assert_eq(fclose(fp), 0);
+	/* 4096 bytes is still a line (a comment here), 4097 is not. */
+	char edge[128], *text = malloc(8192);
+	cr_assert_not_null(text);
+	path_in_dir(edge, sizeof(edge), "edge.txt");
+	memset(text, 'y', 8192);
+	text[0] = '#';
+	memcpy(text + 4096, "\n127.0.0.3:1\n", 14);
+	text[4096 + 14] = '\0';
+	write_file(edge, text);
+
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	arg(&a, "--duration");
+	arg(&a, "0.2");
+	arg(&a, "-f");
+	arg(&a, "%s", file);
+	run(&a, 20, &r);
+	cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+	char want[256];
+	snprintf(want, sizeof(want), "redial: %s:2: line too long (more than 4096 bytes)", file);
+	cr_expect(strstr(r.err, want), "stderr lacks [%s]: %s", want, r.err);
+	cr_expect(!strstr(r.err, ":4:"), "read past the long line: %s", r.err);
+	struct stat sb;
+	cr_expect(stat(log, &sb) < 0, "a log file was created");
+	cr_expect(stat(sum, &sb) < 0, "a summary file was created");
+	result_free(&r);
+
+	a.n = 0;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "-q");
+	arg(&a, "--duration");
+	arg(&a, "0.1");
+	arg(&a, "-f");
+	arg(&a, "%s", edge);
+	run(&a, 20, &r);
+	cr_expect_eq(r.code, 0, "a 4096-byte line: exit %d: %s", r.code, r.err);
+	result_free(&r);
+	text[4096] = 'y';
+	memcpy(text + 4097, "\n127.0.0.3:1\n", 14);
+	text[4097 + 14] = '\0';
+	write_file(edge, text);
+	free(text);
+	run(&a, 20, &r);
+	cr_expect_eq(r.code, 2, "a 4097-byte line: exit %d: %s", r.code, r.err);
+	snprintf(want, sizeof(want), "%s:1: line too long", edge);
+	cr_expect(strstr(r.err, want), "stderr lacks [%s]: %s", want, r.err);
 	result_free(&r);
 }
 
