@@ -902,6 +902,149 @@ Test(cli, summary_dash_writes_pure_json_to_stdout)
 	farm_stop(f);
 }
 
+/* Runs argv with stdout a pipe read here to the end; stderr to a file. */
+static void run_to_pipe(struct args *a, double timeout_s, struct result *r)
+{
+	int fds[2];
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	struct proc p;
+	snprintf(p.err_path, sizeof(p.err_path), "%s/pipe.err", dir);
+	p.out_path[0] = '\0';
+	p.started = now_s();
+	p.pid = fork();
+	cr_assert(p.pid >= 0);
+	if (p.pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int err = open(p.err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || err < 0 || dup2(in, 0) < 0 || dup2(fds[1], 1) < 0 ||
+		    dup2(err, 2) < 0)
+			_exit(120);
+		execv(a->v[0], (char *const *)a->v);
+		_exit(122);
+	}
+	close(fds[1]);
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	cr_assert_not_null(buf);
+	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		int pr = poll(&pfd, 1, 100);
+		cr_assert(pr >= 0 || errno == EINTR);
+		cr_assert_lt(now_s() - p.started, timeout_s, "no end of output after %.0f s",
+			     timeout_s);
+		if (pr <= 0)
+			continue;
+		if (len + 4096 > cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+		ssize_t n = read(fds[0], buf + len, cap - len - 1);
+		cr_assert(n >= 0 || errno == EINTR);
+		if (n == 0)
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	close(fds[0]);
+	buf[len] = '\0';
+	int st;
+	cr_assert_eq(waitpid(p.pid, &st, 0), p.pid);
+	r->secs = now_s() - p.started;
+	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->out = buf;
+	r->out_len = len;
+	r->err = slurp(p.err_path, NULL);
+	cr_assert_not_null(r->err);
+}
+
+/* --summary names something that is not a regular file: it cannot be truncated (ftruncate
+ * says EINVAL), and used to be lost with "Invalid argument" and exit 1. */
+Test(cli, summary_to_dev_stdout_on_a_pipe_is_written_as_json)
+{
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--duration");
+	arg(&a, "0.5");
+	arg(&a, "--summary");
+	arg(&a, "/dev/stdout");
+	arg(&a, "127.0.0.1:1");
+	run_to_pipe(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect_str_empty(r.err);
+	/* The same file as stdout: the JSON alone, as with "-". */
+	char err[128];
+	struct tj *s = tj_parse(r.out, r.out_len, err, sizeof(err));
+	cr_assert_not_null(s, "stdout is not one JSON document (%s): %s", err, r.out);
+	check_summary_consistent(s, 1);
+	cr_expect_str_eq(str(s, "stop_reason"), "duration");
+	tj_free(s);
+	result_free(&r);
+
+	/* A character device. */
+	a.n = 0;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--duration");
+	arg(&a, "0.2");
+	arg(&a, "-q");
+	arg(&a, "--summary");
+	arg(&a, "/dev/null");
+	arg(&a, "127.0.0.1:1");
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect_str_empty(r.err);
+	result_free(&r);
+}
+
+/* A FIFO: read by `cat`, started before or (the open is then left to the end of the run)
+ * after redial. */
+Test(cli, summary_to_a_fifo_is_written_whether_the_reader_comes_first_or_last)
+{
+	char fifo[128];
+	path_in_dir(fifo, sizeof(fifo), "summary.fifo");
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+	for (int reader_first = 1; reader_first >= 0; reader_first--) {
+		struct args a = { .n = 0 }, c = { .n = 0 };
+		struct proc pr, pc;
+		struct result r, rc;
+		arg(&a, "%s", bin("REDIAL_BIN"));
+		arg(&a, "--duration");
+		arg(&a, "0.3");
+		arg(&a, "-q");
+		arg(&a, "--summary");
+		arg(&a, "%s", fifo);
+		arg(&a, "127.0.0.1:1");
+		arg(&c, "/bin/cat");
+		arg(&c, "%s", fifo);
+		if (reader_first)
+			spawn(&pc, c.v, NULL);
+		spawn(&pr, a.v, NULL);
+		if (!reader_first) {
+			/* Wait for redial to reach the end of its run (its duration is 0.3 s,
+			 * and it then waits in open() for a reader). */
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			while (now_s() - pr.started < 0.3)
+				nanosleep(&ts, NULL);
+			spawn(&pc, c.v, NULL);
+		}
+		finish(&pr, 30, &r);
+		finish(&pc, 30, &rc);
+		cr_assert_eq(r.code, 0, "reader first %d: exit %d: %s", reader_first, r.code,
+			     r.err);
+		cr_expect_str_empty(r.err);
+		cr_assert_eq(rc.code, 0);
+		char err[128];
+		struct tj *s = tj_parse(rc.out, rc.out_len, err, sizeof(err));
+		cr_assert_not_null(s, "reader first %d: not JSON (%s): %s", reader_first, err,
+				   rc.out);
+		check_summary_consistent(s, 1);
+		tj_free(s);
+		result_free(&r);
+		result_free(&rc);
+	}
+}
+
 Test(cli, without_a_terminal_only_the_final_summary_is_printed_and_quiet_prints_nothing)
 {
 	static const char *const specs[] = { "refuse" };

@@ -163,35 +163,77 @@ static int probe_names(struct cli_settings *s)
 }
 
 /* The summary file is opened before the run, so that a bad path is an input error now
- * rather than a lost summary an hour later. It is truncated only when written. */
+ * rather than a lost summary an hour later. It may be a regular file (truncated only when
+ * written), or a pipe, a FIFO or a character device, which cannot be truncated and are
+ * simply written. A FIFO that no reader has open yet is opened at the end instead, as the
+ * shell's `>` would (blocking until a reader comes). A path that is this process's own
+ * standard output (/dev/stdout, /proc/self/fd/1) is written through stdout, as "-" is. */
 struct out_file {
 	int fd;
 	bool created;
+	bool regular;	/* truncate before writing */
+	bool deferred;	/* a FIFO without a reader: open when writing */
+	bool is_stdout; /* the same file as stdout */
 };
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
 
 static int open_summary(const char *path, struct out_file *of)
 {
+	memset(of, 0, sizeof(*of));
 	of->fd = -1;
-	of->created = false;
-	if (!path || strcmp(path, "-") == 0)
+	if (!path)
 		return 0;
+	if (strcmp(path, "-") == 0) {
+		of->is_stdout = true;
+		return 0;
+	}
 	of->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (of->fd >= 0) {
 		of->created = true;
+		of->regular = true;
 		return 0;
 	}
 	if (errno == EEXIST)
-		of->fd = open(path, O_WRONLY | O_CLOEXEC);
+		of->fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (of->fd < 0 && errno == ENXIO) {
+		struct stat sb;
+		if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+			of->deferred = true;
+			return 0;
+		}
+		errno = ENXIO;
+	}
 	if (of->fd < 0) {
 		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	struct stat sb;
-	if (fstat(of->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(EISDIR));
+	if (fstat(of->fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
+		int err = S_ISDIR(sb.st_mode) ? EISDIR : errno;
+		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(err));
 		close(of->fd);
 		of->fd = -1;
 		return -1;
+	}
+	/* O_NONBLOCK only served to not wait for a FIFO's reader. */
+	int fl = fcntl(of->fd, F_GETFL);
+	if (fl < 0 || fcntl(of->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(errno));
+		close(of->fd);
+		of->fd = -1;
+		return -1;
+	}
+	of->regular = S_ISREG(sb.st_mode);
+	if (same_file(of->fd, STDOUT_FILENO)) {
+		of->is_stdout = true;
+		close(of->fd);
+		of->fd = -1;
 	}
 	return 0;
 }
@@ -212,7 +254,7 @@ static int write_summary(const struct cli_settings *s, const struct cli_result *
 {
 	if (!s->summary_path)
 		return 0;
-	if (strcmp(s->summary_path, "-") == 0) {
+	if (of->is_stdout) {
 		int ret = cli_summary_json(stdout, s, res);
 		if (ret == 0 && fflush(stdout) != 0)
 			ret = -errno;
@@ -221,9 +263,18 @@ static int write_summary(const struct cli_settings *s, const struct cli_result *
 				strerror(-ret));
 		return ret;
 	}
+	if (of->deferred) {
+		of->fd = open(s->summary_path, O_WRONLY | O_CLOEXEC);
+		if (of->fd < 0) {
+			int ret = -errno;
+			fprintf(stderr, "redial: --summary %s: %s\n", s->summary_path,
+				strerror(-ret));
+			return ret;
+		}
+	}
 	FILE *f = NULL;
 	int ret = 0;
-	if (ftruncate(of->fd, 0) < 0 || !(f = fdopen(of->fd, "w"))) {
+	if ((of->regular && ftruncate(of->fd, 0) < 0) || !(f = fdopen(of->fd, "w"))) {
 		ret = -errno;
 		close(of->fd);
 	} else {
@@ -447,8 +498,7 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 		}
 	}
 
-	if (hooks && hooks->text_summary && !s->quiet &&
-	    !(s->summary_path && strcmp(s->summary_path, "-") == 0))
+	if (hooks && hooks->text_summary && !s->quiet && !of.is_stdout)
 		cli_summary_text(stdout, s, res);
 	if (write_summary(s, res, &of) < 0)
 		status = CLI_EXIT_RUNTIME;
