@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,11 +253,33 @@ void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
 	cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
 }
 
+/* Lines of dnsmasq's log that say it (re)read the hosts file: "read FILE - N names". */
+static int dnsmasq_reads(const struct tu_dnsmasq *d)
+{
+	FILE *f = fopen(d->log, "re");
+	if (!f)
+		return 0;
+	char line[512], want[128];
+	snprintf(want, sizeof(want), "read %s - ", d->hosts);
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
 void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts)
 {
+	int before = dnsmasq_reads(d);
 	write_file(d->hosts, hosts);
 	cr_assert_eq(kill(d->pid, SIGHUP), 0);
-	usleep(200000); /* dnsmasq re-reads the file on its next loop turn */
+	/* dnsmasq re-reads the file on its next loop turn and logs it: wait for that line,
+	 * however late a loaded machine runs dnsmasq (up to 30 s). */
+	for (int i = 0; i < 3000 && dnsmasq_reads(d) <= before; i++)
+		usleep(10000);
+	cr_assert_gt(dnsmasq_reads(d), before, "dnsmasq did not re-read %s within 30 s",
+		     d->hosts);
 }
 
 int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name)
@@ -282,4 +309,69 @@ void tu_dnsmasq_stop(struct tu_dnsmasq *d)
 	unlink(p);
 	rmdir(d->dir);
 	d->pid = 0;
+}
+
+/* ---- Namespaces ------------------------------------------------------------------------- */
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int err = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
+	close(fd);
+	return err;
+}
+
+int tu_unshare(int flags, char *why, size_t whylen)
+{
+	if (geteuid() != 0 || unshare(flags) < 0) {
+		/* Unprivileged (or a root without the capability): a user namespace of our own
+		 * first, with ourselves as its root. */
+		char map[64];
+		uid_t uid = geteuid();
+		gid_t gid = getegid();
+		if (unshare(CLONE_NEWUSER | flags) < 0) {
+			snprintf(why, whylen, "unshare: %s", strerror(errno));
+			return -errno;
+		}
+		int err = write_text("/proc/self/setgroups", "deny");
+		if (err == 0 || err == -ENOENT) {
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+			err = write_text("/proc/self/uid_map", map);
+		}
+		if (err == 0) {
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+			err = write_text("/proc/self/gid_map", map);
+		}
+		if (err < 0) {
+			snprintf(why, whylen, "user namespace maps: %s", strerror(-err));
+			return err;
+		}
+	}
+	/* Mounts made here must not leak to the parent's namespace. */
+	if ((flags & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		snprintf(why, whylen, "mount --make-rprivate /: %s", strerror(errno));
+		return -errno;
+	}
+	if (flags & CLONE_NEWNET) {
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		strcpy(ifr.ifr_name, "lo");
+		int err = 0;
+		if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+			err = -errno;
+		ifr.ifr_flags |= IFF_UP;
+		if (err == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			err = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (err < 0) {
+			snprintf(why, whylen, "ip link set lo up: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }

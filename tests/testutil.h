@@ -75,4 +75,10 @@ void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts);
 int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name);
 void tu_dnsmasq_stop(struct tu_dnsmasq *d);
 
+/* Moves this process into new namespaces (CLONE_NEWNET, CLONE_NEWNS, ...): directly as
+ * root, else inside a user namespace of its own where it is root. A new network namespace
+ * gets its lo up; a new mount namespace is made private first. Returns 0, or -errno with a
+ * sentence in why (the test should then skip: the sandbox does not allow it). */
+int tu_unshare(int flags, char *why, size_t whylen);
+
 #endif

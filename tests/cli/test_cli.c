@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1274,6 +1276,92 @@ Test(cli, sigterm_with_5000_endpoints_in_flight_exits_0_with_a_whole_summary_and
 	tj_free(s);
 	result_free(&r);
 	farm_stop(f);
+}
+
+/* The log on a disk that fills (a 64 KiB tmpfs in a mount namespace of the test's own):
+ * the run goes on, stderr says so at once (not at the end), and the summary tells the
+ * records written from those lost, in agreement with what redial-log reads back. */
+Test(cli, a_full_log_disk_is_reported_while_the_run_goes_on_and_counted_in_the_summary,
+     .timeout = 120)
+{
+	char why[256], small[128], log[160], sum[128];
+	if (tu_unshare(CLONE_NEWNS, why, sizeof(why)) < 0)
+		cr_skip_test("no mount namespace here: %s", why);
+	path_in_dir(small, sizeof(small), "small");
+	cr_assert_eq(mkdir(small, 0700), 0);
+	cr_assert_eq(mount("tmpfs", small, "tmpfs", 0, "size=64k"), 0, "mount: %s",
+		     strerror(errno));
+	snprintf(log, sizeof(log), "%s/full.log", small);
+	path_in_dir(sum, sizeof(sum), "full.json");
+
+	/* 50 endpoints refused at once and retried within a few ms: thousands of records a
+	 * second, so 64 KiB fill in well under a second. */
+	struct args a = { .n = 0 };
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "-q");
+	arg(&a, "--backoff-initial");
+	arg(&a, "1");
+	arg(&a, "--backoff-max");
+	arg(&a, "5");
+	arg(&a, "--duration");
+	arg(&a, "30");
+	arg(&a, "--log");
+	arg(&a, "%s", log);
+	arg(&a, "--summary");
+	arg(&a, "%s", sum);
+	for (int i = 0; i < 50; i++)
+		arg(&a, "127.0.0.%d:1", 1 + i);
+	struct proc p;
+	struct result r;
+	spawn(&p, a.v, NULL);
+	/* The warning comes while the run goes on, long before its 30 s are over. */
+	char *err = NULL;
+	for (;;) {
+		free(err);
+		err = slurp(p.err_path, NULL); /* NULL until the child made it */
+		if (!err)
+			err = strdup("");
+		cr_assert_not_null(err);
+		if (strstr(err, "No space left on device"))
+			break;
+		int st;
+		cr_assert_eq(waitpid(p.pid, &st, WNOHANG), 0, "redial ended without a warning: %s",
+			     err);
+		cr_assert_lt(now_s() - p.started, 25, "no warning in 25 s: %s", err);
+		usleep(20000);
+	}
+	int st;
+	cr_expect_eq(waitpid(p.pid, &st, WNOHANG), 0, "the warning came only at the end");
+	char want[256];
+	snprintf(want, sizeof(want), "redial: --log %s: No space left on device", log);
+	cr_expect(strstr(err, want), "stderr lacks [%s]: %s", want, err);
+	free(err);
+	cr_assert_eq(kill(p.pid, SIGTERM), 0);
+	finish(&p, 30, &r);
+	cr_expect_eq(r.code, 1, "exit %d after a log write error: %s", r.code, r.err);
+	/* Said once, not once per lost batch. */
+	char *second = strstr(r.err, "No space left on device");
+	cr_expect(second && !strstr(second + 1, "No space left on device"), "%s", r.err);
+
+	struct tj *s = read_summary(sum);
+	const struct tj *l = tj_get(s, "log");
+	cr_assert_not_null(l);
+	cr_expect_str_eq(str(l, "error"), "ENOSPC");
+	double records = num(l, "records"), written = num(l, "written"), lost = num(l, "lost");
+	cr_expect_gt(written, 0);
+	cr_expect_gt(lost, 0);
+	cr_expect_eq(num(l, "dropped"), 0);
+	cr_expect_eq(written + lost, records, "written %.0f + lost %.0f != records %.0f",
+		     written, lost, records);
+	/* The file holds exactly the records said written, whole. */
+	struct records recs;
+	decode_log(log, &recs);
+	cr_expect_eq((double)recs.n, written, "redial-log read %zu records, summary says %.0f",
+		     recs.n, written);
+	records_free(&recs);
+	tj_free(s);
+	result_free(&r);
+	umount(small);
 }
 
 Test(cli, io_uring_blocked_exits_1_saying_what_to_do)

@@ -465,6 +465,7 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 		redial_endpoint_start(r, s->eps[i].id);
 
 	uint64_t end = s->duration_ns ? start + s->duration_ns : UINT64_MAX;
+	bool log_warned = false;
 	for (;;) {
 		uint64_t now = redial_now_ns();
 		if (now >= end) {
@@ -490,6 +491,17 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 		}
 		if (hooks && hooks->tick)
 			hooks->tick(hooks->tick_arg, redial_now_ns() - start);
+		/* The log's drain stops at its first write error (a full disk): say so now,
+		 * once, rather than at the end of a run that may last days. */
+		int lerr = log && !log_warned ? redial_log_error(log) : 0;
+		if (lerr < 0) {
+			log_warned = true;
+			cli_status_clear(&ctx.st);
+			fprintf(stderr,
+				"redial: --log %s: %s; the log stops here and later records are "
+				"lost (the run goes on)\n",
+				s->log_path, strerror(-lerr));
+		}
 	}
 	uint64_t stopped = redial_now_ns();
 	res->duration_ns = stopped - start;
@@ -508,15 +520,21 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 	if (log) {
 		res->have_log = true;
 		res->log.size = sizeof(res->log);
-		redial_log_stats_get(log, &res->log);
-		/* accepted and dropped are final here: the manager, the only producer, is gone.
-		 * close writes what is still in the rings. */
+		/* The manager, the only producer, is gone: once the drain has written (or, after
+		 * a write error, counted as lost) everything in the rings, every count is final
+		 * and written + lost covers every accepted record. */
+		int fret = redial_log_flush(log, REDIAL_SEC(10));
+		if (redial_log_stats_get(log, &res->log) < 0)
+			memset(&res->log, 0, sizeof(res->log));
 		res->log_error = redial_log_close(log);
-		if (res->log_error < 0) {
+		if (res->log_error == 0 && fret == -ETIMEDOUT)
+			res->log_error = fret;
+		if (res->log_error < 0 && !log_warned) {
 			fprintf(stderr, "redial: --log %s: %s; the log is incomplete\n",
 				s->log_path, strerror(-res->log_error));
-			status = CLI_EXIT_RUNTIME;
 		}
+		if (res->log_error < 0)
+			status = CLI_EXIT_RUNTIME;
 	}
 
 	if (hooks && hooks->text_summary && !s->quiet && !of.is_stdout)
