@@ -301,6 +301,7 @@ Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_SEC(60); /* far above any lateness of the loop */
+	rec.defs.backoff_max_ns = REDIAL_SEC(60);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "multi.test:%u", port);

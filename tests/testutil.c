@@ -142,32 +142,43 @@ void tu_finish(redial_t *r, int fds_before)
 
 /* ---- dnsmasq ------------------------------------------------------------------------------ */
 
-/* A port free on 127.0.0.1 for both UDP and TCP: dnsmasq listens on both. */
+/* The dnsmasq helpers come in two layers: tu_dnsmasq_*_err report failure with a sentence
+ * (for programs outside Criterion, such as tests/soak), the plain ones assert. */
+
+/* A port free on 127.0.0.1 for both UDP and TCP: dnsmasq listens on both. 0 when none. */
 static uint16_t free_dns_port(void)
 {
 	for (int tries = 0; tries < 50; tries++) {
 		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (u < 0 || t < 0) {
+			if (u >= 0)
+				close(u);
+			if (t >= 0)
+				close(t);
+			return 0;
+		}
 		int one = 1;
 		setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as dnsmasq does */
 		struct sockaddr_in sa = { .sin_family = AF_INET,
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		socklen_t len = sizeof(sa);
-		cr_assert_eq(bind(u, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		cr_assert_eq(getsockname(u, (struct sockaddr *)&sa, &len), 0);
-		bool ok = bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		bool ok = bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			  getsockname(u, (struct sockaddr *)&sa, &len) == 0 &&
+			  bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(u);
 		close(t);
 		if (ok)
 			return ntohs(sa.sin_port);
 	}
-	cr_assert_fail("no port free for both UDP and TCP on 127.0.0.1");
 	return 0;
 }
 
 static bool udp_port_taken(uint16_t port)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	bool taken = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
@@ -175,28 +186,42 @@ static bool udp_port_taken(uint16_t port)
 	return taken;
 }
 
-static void write_file(const char *path, const char *text)
+/* Replaces path's content at once (a rename), so dnsmasq never reads half a file. */
+static int replace_file(const char *path, const char *text, char *why, size_t whylen)
 {
 	char tmp[160];
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	FILE *f = fopen(tmp, "we");
-	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
+	if (!f) {
+		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
 	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, path), 0);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* One try on a fresh port; false when dnsmasq exited or never bound the port. */
 static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
 {
 	d->port = free_dns_port();
+	if (d->port == 0) {
+		snprintf(why, whylen, "no port free for both UDP and TCP on 127.0.0.1");
+		return false;
+	}
 	char port[32], hosts[128], log[128], err[128];
 	snprintf(port, sizeof(port), "--port=%u", d->port);
 	snprintf(hosts, sizeof(hosts), "--addn-hosts=%s", d->hosts);
 	snprintf(log, sizeof(log), "--log-facility=%s", d->log);
 	snprintf(err, sizeof(err), "%s/stderr", d->dir);
 	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return false;
+	}
 	if (pid == 0) {
 		/* Dies with the test, even one killed by a timeout before its teardown. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -236,21 +261,33 @@ static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
 	return false;
 }
 
-void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
+int tu_dnsmasq_start_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen)
 {
 	memset(d, 0, sizeof(*d));
 	strcpy(d->dir, "/tmp/redial-dns-XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
+	if (!mkdtemp(d->dir)) {
+		snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
+		d->dir[0] = '\0';
+		return -1;
+	}
 	snprintf(d->hosts, sizeof(d->hosts), "%s/hosts", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
-	write_file(d->hosts, hosts);
-	char why[512] = "";
+	if (replace_file(d->hosts, hosts, why, whylen) < 0)
+		return -1;
+	why[0] = '\0';
 	for (int tries = 0; tries < 8; tries++) /* a port can be taken between pick and bind */
-		if (dnsmasq_try(d, why, sizeof(why))) {
+		if (dnsmasq_try(d, why, whylen)) {
 			snprintf(d->servers, sizeof(d->servers), "127.0.0.1:%u", d->port);
-			return;
+			return 0;
 		}
-	cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
+	return -1;
+}
+
+void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
+{
+	char why[512] = "";
+	if (tu_dnsmasq_start_err(d, hosts, why, sizeof(why)) < 0)
+		cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
 }
 
 /* Lines of dnsmasq's log that say it (re)read the hosts file: "read FILE - N names". */
@@ -269,17 +306,31 @@ static int dnsmasq_reads(const struct tu_dnsmasq *d)
 	return n;
 }
 
-void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts)
+int tu_dnsmasq_reload_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen)
 {
 	int before = dnsmasq_reads(d);
-	write_file(d->hosts, hosts);
-	cr_assert_eq(kill(d->pid, SIGHUP), 0);
+	if (replace_file(d->hosts, hosts, why, whylen) < 0)
+		return -1;
+	if (kill(d->pid, SIGHUP) < 0) {
+		snprintf(why, whylen, "kill dnsmasq: %s", strerror(errno));
+		return -1;
+	}
 	/* dnsmasq re-reads the file on its next loop turn and logs it: wait for that line,
 	 * however late a loaded machine runs dnsmasq (up to 30 s). */
 	for (int i = 0; i < 3000 && dnsmasq_reads(d) <= before; i++)
 		usleep(10000);
-	cr_assert_gt(dnsmasq_reads(d), before, "dnsmasq did not re-read %s within 30 s",
-		     d->hosts);
+	if (dnsmasq_reads(d) <= before) {
+		snprintf(why, whylen, "dnsmasq did not re-read %s within 30 s", d->hosts);
+		return -1;
+	}
+	return 0;
+}
+
+void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts)
+{
+	char why[256];
+	if (tu_dnsmasq_reload_err(d, hosts, why, sizeof(why)) < 0)
+		cr_assert_fail("%s", why);
 }
 
 int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name)

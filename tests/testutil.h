@@ -69,6 +69,9 @@ struct tu_dnsmasq {
 	char servers[32]; /* "127.0.0.1:PORT", for redial_config.dns_servers */
 };
 void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts);
+/* The same without Criterion: 0, or -1 with a sentence in why. */
+int tu_dnsmasq_start_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen);
+int tu_dnsmasq_reload_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen);
 /* Rewrites the hosts file and makes dnsmasq read it again. */
 void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts);
 /* How many queries of a type ("A", "AAAA") for a name dnsmasq logged. */
