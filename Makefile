@@ -123,3 +123,13 @@ bench-quick:
 	@$(BENCH_SETUP)
 	ninja -C $(BENCH_BUILD) redial-bench-all
 	$(BENCH_BUILD)/bench/redial-bench --quick $(BENCH_ARGS)
+
+# ---- Soak: SOAK_S seconds (default 1800) of a changing farm through the public API ---------
+# Not part of `make test`. One line per check (every minute, or SOAK_S/30 for short runs);
+# exits non-zero at the first violation. Needs dnsmasq (installed by deps).
+SOAK_S ?= 1800
+
+.PHONY: soak
+soak: $(BUILD)/build.ninja
+	ninja -C $(BUILD) tests/soak/soak src/tools/log/redial-log
+	REDIAL_LOG_BIN=$(BUILD)/src/tools/log/redial-log $(BUILD)/tests/soak/soak $(SOAK_S)

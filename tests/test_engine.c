@@ -220,7 +220,7 @@ Test(engine, refused_endpoint_retries_on_schedule_and_stops_at_max_attempts)
 			uint64_t gap = e->mono_ns - p->mono_ns;
 			cr_assert_geq(gap, p->backoff_ns, "gap %lu < backoff %lu", (unsigned long)gap,
 				      (unsigned long)p->backoff_ns);
-			cr_assert_lt(gap, p->backoff_ns + REDIAL_SEC(1));
+			cr_assert_lt(gap, p->backoff_ns + REDIAL_SEC(5));
 		}
 	}
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ALERT, id), 1);
@@ -261,7 +261,7 @@ Test(engine, blackholed_endpoint_times_out_at_its_deadline_as_ETIMEDOUT)
 		cr_assert_eq(e->err, ETIMEDOUT, "got %s, not ETIMEDOUT", redial_errno_name(e->err));
 		cr_assert_eq(e->cls, REDIAL_CLASS_TRANSIENT);
 		cr_assert_geq(e->duration_ns, REDIAL_MSEC(299));
-		cr_assert_lt(e->duration_ns, REDIAL_MSEC(300) + REDIAL_SEC(2));
+		cr_assert_lt(e->duration_ns, REDIAL_MSEC(300) + REDIAL_SEC(5));
 	}
 	cr_assert_eq(ep_stats(r, id).gave_up, REDIAL_GAVE_UP_MAX_ATTEMPTS);
 	tu_finish(r, fds0);
@@ -323,7 +323,9 @@ Test(engine, peer_close_triggers_disconnected_then_a_reconnect)
 	const struct tu_event *d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, fin, 0);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->err, 0, "an orderly close has no errno, got %s", redial_errno_name(d->err));
-	cr_assert_geq(d->up_ns, REDIAL_MSEC(90));
+	/* The farm closes 100 ms after its accept, but up_ns starts when the loop saw the
+	 * connect, which a loaded machine delays by any amount: no lower bound but > 0. */
+	cr_assert_gt(d->up_ns, 0);
 	d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, rst, 0);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->err, ECONNRESET, "got %s", redial_errno_name(d->err));

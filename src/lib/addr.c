@@ -6,9 +6,11 @@
  * names (-ENOTSUP) because resolving them blocks, and the engine never blocks.
  *
  * Choices the header leaves open:
- *  - An IPv6 zone is accepted only as a numeric interface index, "[fe80::1%2]:80"
- *    (sin6_scope_id = 2). An interface name ("%eth0") is -EINVAL: mapping it needs
- *    if_nametoindex, and the index of a name can change while the endpoint lives.
+ *  - An IPv6 zone is a numeric interface index, "[fe80::1%2]:80" (sin6_scope_id = 2), or
+ *    an interface name, "[fe80::1%lo]:80", mapped to its index by if_nametoindex when the
+ *    string is parsed (a local lookup, no resolver). The index is kept, not the name: an
+ *    interface deleted and made again under the same name is not followed. An unknown
+ *    name is -EINVAL naming it.
  *  - ret_addr and ret_len may be NULL, to validate a string without keeping the result.
  *  - On success errbuf (when given) is set to "", so a reused buffer never shows a stale
  *    message next to a 0 return.
@@ -18,7 +20,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -243,7 +247,15 @@ static int parse_ipv4(const char *h, size_t n, const struct input *in, struct ms
 	return 0;
 }
 
-/* "%N" after an IPv6 address: a decimal interface index 1..UINT32_MAX. */
+/* A byte an interface name may hold: the kernel takes anything but '/', ':' and blanks
+ * (dev_valid_name); control bytes are refused here too, to keep messages one line. */
+static bool ifname_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '/' && c != ':' && c != '%';
+}
+
+/* "%N" or "%NAME" after an IPv6 address: a decimal interface index 1..UINT32_MAX, or the
+ * name of an interface of this host. */
 static int parse_scope(const char *z, size_t n, const struct input *in, struct msg *m,
 		       uint32_t *ret_scope)
 {
@@ -251,14 +263,34 @@ static int parse_scope(const char *z, size_t n, const struct input *in, struct m
 	size_t d = count_digits(z + 1, n - 1);
 	unsigned long long v = digits_value(z + 1, d, UINT32_MAX);
 
-	if (n == 1)
+	if (n == 1) {
 		why = " is empty";
-	else if (d != n - 1)
-		why = " must be a numeric interface index (names need the resolver)";
-	else if (z[1] == '0' && d > 1)
+	} else if (d != n - 1) {
+		/* Not all digits: an interface name. */
+		size_t k = 1;
+		while (k < n && ifname_byte((unsigned char)z[k]))
+			k++;
+		if (k != n) {
+			why = " is neither an interface index nor an interface name";
+		} else if (n - 1 >= IF_NAMESIZE) {
+			why = " is too long for an interface name";
+		} else {
+			char name[IF_NAMESIZE];
+			memcpy(name, z + 1, n - 1);
+			name[n - 1] = '\0';
+			unsigned idx = if_nametoindex(name);
+			if (idx == 0)
+				why = errno == ENODEV || errno == ENXIO
+					      ? ": no such interface"
+					      : ": the interface name could not be looked up";
+			else
+				v = idx;
+		}
+	} else if (z[1] == '0' && d > 1) {
 		why = " has a leading zero";
-	else if (v == 0 || v > UINT32_MAX)
+	} else if (v == 0 || v > UINT32_MAX) {
 		why = " out of range 1-4294967295"; /* 0 would mean "no scope" */
+	}
 	if (why) {
 		msg_puts(m, "IPv6 scope ");
 		msg_quoted(m, z, n);

@@ -34,15 +34,23 @@ static void explain_setup_error(int err)
 		else if (dis == 1)
 			rd_set_create_error("io_uring is restricted: sysctl kernel.io_uring_disabled=1 "
 					    "and this process is not in kernel.io_uring_group");
+		else if (dis == 0)
+			rd_set_create_error("io_uring_setup was refused (EPERM) although sysctl "
+					    "kernel.io_uring_disabled is 0: a seccomp profile (a "
+					    "container runtime's default, for example) blocks it; allow "
+					    "io_uring_setup, io_uring_enter and io_uring_register");
 		else
 			rd_set_create_error("io_uring_setup was refused (EPERM): a seccomp profile "
-					    "(a container runtime's default, for example) blocks io_uring; "
-					    "allow io_uring_setup, io_uring_enter and io_uring_register");
+					    "(a container runtime's default, for example) or a security "
+					    "module blocks it (this kernel has no kernel.io_uring_disabled "
+					    "sysctl); allow io_uring_setup, io_uring_enter and "
+					    "io_uring_register");
 		break;
 	}
 	case ENOSYS:
-		rd_set_create_error("this kernel has no io_uring (ENOSYS): it is older than 5.1 or "
-				    "built without CONFIG_IO_URING");
+		rd_set_create_error("this kernel has no io_uring (ENOSYS): it was built without "
+				    "CONFIG_IO_URING, or is older than 5.1; redial needs 5.19 or "
+				    "later");
 		break;
 	case ENOMEM:
 		rd_set_create_error("could not allocate the io_uring ring (ENOMEM): lower "
