@@ -55,7 +55,7 @@ typedef uint64_t redial_id_t;
 
 enum redial_class {
 	REDIAL_CLASS_TRANSIENT = 0, /* retried with backoff: refused, timeout, reset, unreachable */
-	REDIAL_CLASS_PERMANENT = 1, /* the endpoint stops at once: EACCES, EAFNOSUPPORT, ... */
+	REDIAL_CLASS_PERMANENT = 1, /* the endpoint stops at once: EAFNOSUPPORT, DNS_NXDOMAIN, ... */
 	REDIAL_CLASS_LOCAL = 2,     /* this process is short of something: throttle the manager */
 	REDIAL_CLASS_NONE = 3,      /* no error: CONNECTED, an orderly DISCONNECTED, CANCELLED */
 };
@@ -354,7 +354,8 @@ REDIAL_API int redial_endpoint_remove(redial_t *r, redial_id_t id);
 REDIAL_API int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags,
 				       int *ret_fd);
 
-/* Reports a CONNECTED endpoint's connection as broken (err > 0, e.g. EPROTO): the manager
+/* Reports a CONNECTED endpoint's connection as broken (0 < err <= 65535, an errno such as
+ * EPROTO; -EINVAL otherwise): the manager
  * closes the fd before returning, queues DISCONNECTED with err (fd -1), and reconnects with
  * backoff. It counts in the failure streak like a failed attempt: alerts and give-up
  * follow. -ENOTCONN when the endpoint is not connected. */

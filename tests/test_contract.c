@@ -1010,9 +1010,12 @@ Test(contract, an_error_reported_by_the_application_is_kept_unchanged)
 	rec.defs.alert_after = 0;
 	redial_t *r = et_make(&cfg);
 	redial_id_t id = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	/* Any positive int is accepted; one past 16 bits must not come back as another. */
-	const int err = 65536 + EPROTO;
+	/* Errors up to 65535 are kept as given; one past 16 bits is refused rather than
+	 * coming back as another (65536 + EPROTO would read as EPROTO). */
+	const int err = 60000;
 	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	cr_assert_eq(redial_endpoint_fail(r, id, 65536 + EPROTO), -EINVAL);
+	cr_assert_eq(et_ep_stats(r, id).state, REDIAL_STATE_CONNECTED, "a refused call changes nothing");
 	cr_assert_eq(redial_endpoint_fail(r, id, err), 0);
 	et_run_until(r, &rec, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(20));
 	cr_expect_eq(tu_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0)->err, err);

@@ -83,9 +83,12 @@ static void ep_free_slot(struct redial *r, struct rd_endpoint *ep)
 	assert(!ep->name);
 	rd_opts_put(ep->opts);
 	rd_free(ep->err_more);
-	uint32_t gen = ep->gen;
+	/* gen and epoch survive: events still queued for the old endpoint must not match
+	 * the slot's next one. */
+	uint32_t gen = ep->gen, epoch = ep->epoch;
 	memset(ep, 0, sizeof(*ep));
 	ep->gen = gen;
+	ep->epoch = epoch;
 	ep->fd = -1;
 	ep->attempt = RD_NONE;
 	ep->opq_next = r->ep_free;

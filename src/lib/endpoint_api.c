@@ -110,15 +110,11 @@ int redial_endpoint_add(redial_t *r, const char *endpoint, const struct redial_e
 		return ret;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	ret = redial_endpoint_parse(endpoint, &ss, &len, errbuf, errlen);
-	if (ret == -ENOTSUP) {
-		char host[256];
-		uint16_t port;
-		ret = rd_endpoint_parse_name(endpoint, host, sizeof(host), &port, errbuf, errlen);
-		if (ret < 0)
-			return ret;
-		return add_common(r, NULL, 0, host, port, opts, endpoint, ret_id, errbuf, errlen);
-	}
+	struct rd_name name;
+	ret = rd_endpoint_parse_any(endpoint, &ss, &len, &name, errbuf, errlen);
+	if (ret == 1)
+		return add_common(r, NULL, 0, name.host, name.port, opts, endpoint, ret_id,
+				  errbuf, errlen);
 	if (ret < 0)
 		return ret;
 	return add_common(r, (struct sockaddr *)&ss, len, NULL, 0, opts, endpoint, ret_id, errbuf,
@@ -234,7 +230,7 @@ int redial_endpoint_fail(redial_t *r, redial_id_t id, int err)
 	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
 		return ret;
-	if (err <= 0)
+	if (err <= 0 || err > UINT16_MAX) /* errnos, and the library's own codes, fit 16 bits */
 		return -EINVAL;
 	if (ep->state != REDIAL_STATE_CONNECTED)
 		return -ENOTCONN;

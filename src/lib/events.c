@@ -102,8 +102,11 @@ int rd_ev_dispatch(struct redial *r)
 	for (; i < r->nevq && !r->stop; i++) {
 		struct rd_pending_event *pe = &r->evq[i];
 		struct rd_endpoint *ep = &r->eps[pe->ep];
-		if (!(ep->flags & RD_EPF_LIVE) || ep->epoch != pe->epoch)
-			continue; /* cancelled or removed since: no callback after cancel */
+		/* Cancelled or removed since: no callback after cancel. The id check catches a
+		 * slot freed and handed to a new endpoint within the same batch. */
+		if (!(ep->flags & RD_EPF_LIVE) || ep->epoch != pe->epoch ||
+		    pe->ev.id != rd_ep_id(r, ep))
+			continue;
 		/* A copy: the callback may queue events, and the queue may move. */
 		struct redial_event ev = pe->ev;
 		union rd_addr addr = pe->addr;
