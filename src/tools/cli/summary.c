@@ -237,9 +237,10 @@ void cli_summary_text(FILE *out, const struct cli_settings *s, const struct cli_
 							  : res->stop_reason);
 	fprintf(out,
 		"  at the end  %" PRIu32 " connected, %" PRIu32 " connecting, %" PRIu32
-		" in backoff, %" PRIu32 " failed\n",
+		" queued, %" PRIu32 " in backoff, %" PRIu32 " failed\n",
 		t.by_state[REDIAL_STATE_CONNECTED],
 		t.by_state[REDIAL_STATE_CONNECTING] + t.by_state[REDIAL_STATE_IDLE],
+		t.by_state[REDIAL_STATE_QUEUED],
 		t.by_state[REDIAL_STATE_BACKOFF], t.by_state[REDIAL_STATE_FAILED]);
 	fprintf(out,
 		"  attempts    %" PRIu64 " (%" PRIu64 " connected, %" PRIu64 " failed), %" PRIu64
