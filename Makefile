@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_OPTS ?=
 
-.PHONY: all deps test test-normal test-asan demo bench bench-quick fuzz clean
+.PHONY: all deps test test-normal test-asan demo bench bench-quick bench-build fuzz clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -16,12 +16,16 @@ deps:
 $(BUILD)/build.ninja: | deps
 	CC=gcc meson setup $(BUILD) --buildtype=debugoptimized -Dwerror=true $(MESON_OPTS)
 
-# The sanitizer build: clang, ASan+UBSan, libc malloc so ASan sees every allocation.
+# The sanitizer build: clang, ASan+UBSan, libc malloc so ASan sees every allocation. It also
+# compiles the benchmarks' C code (-Dbench=true; the Go contender is never built by `ninja`).
 $(ASAN_BUILD)/build.ninja: | deps
 	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Dwerror=true \
-		-Db_sanitize=address,undefined -Db_lundef=false -Dallocator=libc $(MESON_OPTS)
+		-Db_sanitize=address,undefined -Db_lundef=false -Dallocator=libc -Dbench=true \
+		$(MESON_OPTS)
 
-test: test-normal test-asan fuzz-smoke test-tsan
+# Everything: both test builds, the fuzzer for a while, TSan, and the benchmarks' build (built,
+# not run: bench-build).
+test: test-normal test-asan fuzz-smoke test-tsan bench-build
 	@scripts/test-summary $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
 
 test-normal: $(BUILD)/build.ninja
@@ -79,27 +83,35 @@ test-tsan: $(TSAN_BUILD)/build.ninja
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		meson test -C $(TSAN_BUILD) --no-rebuild --print-errorlogs --suite log-tsan
 
-# The log's benchmark (hot path, drain throughput, fprintf baseline) in the normal build;
-# figures also go to bench/out/log.json.
-bench-log: $(BUILD)/build.ninja
-	ninja -C $(BUILD) bench/log/bench_log
-	mkdir -p bench/out
-	$(BUILD)/bench/log/bench_log --json bench/out/log.json
-
-# ---- redial-bench (bench/): redial against floor, blocking, epoll, libuv and Go -----------
-# A release build of its own, reconfigured when it lacks the libuv or Go contender (so that
-# what install-deps has just installed is found). Figures go to bench/out (bench.json,
-# bench.png; bench/out/quick for bench-quick). BENCH_ARGS adds options, e.g.
+# ---- Benchmarks: a release build of their own, configured with -Dbench=true -------------
+# The default build has no benchmarks (-Dbench=false: a plain `ninja` never runs `go build`).
+# BENCH_SETUP configures BENCH_BUILD with -Dbench=true, or reconfigures an existing one with it
+# (which also finds what install-deps has just installed: the libuv and Go contenders).
+# Figures go to bench/out (bench.json, bench.png; bench/out/quick for bench-quick; log.json).
+# BENCH_ARGS adds options to redial-bench, e.g.
 #   make bench BENCH_ARGS="--chart bench/results.png"     (the README's chart)
 BENCH_BUILD ?= build-bench
 BENCH_ARGS  ?=
 BENCH_SETUP  = if [ ! -f $(BENCH_BUILD)/build.ninja ]; then \
-		CC=gcc meson setup $(BENCH_BUILD) --buildtype=release -Dwerror=true $(MESON_OPTS); \
-	elif ! grep -q 'bench-libuv' $(BENCH_BUILD)/build.ninja || \
-	     ! grep -q 'bench-go' $(BENCH_BUILD)/build.ninja; then \
-		meson setup --reconfigure $(BENCH_BUILD) >/dev/null; \
+		CC=gcc meson setup $(BENCH_BUILD) --buildtype=release -Dwerror=true -Dbench=true \
+			$(MESON_OPTS); \
+	else \
+		meson setup --reconfigure $(BENCH_BUILD) -Dbench=true >/dev/null; \
 	fi
 
+# The log's benchmark (hot path, drain throughput, fprintf baseline).
+bench-log: | deps
+	@$(BENCH_SETUP)
+	ninja -C $(BENCH_BUILD) bench/log/bench_log
+	mkdir -p bench/out
+	$(BENCH_BUILD)/bench/log/bench_log --json bench/out/log.json
+
+# What `make bench` builds, without running it (part of `make test`).
+bench-build: | deps
+	@$(BENCH_SETUP)
+	ninja -C $(BENCH_BUILD) redial-bench-all bench/log/bench_log
+
+# redial-bench (bench/): redial against the floor, blocking, epoll, libuv and Go contenders.
 bench:
 	@scripts/install-deps bench
 	@$(BENCH_SETUP)
@@ -111,3 +123,13 @@ bench-quick:
 	@$(BENCH_SETUP)
 	ninja -C $(BENCH_BUILD) redial-bench-all
 	$(BENCH_BUILD)/bench/redial-bench --quick $(BENCH_ARGS)
+
+# ---- Soak: SOAK_S seconds (default 1800) of a changing farm through the public API ---------
+# Not part of `make test`. One line per check (every minute, or SOAK_S/30 for short runs);
+# exits non-zero at the first violation. Needs dnsmasq (installed by deps).
+SOAK_S ?= 1800
+
+.PHONY: soak
+soak: $(BUILD)/build.ninja
+	ninja -C $(BUILD) tests/soak/soak src/tools/log/redial-log
+	REDIAL_LOG_BIN=$(BUILD)/src/tools/log/redial-log $(BUILD)/tests/soak/soak $(SOAK_S)

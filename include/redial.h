@@ -8,7 +8,8 @@
  *  - Structs the library passes out (events) may gain fields at the end; never allocate one.
  *  - Threads: a redial_t belongs to one thread, its owner: the thread that created it, or
  *    the first thread that runs it (redial_run, redial_poll or redial_fd) when that comes
- *    first. Only redial_wake, redial_post and redial_stop may be called from any thread.
+ *    first. Only redial_wake, redial_post and redial_stop may be called from any thread
+ *    (and redial_destroy, once the owner is done with the manager).
  *    Every other call from another thread fails with -EPERM (REDIAL_E_NOT_OWNER) and does
  *    nothing; that error never means the ring is broken.
  */
@@ -30,9 +31,12 @@ extern "C" {
 #define REDIAL_API
 #endif
 
-#define REDIAL_VERSION_MAJOR 0
-#define REDIAL_VERSION_MINOR 1
-#define REDIAL_VERSION_PATCH 0
+/* REDIAL_VERSION_MAJOR, _MINOR, _PATCH and _STRING: the version of these headers. */
+#include "redial_version.h"
+
+/* The version of the library this program runs with ("MAJOR.MINOR.PATCH"), which can differ
+ * from REDIAL_VERSION_STRING, the headers' it was compiled with. Static storage. */
+REDIAL_API const char *redial_version(void);
 
 #define REDIAL_MSEC(ms) ((uint64_t)(ms) * 1000000ull)
 #define REDIAL_SEC(s)   ((uint64_t)(s) * 1000000000ull)
@@ -51,7 +55,7 @@ typedef uint64_t redial_id_t;
 
 enum redial_class {
 	REDIAL_CLASS_TRANSIENT = 0, /* retried with backoff: refused, timeout, reset, unreachable */
-	REDIAL_CLASS_PERMANENT = 1, /* the endpoint stops at once: EACCES, EAFNOSUPPORT, ... */
+	REDIAL_CLASS_PERMANENT = 1, /* the endpoint stops at once: EAFNOSUPPORT, DNS_NXDOMAIN, ... */
 	REDIAL_CLASS_LOCAL = 2,     /* this process is short of something: throttle the manager */
 	REDIAL_CLASS_NONE = 3,      /* no error: CONNECTED, an orderly DISCONNECTED, CANCELLED */
 };
@@ -300,8 +304,9 @@ REDIAL_API int redial_shutdown(redial_t *r, uint64_t timeout_ns);
 
 /* Shuts down (with a 5 s deadline) and frees everything. Takes NULL. From inside a callback
  * it takes effect when the outermost redial_run/redial_poll returns, and no further callback
- * fires; the manager must not be used after the call. From a thread other than the owner it
- * is refused (nothing is freed). */
+ * fires; the manager must not be used after the call. From a thread other than the owner,
+ * it is allowed only once the owner no longer uses the manager (for example after joining
+ * it): everything is closed at once and no event is delivered. */
 REDIAL_API void redial_destroy(redial_t *r);
 
 /* ---- Endpoints --------------------------------------------------------------------------- */
@@ -349,7 +354,8 @@ REDIAL_API int redial_endpoint_remove(redial_t *r, redial_id_t id);
 REDIAL_API int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags,
 				       int *ret_fd);
 
-/* Reports a CONNECTED endpoint's connection as broken (err > 0, e.g. EPROTO): the manager
+/* Reports a CONNECTED endpoint's connection as broken (0 < err <= 65535, an errno such as
+ * EPROTO; -EINVAL otherwise): the manager
  * closes the fd before returning, queues DISCONNECTED with err (fd -1), and reconnects with
  * backoff. It counts in the failure streak like a failed attempt: alerts and give-up
  * follow. -ENOTCONN when the endpoint is not connected. */
@@ -391,7 +397,7 @@ struct redial_stats {
 	uint64_t inflight_ops;     /* submitted, not yet completed */
 	uint32_t attempts_inflight; /* direct descriptors in use */
 	uint32_t fds_open;         /* connected fds the manager owns */
-	uint64_t submits;          /* io_uring_enter calls that submitted */
+	uint64_t submits;          /* io_uring_enter calls made (to submit, wait or run completions) */
 	uint64_t sqes;             /* SQEs submitted */
 	uint64_t cqes;             /* CQEs reaped */
 	uint64_t cq_overflows;     /* times the CQ overflowed and was flushed */

@@ -55,6 +55,8 @@ static struct parse_case parse_cases[] = {
 	OK6("[::ffff:1.2.3.4]:80", "[::ffff:1.2.3.4]:80"),
 	OK6("[fe80::1%2]:22", "[fe80::1%2]:22"),
 	OK6("[fe80::1%4294967295]:22", "[fe80::1%4294967295]:22"),
+	/* An interface name needs no resolver: "lo" is index 1 in every network namespace. */
+	OK6("[fe80::1%lo]:80", "[fe80::1%1]:80"),
 
 	/* Exact messages, as documented in the brief. */
 	BADX("127.0.0.1:0", "port \"0\" out of range 1-65535 in \"127.0.0.1:0\""),
@@ -134,12 +136,18 @@ static struct parse_case parse_cases[] = {
 	BAD("[ ::1]:80", "\" ::1\"", "invalid IPv6 address"),
 	BAD("[::1\x02]:80", "\"::1\\x02\"", "invalid IPv6 address"),
 	BAD("[%2]:80", "\"\"", "invalid IPv6 address"),
-	BAD("[fe80::1%eth0]:80", "\"%eth0\"", "numeric interface index"),
+	BAD("[fe80::1%nosuch0]:80", "\"%nosuch0\"", "no such interface"),
+	BADX("[fe80::1%nosuch0]:80",
+	     "IPv6 scope \"%nosuch0\": no such interface in \"[fe80::1%nosuch0]:80\""),
+	BAD("[fe80::1%abcdefghijklmnop]:80", "\"%abcdefghijklmnop\"", "too long"),
+	BAD("[fe80::1%a/b]:80", "\"%a/b\"", "neither an interface index nor"),
+	BAD("[fe80::1%a b]:80", "\"%a b\"", "neither an interface index nor"),
+	BAD("[fe80::1%1%2]:80", "\"%1%2\"", "neither an interface index nor"),
 	BAD("[fe80::1%]:80", "\"%\"", "empty"),
 	BAD("[fe80::1%0]:80", "\"%0\"", "out of range"),
 	BAD("[fe80::1%01]:80", "\"%01\"", "leading zero"),
 	BAD("[fe80::1%4294967296]:80", "\"%4294967296\"", "out of range"),
-	BAD("[fe80::1%-1]:80", "\"%-1\"", "numeric interface index"),
+	BAD("[fe80::1%-1]:80", "\"%-1\"", "no such interface"),
 
 	/* Names: well-formed but need a resolver; malformed ones stay -EINVAL. */
 	NAME("localhost:80", "\"localhost\""),

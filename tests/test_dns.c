@@ -253,7 +253,9 @@ Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedu
 			const struct tu_event *b = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, ids[i], k);
 			uint64_t gap = b->mono_ns - a->mono_ns;
 			cr_assert_geq(gap, a->backoff_ns);
-			cr_assert_lt(gap, a->backoff_ns + REDIAL_MSEC(250), "gap %lu ms for backoff %lu ms",
+			/* Late only by what a loaded machine needs; a DNS timeout more would
+			 * show as 300 ms at least. */
+			cr_assert_lt(gap, a->backoff_ns + REDIAL_SEC(5), "gap %lu ms for backoff %lu ms",
 				     (unsigned long)(gap / 1000000), (unsigned long)(a->backoff_ns / 1000000));
 		}
 	}
@@ -298,19 +300,20 @@ Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
 	reload("127.3.0.2 multi.test\n127.3.0.3 multi.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	rec.defs.backoff_initial_ns = REDIAL_SEC(5);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(60); /* far above any lateness of the loop */
+	rec.defs.backoff_max_ns = REDIAL_SEC(60);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "multi.test:%u", port);
 	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(3));
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
 	cr_assert_not_null(f, "the first address must have been tried and refused");
 	cr_assert_eq(f->err, ECONNREFUSED);
 	cr_assert_eq(f->backoff_ns, 0, "no backoff between the addresses of one cycle");
 	const struct tu_event *c = tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0);
 	cr_assert_eq(c->attempt, 2, "reconnected after 2 attempts");
-	cr_assert_lt(c->mono_ns - f->mono_ns, REDIAL_SEC(1));
+	cr_assert_lt(c->mono_ns - f->mono_ns, REDIAL_SEC(10), "waited a backoff");
 	char ip[64];
 	peer_ip(r, id, ip, sizeof(ip));
 	cr_assert_str_eq(ip, "127.3.0.3");
@@ -333,14 +336,25 @@ Test(dns, the_connect_deadline_is_split_among_the_addresses)
 	char ep[64];
 	snprintf(ep, sizeof(ep), "hole.test:%u", farm_port(farm, 0));
 	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	wait_for(r, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 2);
 	for (size_t i = 0; i < 2; i++) {
 		const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, i);
 		cr_assert_eq(f->err, ETIMEDOUT);
-		cr_assert_geq(f->duration_ns, REDIAL_MSEC(299), "a fair half of 600 ms");
-		cr_assert_lt(f->duration_ns, REDIAL_MSEC(599), "not the whole deadline");
 	}
+	/* The first address gets half of the 600 ms; the second what is left of the deadline
+	 * when it starts, which is less by however late the loop ran: so it must end no sooner
+	 * than the cycle's deadline, and late only by what a loaded machine needs. */
+	const struct tu_event *f0 = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
+	const struct tu_event *f1 = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 1);
+	uint64_t t0 = f0->mono_ns - f0->duration_ns;
+	cr_assert_geq(f0->duration_ns, REDIAL_MSEC(299), "a fair half of 600 ms: %lu ms",
+		      (unsigned long)(f0->duration_ns / 1000000));
+	cr_assert_geq(f1->mono_ns - t0, REDIAL_MSEC(599), "the cycle ended before its deadline");
+	cr_assert_lt(f1->mono_ns - t0, REDIAL_MSEC(600) + REDIAL_SEC(5));
+	/* Not the whole deadline for the first: the second address was tried before it. */
+	cr_assert_lt(f1->mono_ns - f1->duration_ns, t0 + REDIAL_MSEC(600),
+		     "the second address started only after the deadline");
 	tu_finish(r, fds);
 	farm_stop(farm);
 }
@@ -357,7 +371,7 @@ Test(dns, happy_eyeballs_prefers_ipv6_and_cancels_the_ipv4_racer)
 	char ep[64];
 	snprintf(ep, sizeof(ep), "he.test:%u", port);
 	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(5));
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 	cr_assert_eq(connected_family(r, id), AF_INET6);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 0, "the loser is cancelled, not failed");
 	/* The IPv4 racer never got past its head start: nothing reached the IPv4 listener. */
@@ -380,17 +394,17 @@ Test(dns, happy_eyeballs_falls_back_to_ipv4_when_ipv6_is_blackholed)
 	reload("::1 he6.test\n127.0.0.1 he6.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	rec.defs.connect_timeout_ns = REDIAL_SEC(4);
+	rec.defs.connect_timeout_ns = REDIAL_SEC(40); /* IPv6's share: 20 s */
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "he6.test:%u", port);
 	redial_id_t id = add(r, ep, NULL);
 	uint64_t t0 = redial_now_ns();
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(5));
+	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(30));
 	uint64_t took = redial_now_ns() - t0;
 	cr_assert_eq(connected_family(r, id), AF_INET);
-	cr_assert_geq(took, REDIAL_MSEC(240), "IPv4 waits out IPv6's head start");
-	cr_assert_lt(took, REDIAL_SEC(2), "far less than IPv6's share of the deadline");
+	cr_assert_geq(took, REDIAL_MSEC(250), "IPv4 waits out IPv6's head start");
+	cr_assert_lt(took, REDIAL_SEC(10), "far less than IPv6's share of the deadline");
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 0, "the IPv6 loser is cancelled");
 	tu_finish(r, fds);
 	farm_stop(farm);
@@ -421,17 +435,17 @@ Test(dns, an_answer_is_read_at_once_even_inside_one_long_run)
 	int l = listener(AF_INET, "127.3.0.1", &port);
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	cfg.dns_timeout_ns = REDIAL_SEC(5);
+	cfg.dns_timeout_ns = REDIAL_SEC(30);
 	rec.hook = stop_on_connect;
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "ok.test:%u", port);
 	redial_id_t id = add(r, ep, NULL);
 	/* One call, not short slices: the query's socket must be watched in the same turn
-	 * that opened it, or the answer waits for the 5 s query timeout. */
+	 * that opened it, or the answer waits for the 30 s query timeout. */
 	uint64_t t0 = redial_now_ns();
-	cr_assert_geq(redial_run(r, REDIAL_SEC(10)), 1);
-	cr_assert_lt(redial_now_ns() - t0, REDIAL_SEC(2), "took %lu ms",
+	cr_assert_geq(redial_run(r, REDIAL_SEC(60)), 1);
+	cr_assert_lt(redial_now_ns() - t0, REDIAL_SEC(15), "took %lu ms",
 		     (unsigned long)((redial_now_ns() - t0) / 1000000));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, id), 1);
 	close(l);

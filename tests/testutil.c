@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,32 +142,43 @@ void tu_finish(redial_t *r, int fds_before)
 
 /* ---- dnsmasq ------------------------------------------------------------------------------ */
 
-/* A port free on 127.0.0.1 for both UDP and TCP: dnsmasq listens on both. */
+/* The dnsmasq helpers come in two layers: tu_dnsmasq_*_err report failure with a sentence
+ * (for programs outside Criterion, such as tests/soak), the plain ones assert. */
+
+/* A port free on 127.0.0.1 for both UDP and TCP: dnsmasq listens on both. 0 when none. */
 static uint16_t free_dns_port(void)
 {
 	for (int tries = 0; tries < 50; tries++) {
 		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (u < 0 || t < 0) {
+			if (u >= 0)
+				close(u);
+			if (t >= 0)
+				close(t);
+			return 0;
+		}
 		int one = 1;
 		setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as dnsmasq does */
 		struct sockaddr_in sa = { .sin_family = AF_INET,
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		socklen_t len = sizeof(sa);
-		cr_assert_eq(bind(u, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		cr_assert_eq(getsockname(u, (struct sockaddr *)&sa, &len), 0);
-		bool ok = bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		bool ok = bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			  getsockname(u, (struct sockaddr *)&sa, &len) == 0 &&
+			  bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(u);
 		close(t);
 		if (ok)
 			return ntohs(sa.sin_port);
 	}
-	cr_assert_fail("no port free for both UDP and TCP on 127.0.0.1");
 	return 0;
 }
 
 static bool udp_port_taken(uint16_t port)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	bool taken = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
@@ -170,28 +186,59 @@ static bool udp_port_taken(uint16_t port)
 	return taken;
 }
 
-static void write_file(const char *path, const char *text)
+/* Replaces path's content at once (a rename), so dnsmasq never reads half a file. */
+static int replace_file(const char *path, const char *text, char *why, size_t whylen)
 {
 	char tmp[160];
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	FILE *f = fopen(tmp, "we");
-	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
+	if (!f) {
+		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
 	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, path), 0);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* dnsmasq's path: on PATH, or in an sbin directory that a user's PATH may lack; NULL when it
+ * is not installed (the test is then skipped; meson skips test_dns as a whole). */
+static const char *dnsmasq_path(void)
+{
+	static char path[512];
+	char dirs[4096];
+	const char *env = getenv("PATH");
+	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/sbin", env ? env : "");
+	char *save = NULL;
+	for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/dnsmasq", dir);
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	return NULL;
 }
 
 /* One try on a fresh port; false when dnsmasq exited or never bound the port. */
-static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
+static bool dnsmasq_try(struct tu_dnsmasq *d, const char *prog, char *why, size_t whylen)
 {
 	d->port = free_dns_port();
+	if (d->port == 0) {
+		snprintf(why, whylen, "no port free for both UDP and TCP on 127.0.0.1");
+		return false;
+	}
 	char port[32], hosts[128], log[128], err[128];
 	snprintf(port, sizeof(port), "--port=%u", d->port);
 	snprintf(hosts, sizeof(hosts), "--addn-hosts=%s", d->hosts);
 	snprintf(log, sizeof(log), "--log-facility=%s", d->log);
 	snprintf(err, sizeof(err), "%s/stderr", d->dir);
 	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return false;
+	}
 	if (pid == 0) {
 		/* Dies with the test, even one killed by a timeout before its teardown. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -205,7 +252,7 @@ static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
 				 /* Same user and group: a change would clear the death signal. */
 				 geteuid() == 0 ? "--user=root" : "--local-ttl=0",
 				 geteuid() == 0 ? "--group=root" : "--local-ttl=0", NULL };
-		execvp("dnsmasq", argv);
+		execv(prog, argv);
 		_exit(127);
 	}
 	d->pid = pid;
@@ -231,28 +278,79 @@ static bool dnsmasq_try(struct tu_dnsmasq *d, char *why, size_t whylen)
 	return false;
 }
 
-void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
+int tu_dnsmasq_start_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen)
 {
 	memset(d, 0, sizeof(*d));
+	const char *prog = dnsmasq_path();
+	if (!prog)
+		cr_skip_test("dnsmasq is not installed (Debian package dnsmasq-base)");
 	strcpy(d->dir, "/tmp/redial-dns-XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
+	if (!mkdtemp(d->dir)) {
+		snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
+		d->dir[0] = '\0';
+		return -1;
+	}
 	snprintf(d->hosts, sizeof(d->hosts), "%s/hosts", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
-	write_file(d->hosts, hosts);
-	char why[512] = "";
+	if (replace_file(d->hosts, hosts, why, whylen) < 0)
+		return -1;
+	why[0] = '\0';
 	for (int tries = 0; tries < 8; tries++) /* a port can be taken between pick and bind */
-		if (dnsmasq_try(d, why, sizeof(why))) {
+		if (dnsmasq_try(d, prog, why, whylen)) {
 			snprintf(d->servers, sizeof(d->servers), "127.0.0.1:%u", d->port);
-			return;
+			return 0;
 		}
-	cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
+	return -1;
+}
+
+void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
+{
+	char why[512] = "";
+	if (tu_dnsmasq_start_err(d, hosts, why, sizeof(why)) < 0)
+		cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
+}
+
+/* Lines of dnsmasq's log that say it (re)read the hosts file: "read FILE - N names". */
+static int dnsmasq_reads(const struct tu_dnsmasq *d)
+{
+	FILE *f = fopen(d->log, "re");
+	if (!f)
+		return 0;
+	char line[512], want[128];
+	snprintf(want, sizeof(want), "read %s - ", d->hosts);
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
+int tu_dnsmasq_reload_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen)
+{
+	int before = dnsmasq_reads(d);
+	if (replace_file(d->hosts, hosts, why, whylen) < 0)
+		return -1;
+	if (kill(d->pid, SIGHUP) < 0) {
+		snprintf(why, whylen, "kill dnsmasq: %s", strerror(errno));
+		return -1;
+	}
+	/* dnsmasq re-reads the file on its next loop turn and logs it: wait for that line,
+	 * however late a loaded machine runs dnsmasq (up to 30 s). */
+	for (int i = 0; i < 3000 && dnsmasq_reads(d) <= before; i++)
+		usleep(10000);
+	if (dnsmasq_reads(d) <= before) {
+		snprintf(why, whylen, "dnsmasq did not re-read %s within 30 s", d->hosts);
+		return -1;
+	}
+	return 0;
 }
 
 void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts)
 {
-	write_file(d->hosts, hosts);
-	cr_assert_eq(kill(d->pid, SIGHUP), 0);
-	usleep(200000); /* dnsmasq re-reads the file on its next loop turn */
+	char why[256];
+	if (tu_dnsmasq_reload_err(d, hosts, why, sizeof(why)) < 0)
+		cr_assert_fail("%s", why);
 }
 
 int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name)
@@ -282,4 +380,69 @@ void tu_dnsmasq_stop(struct tu_dnsmasq *d)
 	unlink(p);
 	rmdir(d->dir);
 	d->pid = 0;
+}
+
+/* ---- Namespaces ------------------------------------------------------------------------- */
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int err = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
+	close(fd);
+	return err;
+}
+
+int tu_unshare(int flags, char *why, size_t whylen)
+{
+	if (geteuid() != 0 || unshare(flags) < 0) {
+		/* Unprivileged (or a root without the capability): a user namespace of our own
+		 * first, with ourselves as its root. */
+		char map[64];
+		uid_t uid = geteuid();
+		gid_t gid = getegid();
+		if (unshare(CLONE_NEWUSER | flags) < 0) {
+			snprintf(why, whylen, "unshare: %s", strerror(errno));
+			return -errno;
+		}
+		int err = write_text("/proc/self/setgroups", "deny");
+		if (err == 0 || err == -ENOENT) {
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+			err = write_text("/proc/self/uid_map", map);
+		}
+		if (err == 0) {
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+			err = write_text("/proc/self/gid_map", map);
+		}
+		if (err < 0) {
+			snprintf(why, whylen, "user namespace maps: %s", strerror(-err));
+			return err;
+		}
+	}
+	/* Mounts made here must not leak to the parent's namespace. */
+	if ((flags & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		snprintf(why, whylen, "mount --make-rprivate /: %s", strerror(errno));
+		return -errno;
+	}
+	if (flags & CLONE_NEWNET) {
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		strcpy(ifr.ifr_name, "lo");
+		int err = 0;
+		if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+			err = -errno;
+		ifr.ifr_flags |= IFF_UP;
+		if (err == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			err = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (err < 0) {
+			snprintf(why, whylen, "ip link set lo up: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }

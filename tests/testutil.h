@@ -69,10 +69,19 @@ struct tu_dnsmasq {
 	char servers[32]; /* "127.0.0.1:PORT", for redial_config.dns_servers */
 };
 void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts);
+/* The same without Criterion: 0, or -1 with a sentence in why. */
+int tu_dnsmasq_start_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen);
+int tu_dnsmasq_reload_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen);
 /* Rewrites the hosts file and makes dnsmasq read it again. */
 void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts);
 /* How many queries of a type ("A", "AAAA") for a name dnsmasq logged. */
 int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name);
 void tu_dnsmasq_stop(struct tu_dnsmasq *d);
+
+/* Moves this process into new namespaces (CLONE_NEWNET, CLONE_NEWNS, ...): directly as
+ * root, else inside a user namespace of its own where it is root. A new network namespace
+ * gets its lo up; a new mount namespace is made private first. Returns 0, or -errno with a
+ * sentence in why (the test should then skip: the sandbox does not allow it). */
+int tu_unshare(int flags, char *why, size_t whylen);
 
 #endif

@@ -6,91 +6,28 @@
  * names (-ENOTSUP) because resolving them blocks, and the engine never blocks.
  *
  * Choices the header leaves open:
- *  - An IPv6 zone is accepted only as a numeric interface index, "[fe80::1%2]:80"
- *    (sin6_scope_id = 2). An interface name ("%eth0") is -EINVAL: mapping it needs
- *    if_nametoindex, and the index of a name can change while the endpoint lives.
+ *  - An IPv6 zone is a numeric interface index, "[fe80::1%2]:80" (sin6_scope_id = 2), or
+ *    an interface name, "[fe80::1%lo]:80", mapped to its index by if_nametoindex when the
+ *    string is parsed (a local lookup, no resolver). The index is kept, not the name: an
+ *    interface deleted and made again under the same name is not followed. An unknown
+ *    name is -EINVAL naming it.
  *  - ret_addr and ret_len may be NULL, to validate a string without keeping the result.
  *  - On success errbuf (when given) is set to "", so a reused buffer never shows a stale
  *    message next to a 0 return.
  */
 #include "redial.h"
 #include "addr.h"
+#include "errmsg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #define HOST_MAX 255
-
-/* ---- Error messages -------------------------------------------------------------------- */
-
-/* A message under construction in the caller's errbuf. Every append truncates to the room
- * left and re-terminates, so no error path can overflow a small buffer or leave it
- * unterminated; buf is NULL when the caller wants no message. */
-struct msg {
-	char *buf;
-	size_t cap; /* bytes in buf, the NUL included */
-	size_t len; /* characters written so far */
-};
-
-static void msg_init(struct msg *m, char *buf, size_t cap)
-{
-	m->buf = cap ? buf : NULL;
-	m->cap = cap;
-	m->len = 0;
-	if (m->buf)
-		m->buf[0] = '\0';
-}
-
-static void msg_putn(struct msg *m, const char *s, size_t n)
-{
-	if (!m->buf)
-		return;
-	size_t room = m->cap - 1 - m->len;
-	if (n > room)
-		n = room;
-	memcpy(m->buf + m->len, s, n);
-	m->len += n;
-	m->buf[m->len] = '\0';
-}
-
-static void msg_puts(struct msg *m, const char *s)
-{
-	msg_putn(m, s, strlen(s));
-}
-
-static void msg_uint(struct msg *m, unsigned long long v)
-{
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", v);
-	if (n > 0)
-		msg_putn(m, tmp, (size_t)n);
-}
-
-/* The offender in double quotes. Bytes outside printable ASCII become \xNN, and the quote
- * and backslash are escaped, so the message stays one readable line whatever the input
- * holds and a log reader can tell where the quoted part ends. */
-static void msg_quoted(struct msg *m, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	msg_putn(m, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f) {
-			char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
-			msg_putn(m, esc, sizeof(esc));
-		} else if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
-			msg_putn(m, esc, sizeof(esc));
-		} else {
-			msg_putn(m, (const char *)&c, 1);
-		}
-	}
-	msg_putn(m, "\"", 1);
-}
 
 /* The whole input, for the " in \"...\"" tail most messages end with. */
 struct input {
@@ -100,8 +37,8 @@ struct input {
 
 static void msg_in_input(struct msg *m, const struct input *in)
 {
-	msg_puts(m, " in ");
-	msg_quoted(m, in->s, in->len);
+	rd_msg_puts(m, " in ");
+	rd_msg_quoted(m, in->s, in->len);
 }
 
 /* ---- Pieces ---------------------------------------------------------------------------- */
@@ -147,45 +84,45 @@ static int parse_port(const char *p, size_t n, const struct input *in, struct ms
 		      uint16_t *ret_port)
 {
 	if (n == 0) {
-		msg_puts(m, "missing port after \":\"");
+		rd_msg_puts(m, "missing port after \":\"");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	if (p[0] == '+' || p[0] == '-') {
-		msg_puts(m, "port ");
-		msg_quoted(m, p, n);
-		msg_puts(m, " must not have a sign");
+		rd_msg_puts(m, "port ");
+		rd_msg_quoted(m, p, n);
+		rd_msg_puts(m, " must not have a sign");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	size_t d = count_digits(p, n);
 	if (d == 0) {
-		msg_puts(m, "port ");
-		msg_quoted(m, p, n);
-		msg_puts(m, " is not a decimal number");
+		rd_msg_puts(m, "port ");
+		rd_msg_quoted(m, p, n);
+		rd_msg_puts(m, " is not a decimal number");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	/* Before the range check: for "0x50" the "x50" explains more than "0" would. */
 	if (d < n) {
-		msg_puts(m, "trailing characters ");
-		msg_quoted(m, p + d, n - d);
-		msg_puts(m, " after port");
+		rd_msg_puts(m, "trailing characters ");
+		rd_msg_quoted(m, p + d, n - d);
+		rd_msg_puts(m, " after port");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	if (p[0] == '0' && d > 1) {
-		msg_puts(m, "port ");
-		msg_quoted(m, p, n);
-		msg_puts(m, " has a leading zero");
+		rd_msg_puts(m, "port ");
+		rd_msg_quoted(m, p, n);
+		rd_msg_puts(m, " has a leading zero");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	unsigned long long v = digits_value(p, d, 65535);
 	if (v == 0 || v > 65535) {
-		msg_puts(m, "port ");
-		msg_quoted(m, p, n);
-		msg_puts(m, " out of range 1-65535");
+		rd_msg_puts(m, "port ");
+		rd_msg_quoted(m, p, n);
+		rd_msg_puts(m, " out of range 1-65535");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -201,10 +138,10 @@ static int parse_ipv4(const char *h, size_t n, const struct input *in, struct ms
 	for (size_t i = 0; i < n; i++)
 		dots += h[i] == '.';
 	if (dots != 3) {
-		msg_puts(m, "IPv4 address ");
-		msg_quoted(m, h, n);
-		msg_puts(m, " must have 4 octets, not ");
-		msg_uint(m, dots + 1);
+		rd_msg_puts(m, "IPv4 address ");
+		rd_msg_quoted(m, h, n);
+		rd_msg_puts(m, " must have 4 octets, not ");
+		rd_msg_uint(m, dots + 1);
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -228,11 +165,11 @@ static int parse_ipv4(const char *h, size_t n, const struct input *in, struct ms
 		else if (digits_value(p, len, 255) > 255)
 			why = "octet out of range 0-255";
 		if (why) {
-			msg_puts(m, why);
-			msg_puts(m, " ");
-			msg_quoted(m, p, len);
-			msg_puts(m, " in IPv4 address ");
-			msg_quoted(m, h, n);
+			rd_msg_puts(m, why);
+			rd_msg_puts(m, " ");
+			rd_msg_quoted(m, p, len);
+			rd_msg_puts(m, " in IPv4 address ");
+			rd_msg_quoted(m, h, n);
 			msg_in_input(m, in);
 			return -EINVAL;
 		}
@@ -243,7 +180,15 @@ static int parse_ipv4(const char *h, size_t n, const struct input *in, struct ms
 	return 0;
 }
 
-/* "%N" after an IPv6 address: a decimal interface index 1..UINT32_MAX. */
+/* A byte an interface name may hold: the kernel takes anything but '/', ':' and blanks
+ * (dev_valid_name); control bytes are refused here too, to keep messages one line. */
+static bool ifname_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '/' && c != ':' && c != '%';
+}
+
+/* "%N" or "%NAME" after an IPv6 address: a decimal interface index 1..UINT32_MAX, or the
+ * name of an interface of this host. */
 static int parse_scope(const char *z, size_t n, const struct input *in, struct msg *m,
 		       uint32_t *ret_scope)
 {
@@ -251,18 +196,38 @@ static int parse_scope(const char *z, size_t n, const struct input *in, struct m
 	size_t d = count_digits(z + 1, n - 1);
 	unsigned long long v = digits_value(z + 1, d, UINT32_MAX);
 
-	if (n == 1)
+	if (n == 1) {
 		why = " is empty";
-	else if (d != n - 1)
-		why = " must be a numeric interface index (names need the resolver)";
-	else if (z[1] == '0' && d > 1)
+	} else if (d != n - 1) {
+		/* Not all digits: an interface name. */
+		size_t k = 1;
+		while (k < n && ifname_byte((unsigned char)z[k]))
+			k++;
+		if (k != n) {
+			why = " is neither an interface index nor an interface name";
+		} else if (n - 1 >= IF_NAMESIZE) {
+			why = " is too long for an interface name";
+		} else {
+			char name[IF_NAMESIZE];
+			memcpy(name, z + 1, n - 1);
+			name[n - 1] = '\0';
+			unsigned idx = if_nametoindex(name);
+			if (idx == 0)
+				why = errno == ENODEV || errno == ENXIO
+					      ? ": no such interface"
+					      : ": the interface name could not be looked up";
+			else
+				v = idx;
+		}
+	} else if (z[1] == '0' && d > 1) {
 		why = " has a leading zero";
-	else if (v == 0 || v > UINT32_MAX)
+	} else if (v == 0 || v > UINT32_MAX) {
 		why = " out of range 1-4294967295"; /* 0 would mean "no scope" */
+	}
 	if (why) {
-		msg_puts(m, "IPv6 scope ");
-		msg_quoted(m, z, n);
-		msg_puts(m, why);
+		rd_msg_puts(m, "IPv6 scope ");
+		rd_msg_quoted(m, z, n);
+		rd_msg_puts(m, why);
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -272,11 +237,11 @@ static int parse_scope(const char *z, size_t n, const struct input *in, struct m
 
 static int host_too_long(size_t n, struct msg *m)
 {
-	msg_puts(m, "host too long (");
-	msg_uint(m, n);
-	msg_puts(m, " > ");
-	msg_uint(m, HOST_MAX);
-	msg_puts(m, ")");
+	rd_msg_puts(m, "host too long (");
+	rd_msg_uint(m, n);
+	rd_msg_puts(m, " > ");
+	rd_msg_uint(m, HOST_MAX);
+	rd_msg_puts(m, ")");
 	return -EINVAL;
 }
 
@@ -288,14 +253,14 @@ static int parse_bracketed(const struct input *in, struct sockaddr_storage *ss,
 	const char *s = in->s;
 	const char *rb = memchr(s, ']', in->len);
 	if (!rb) {
-		msg_puts(m, "missing \"]\" after IPv6 address");
+		rd_msg_puts(m, "missing \"]\" after IPv6 address");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	const char *h = s + 1;
 	size_t hlen = (size_t)(rb - h);
 	if (hlen == 0) {
-		msg_puts(m, "empty host");
+		rd_msg_puts(m, "empty host");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -305,14 +270,14 @@ static int parse_bracketed(const struct input *in, struct sockaddr_storage *ss,
 	const char *after = rb + 1;
 	size_t after_len = in->len - (size_t)(after - s);
 	if (after_len == 0) {
-		msg_puts(m, "missing \":PORT\"");
+		rd_msg_puts(m, "missing \":PORT\"");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	if (after[0] != ':') {
-		msg_puts(m, "unexpected characters ");
-		msg_quoted(m, after, after_len);
-		msg_puts(m, " after \"]\"");
+		rd_msg_puts(m, "unexpected characters ");
+		rd_msg_quoted(m, after, after_len);
+		rd_msg_puts(m, " after \"]\"");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -330,9 +295,9 @@ static int parse_bracketed(const struct input *in, struct sockaddr_storage *ss,
 		while (i < addr_len && (is_digit(h[i]) || h[i] == '.'))
 			i++;
 		if (i == addr_len) {
-			msg_puts(m, "IPv4 address ");
-			msg_quoted(m, h, addr_len);
-			msg_puts(m, " must not be in brackets");
+			rd_msg_puts(m, "IPv4 address ");
+			rd_msg_quoted(m, h, addr_len);
+			rd_msg_puts(m, " must not be in brackets");
 			msg_in_input(m, in);
 			return -EINVAL;
 		}
@@ -344,8 +309,8 @@ static int parse_bracketed(const struct input *in, struct sockaddr_storage *ss,
 	addr[addr_len] = '\0';
 	struct in6_addr a6;
 	if (addr_len == 0 || inet_pton(AF_INET6, addr, &a6) != 1) {
-		msg_puts(m, "invalid IPv6 address ");
-		msg_quoted(m, h, addr_len);
+		rd_msg_puts(m, "invalid IPv6 address ");
+		rd_msg_quoted(m, h, addr_len);
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -366,13 +331,17 @@ static int parse_bracketed(const struct input *in, struct sockaddr_storage *ss,
 	return 0;
 }
 
+static int check_name(const char *h, size_t hlen, const struct input *in, struct msg *m,
+		      struct rd_name *out);
+
+/* A.B.C.D:PORT, or (when name is not NULL) NAME:PORT: then 1 and *name filled. */
 static int parse_plain(const struct input *in, struct sockaddr_storage *ss, socklen_t *ret_len,
-		       struct msg *m)
+		       struct msg *m, struct rd_name *name)
 {
 	const char *s = in->s;
 	const char *colon = memchr(s, ':', in->len);
 	if (!colon) {
-		msg_puts(m, "missing \":PORT\"");
+		rd_msg_puts(m, "missing \":PORT\"");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -387,13 +356,13 @@ static int parse_plain(const struct input *in, struct sockaddr_storage *ss, sock
 		while (i < hlen && is_hex(h[i]))
 			i++;
 		if (i == hlen) {
-			msg_puts(m, "IPv6 address must be in brackets: ");
-			msg_quoted(m, s, in->len);
+			rd_msg_puts(m, "IPv6 address must be in brackets: ");
+			rd_msg_quoted(m, s, in->len);
 			return -EINVAL;
 		}
 	}
 	if (hlen == 0) {
-		msg_puts(m, "empty host");
+		rd_msg_puts(m, "empty host");
 		msg_in_input(m, in);
 		return -EINVAL;
 	}
@@ -413,17 +382,24 @@ static int parse_plain(const struct input *in, struct sockaddr_storage *ss, sock
 		if (is_alpha(c) || c == '_') {
 			numeric = false;
 		} else if (!is_digit(c) && c != '.' && c != '+' && c != '-') {
-			msg_puts(m, "invalid character ");
-			msg_quoted(m, &h[i], 1);
-			msg_puts(m, " in host ");
-			msg_quoted(m, h, hlen);
+			rd_msg_puts(m, "invalid character ");
+			rd_msg_quoted(m, &h[i], 1);
+			rd_msg_puts(m, " in host ");
+			rd_msg_quoted(m, h, hlen);
 			msg_in_input(m, in);
 			return -EINVAL;
 		}
 	}
+	if (!numeric && name) {
+		ret = check_name(h, hlen, in, m, name);
+		if (ret < 0)
+			return ret;
+		name->port = port;
+		return 1;
+	}
 	if (!numeric) {
-		msg_puts(m, "host names need the resolver: ");
-		msg_quoted(m, h, hlen);
+		rd_msg_puts(m, "host names need the resolver: ");
+		rd_msg_quoted(m, h, hlen);
 		return -ENOTSUP;
 	}
 
@@ -437,26 +413,28 @@ static int parse_plain(const struct input *in, struct sockaddr_storage *ss, sock
 	return 0;
 }
 
-int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
-			  char *errbuf, size_t errlen)
+/* One scan of the string for both public forms: 0 for an address, 1 for a name (when name
+ * is not NULL), -errno with the message in errbuf. */
+static int parse_endpoint(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
+			  struct rd_name *name, char *errbuf, size_t errlen)
 {
 	struct msg m;
-	msg_init(&m, errbuf, errlen);
+	rd_msg_init(&m, errbuf, errlen);
 
 	if (!s) {
-		msg_puts(&m, "no endpoint string (NULL)");
+		rd_msg_puts(&m, "no endpoint string (NULL)");
 		return -EINVAL;
 	}
 	/* strnlen first: a hostile or unterminated-looking input costs at most MAX+1 reads. */
 	size_t len = strnlen(s, REDIAL_ENDPOINT_MAX + 1);
 	if (len > REDIAL_ENDPOINT_MAX) {
-		msg_puts(&m, "endpoint too long (more than ");
-		msg_uint(&m, REDIAL_ENDPOINT_MAX);
-		msg_puts(&m, " characters)");
+		rd_msg_puts(&m, "endpoint too long (more than ");
+		rd_msg_uint(&m, REDIAL_ENDPOINT_MAX);
+		rd_msg_puts(&m, " characters)");
 		return -EINVAL;
 	}
 	if (len == 0) {
-		msg_puts(&m, "empty endpoint string");
+		rd_msg_puts(&m, "empty endpoint string");
 		return -EINVAL;
 	}
 
@@ -465,8 +443,8 @@ int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr, sock
 	socklen_t sslen = 0;
 	memset(&ss, 0, sizeof(ss));
 	int ret = s[0] == '[' ? parse_bracketed(&in, &ss, &sslen, &m)
-			      : parse_plain(&in, &ss, &sslen, &m);
-	if (ret < 0)
+			      : parse_plain(&in, &ss, &sslen, &m, name);
+	if (ret != 0)
 		return ret;
 
 	if (ret_addr)
@@ -474,6 +452,18 @@ int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr, sock
 	if (ret_len)
 		*ret_len = sslen;
 	return 0;
+}
+
+int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
+			  char *errbuf, size_t errlen)
+{
+	return parse_endpoint(s, ret_addr, ret_len, NULL, errbuf, errlen);
+}
+
+int rd_endpoint_parse_any(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
+			  struct rd_name *ret_name, char *errbuf, size_t errlen)
+{
+	return parse_endpoint(s, ret_addr, ret_len, ret_name, errbuf, errlen);
 }
 
 int redial_endpoint_format(const struct sockaddr *sa, char *buf, size_t len)
@@ -516,65 +506,47 @@ int redial_endpoint_format(const struct sockaddr *sa, char *buf, size_t len)
 
 /* ---- Host names (the engine resolves them) ------------------------------------------- */
 
-/* Checks "NAME:PORT" for a syntactically valid DNS name (RFC 1123 labels of letters, digits,
- * '-' and '_', 1-63 characters, not starting or ending with '-', at most 253 in all, an
- * optional final dot) and splits it. Called after redial_endpoint_parse said -ENOTSUP. */
-int rd_endpoint_parse_name(const char *s, char *host, size_t hostcap, uint16_t *ret_port,
-			   char *errbuf, size_t errlen)
+/* Checks a DNS name (RFC 1123 labels of letters, digits, '-' and '_', 1-63 characters, not
+ * starting or ending with '-', at most 253 in all, an optional final dot) and copies it,
+ * without the final dot, into out->host. */
+static int check_name(const char *h, size_t hlen, const struct input *in, struct msg *m,
+		      struct rd_name *out)
 {
-	struct msg m;
-	msg_init(&m, errbuf, errlen);
-	size_t len = strnlen(s, REDIAL_ENDPOINT_MAX + 1);
-	struct input in = { .s = s, .len = len };
-	const char *colon = memchr(s, ':', len);
-	if (!colon || len > REDIAL_ENDPOINT_MAX) {
-		msg_puts(&m, "missing \":PORT\"");
-		msg_in_input(&m, &in);
-		return -EINVAL;
-	}
-	size_t hlen = (size_t)(colon - s);
-	uint16_t port;
-	int ret = parse_port(colon + 1, len - hlen - 1, &in, &m, &port);
-	if (ret < 0)
-		return ret;
-	size_t n = hlen && s[hlen - 1] == '.' ? hlen - 1 : hlen;
-	if (n == 0 || n > 253 || n + 1 > hostcap) {
-		msg_puts(&m, "host name length ");
-		msg_uint(&m, n);
-		msg_puts(&m, " out of range 1-253");
-		msg_in_input(&m, &in);
+	size_t n = hlen && h[hlen - 1] == '.' ? hlen - 1 : hlen;
+	if (n == 0 || n > 253 || n + 1 > sizeof(out->host)) {
+		rd_msg_puts(m, "host name length ");
+		rd_msg_uint(m, n);
+		rd_msg_puts(m, " out of range 1-253");
+		msg_in_input(m, in);
 		return -EINVAL;
 	}
 	size_t label = 0;
 	for (size_t i = 0; i <= n; i++) {
-		char c = i < n ? s[i] : '.';
+		char c = i < n ? h[i] : '.';
 		if (c == '.') {
-			bool bad_edge = label == 0 || s[i - label] == '-' || s[i - 1] == '-';
+			bool bad_edge = label == 0 || h[i - label] == '-' || h[i - 1] == '-';
 			if (label > 63 || bad_edge) {
-				msg_puts(&m, "bad label ");
-				msg_quoted(&m, s + i - label, label);
-				msg_puts(&m, label > 63 ? " (longer than 63)"
-					 : label == 0   ? " (empty)"
-							: " (starts or ends with '-')");
-				msg_puts(&m, " in host name");
-				msg_in_input(&m, &in);
+				rd_msg_puts(m, "bad label ");
+				rd_msg_quoted(m, h + i - label, label);
+				rd_msg_puts(m, label > 63 ? " (longer than 63)"
+					    : label == 0   ? " (empty)"
+							   : " (starts or ends with '-')");
+				rd_msg_puts(m, " in host name");
+				msg_in_input(m, in);
 				return -EINVAL;
 			}
 			label = 0;
 		} else if (is_alpha(c) || is_digit(c) || c == '-' || c == '_') {
 			label++;
 		} else {
-			msg_puts(&m, "invalid character ");
-			msg_quoted(&m, s + i, 1);
-			msg_puts(&m, " in host name");
-			msg_in_input(&m, &in);
+			rd_msg_puts(m, "invalid character ");
+			rd_msg_quoted(m, h + i, 1);
+			rd_msg_puts(m, " in host name");
+			msg_in_input(m, in);
 			return -EINVAL;
 		}
 	}
-	memcpy(host, s, n);
-	host[n] = '\0';
-	*ret_port = port;
-	if (m.buf)
-		m.buf[0] = '\0';
+	memcpy(out->host, h, n);
+	out->host[n] = '\0';
 	return 0;
 }

@@ -1,19 +1,15 @@
-/* alloc.c — allocation entry points of the library. */
+/* alloc.c — allocation entry points of the library, with failure injection for tests. */
 #include "alloc.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#ifdef RD_USE_JEMALLOC
-#include <jemalloc/jemalloc.h>
-#define RD_SYS_MALLOC(n) mallocx((n), 0)
-#define RD_SYS_REALLOC(p, n) rallocx((p), (n), 0)
-#define RD_SYS_FREE(p) dallocx((p), 0)
-#else
+/* The host's malloc, always: a library must not choose its host's allocator, and nothing on
+ * the engine's hot path allocates (tables are preallocated), so a faster allocator would
+ * buy the library nothing. The redial tools link jemalloc as their own choice. */
 #define RD_SYS_MALLOC(n) malloc(n)
 #define RD_SYS_REALLOC(p, n) realloc((p), (n))
 #define RD_SYS_FREE(p) free(p)
-#endif
 
 /* Countdown to the injected failure; 0 means disarmed. Atomic because the log's drain
  * thread allocates too. */

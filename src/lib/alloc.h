@@ -1,5 +1,5 @@
-/* alloc.h — the library's allocator (jemalloc, or libc under sanitizers), with fault
- * injection so tests can fail the Nth allocation and expect a clean -ENOMEM. */
+/* alloc.h — the library's allocation calls (the host's malloc), with fault injection so tests
+ * can fail the Nth allocation and expect a clean -ENOMEM. */
 #ifndef RD_ALLOC_H
 #define RD_ALLOC_H
 

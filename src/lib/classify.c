@@ -40,18 +40,27 @@ enum redial_class redial_classify(int err)
 	case EINPROGRESS:
 		return REDIAL_CLASS_TRANSIENT;
 
-	/* Retrying the same address with the same socket setup gives the same answer. */
+	/* The address was validated when the endpoint was added, so when a connect says these
+	 * it is the network's state speaking, not the caller's mistake, and routes and rules
+	 * change at run time: a "blackhole" route gives EINVAL, a "prohibit" route EACCES
+	 * (the same prohibition arriving as ICMP is EHOSTUNREACH or EACCES), a netfilter
+	 * OUTPUT rule that drops or rejects the SYN gives EPERM, an LSM denial EACCES. */
 	case EACCES:
 	case EPERM:
+	case EINVAL:
+		return REDIAL_CLASS_TRANSIENT;
+
+	/* This host cannot make such a socket at all (the family or protocol is not built in,
+	 * or IPv6 is disabled), or the socket the engine made is not what it asked for (a bug
+	 * that retrying repeats): the same answer comes back every time. */
 	case EAFNOSUPPORT:
 	case EPROTONOSUPPORT:
-	case EINVAL:
+	case EPFNOSUPPORT:
+	case ESOCKTNOSUPPORT:
+	case EOPNOTSUPP:
 	case EDESTADDRREQ:
 	case EISCONN:
 	case ENOTSOCK:
-	case EOPNOTSUPP:
-	case EPFNOSUPPORT:
-	case ESOCKTNOSUPPORT:
 		return REDIAL_CLASS_PERMANENT;
 
 	/* This process or host ran short of descriptors, memory or local ports. The endpoint
@@ -81,6 +90,8 @@ const char *redial_class_name(enum redial_class cls)
 		return "permanent";
 	case REDIAL_CLASS_LOCAL:
 		return "local";
+	case REDIAL_CLASS_NONE:
+		return "none";
 	}
 	return "unknown";
 }
@@ -191,6 +202,8 @@ const char *redial_state_name(enum redial_state st)
 		return "failed";
 	case REDIAL_STATE_CANCELLED:
 		return "cancelled";
+	case REDIAL_STATE_QUEUED:
+		return "queued";
 	}
 	return "unknown";
 }

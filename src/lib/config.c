@@ -2,6 +2,7 @@
  * interning, and the reason a create failed. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,9 @@
 #include <sys/resource.h>
 
 #include "alloc.h"
+#include "endpoint.h"
+
+#define RD_CFG_KNOWN_FLAGS (REDIAL_CFG_NO_DEFER_TASKRUN | REDIAL_CFG_NO_FD_INSTALL)
 
 static __thread char create_error[256];
 
@@ -168,6 +172,37 @@ static uint32_t default_max_connecting(uint32_t asked)
 	return natt ? (uint32_t)natt : 1;
 }
 
+/* Descriptors this process has open now: the entries of /proc/self/fd. */
+static uint64_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return 0;
+	uint64_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n ? n - 1 : 0; /* the directory's own fd */
+}
+
+/* Half of what RLIMIT_NOFILE leaves free now: the application keeps the other half for its
+ * own sockets and files. */
+static uint32_t default_max_fds(void)
+{
+	struct rlimit rl;
+	uint64_t nofile = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		nofile = rl.rlim_cur;
+	uint64_t used = open_fds();
+	uint64_t free_fds = nofile > used ? nofile - used : 0;
+	uint64_t n = free_fds / 2;
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	return n ? (uint32_t)n : 1;
+}
+
 int rd_config_load(const struct redial_config *ucfg, struct redial_config *ret_cfg,
 		   struct redial_endpoint_opts *ret_defs)
 {
@@ -180,9 +215,13 @@ int rd_config_load(const struct redial_config *ucfg, struct redial_config *ret_c
 						  : "use redial_config_init");
 		return ret;
 	}
-	if (cfg.max_endpoints == 0 || cfg.max_endpoints > (1u << 31)) {
-		rd_set_create_error("config: max_endpoints %u out of range 1-2^31",
-				    cfg.max_endpoints);
+	if (cfg.max_endpoints == 0 || cfg.max_endpoints > RD_MAX_ENDPOINTS) {
+		rd_set_create_error("config: max_endpoints %u out of range 1-%u",
+				    cfg.max_endpoints, RD_MAX_ENDPOINTS);
+		return -EINVAL;
+	}
+	if (cfg.flags & ~RD_CFG_KNOWN_FLAGS) {
+		rd_set_create_error("config: unknown flags 0x%x", cfg.flags & ~RD_CFG_KNOWN_FLAGS);
 		return -EINVAL;
 	}
 	if (cfg.sq_entries == 0 || cfg.sq_entries > 32768) {
@@ -216,6 +255,8 @@ int rd_config_load(const struct redial_config *ucfg, struct redial_config *ret_c
 	}
 	cfg.endpoint_defaults = NULL; /* the caller's; the manager keeps *ret_defs */
 	cfg.max_connecting = default_max_connecting(cfg.max_connecting);
+	if (cfg.max_fds == 0)
+		cfg.max_fds = default_max_fds();
 	*ret_cfg = cfg;
 	return 0;
 }

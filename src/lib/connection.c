@@ -5,8 +5,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "embed.h"
 #include "manager.h"
 #include "sockerr.h"
+#include <unistd.h>
 
 static void conn_want(struct redial *r, struct rd_endpoint *ep, unsigned bits)
 {
@@ -36,14 +38,45 @@ void rd_conn_unwatch(struct redial *r, struct rd_endpoint *ep)
 		conn_want(r, ep, RD_EW_UNWATCH);
 }
 
-void rd_conn_close(struct redial *r, struct rd_endpoint *ep, bool unwatch)
+void rd_conn_unwatch_now(struct redial *r, struct rd_endpoint *ep)
 {
-	if (unwatch)
-		rd_conn_unwatch(r, ep);
-	ep->close_fd = ep->fd;
-	conn_want(r, ep, RD_EW_CLOSE);
+	if (ep->want & RD_EW_WATCH) {
+		ep->want &= (uint8_t)~RD_EW_WATCH; /* never sent: nothing to take back */
+		return;
+	}
+	uint32_t idx = rd_ep_index(r, ep);
+	struct io_uring_sqe *sqe = r->enabled ? rd_get_sqe(r) : NULL;
+	if (!sqe) {
+		conn_want(r, ep, RD_EW_UNWATCH);
+		return;
+	}
+	io_uring_prep_poll_remove(sqe, rd_ud(RD_OP_POLL, ep->watch_seq, idx));
+	sqe->user_data = rd_ud(RD_OP_POLL_REMOVE, ep->watch_seq, idx);
+	ep->ops++;
+	/* GETEVENTS runs the deferred completion of the cancelled poll, which drops the poll's
+	 * reference to the file. Both CQEs are reaped later, as usual. -EBUSY/-EAGAIN leave
+	 * the SQE in the ring for the next submit. */
+	int ret = io_uring_submit_and_get_events(&r->ring);
+	r->submits++;
+	(void)ret;
+}
+
+void rd_conn_close_now(struct redial *r, struct rd_endpoint *ep)
+{
+	rd_conn_unwatch_now(r, ep);
+	close(ep->fd);
+	r->fds_open--;
 	ep->fd = -1;
 	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+}
+
+int rd_conn_hand_to_event(struct redial *r, struct rd_endpoint *ep)
+{
+	int fd = ep->fd;
+	rd_late_close(r, fd);
+	ep->fd = -1;
+	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+	return fd;
 }
 
 static void prep_conn_sqe(struct io_uring_sqe *sqe, enum rd_op op, struct rd_endpoint *ep,
@@ -65,14 +98,6 @@ bool rd_conn_pump(struct redial *r)
 			io_uring_prep_poll_remove(sqe, rd_ud(RD_OP_POLL, ep->watch_seq, idx));
 			prep_conn_sqe(sqe, RD_OP_POLL_REMOVE, ep, ep->watch_seq, idx);
 			ep->want &= (uint8_t)~RD_EW_UNWATCH;
-		}
-		if (ep->want & RD_EW_CLOSE) {
-			if (!(sqe = rd_get_sqe(r)))
-				return false;
-			io_uring_prep_close(sqe, ep->close_fd);
-			prep_conn_sqe(sqe, RD_OP_CLOSE_FD, ep, 0, idx);
-			ep->close_fd = -1;
-			ep->want &= (uint8_t)~RD_EW_CLOSE;
 		}
 		if (ep->want & RD_EW_WATCH) {
 			if (ep->fd >= 0) {
@@ -111,9 +136,6 @@ bool rd_conn_cqe(struct redial *r, enum rd_op op, uint32_t seq, uint32_t idx, in
 			break;
 		gone = true;
 		*ret_err = res > 0 ? ((res & POLLERR) ? rd_socket_error(ep->fd) : 0) : -res;
-		break;
-	case RD_OP_CLOSE_FD:
-		r->fds_open--;
 		break;
 	default:
 		break;

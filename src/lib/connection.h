@@ -14,9 +14,18 @@
 void rd_conn_watch(struct redial *r, struct rd_endpoint *ep);
 /* Stops watching the connected fd: drops a watch not yet sent, or removes the armed one. */
 void rd_conn_unwatch(struct redial *r, struct rd_endpoint *ep);
-/* Lets go of the connected fd: its watch (unless it already fired) and the fd itself go
- * in the next batch, and later CQEs of this connection are recognised as stale. */
-void rd_conn_close(struct redial *r, struct rd_endpoint *ep, bool unwatch);
+/* Takes the watch out of the ring before returning (a POLL_REMOVE submitted at once, with
+ * the kernel's deferred work run so that the cancelled poll lets go of the file), so that
+ * nothing in the kernel holds the fd afterwards. Falls back to the queued removal when the
+ * ring cannot take it now (the fd is then held until the next pump). */
+void rd_conn_unwatch_now(struct redial *r, struct rd_endpoint *ep);
+/* Unwatches and closes the connected fd before returning: the peer sees the close. */
+void rd_conn_close_now(struct redial *r, struct rd_endpoint *ep);
+/* Lets go of the connected fd without closing it yet: the watch has fired, and the fd goes
+ * out in a DISCONNECTED event; it is closed at the start of the next run (embed.c). Returns
+ * the fd. */
+int rd_conn_hand_to_event(struct redial *r, struct rd_endpoint *ep);
+
 /* Sends the queued connection ops. False when the SQ filled up first. */
 bool rd_conn_pump(struct redial *r);
 /* One CQE of a connection op. Returns true, with *ret_err (0 for an orderly close), when

@@ -17,7 +17,7 @@ int rd_eps_init(struct redial *r, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		struct rd_endpoint *ep = &r->eps[i];
 		ep->gen = 1;
-		ep->fd = ep->close_fd = -1;
+		ep->fd = -1;
 		ep->attempt = RD_NONE;
 		ep->opq_next = i + 1 < n ? i + 1 : RD_NONE;
 	}
@@ -35,13 +35,14 @@ uint32_t rd_ep_index(const struct redial *r, const struct rd_endpoint *ep)
 
 redial_id_t rd_ep_id(const struct redial *r, const struct rd_endpoint *ep)
 {
-	return ((uint64_t)ep->gen << 32) | rd_ep_index(r, ep);
+	return ((uint64_t)ep->gen << 32) | ((uint64_t)r->serial << RD_ID_SLOT_BITS) |
+	       rd_ep_index(r, ep);
 }
 
 struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id)
 {
-	uint32_t idx = (uint32_t)id;
-	if (idx >= r->neps)
+	uint32_t idx = (uint32_t)id & RD_ID_SLOT_MASK;
+	if (idx >= r->neps || (uint8_t)((uint32_t)id >> RD_ID_SLOT_BITS) != r->serial)
 		return NULL;
 	struct rd_endpoint *ep = &r->eps[idx];
 	if (!(ep->flags & RD_EPF_LIVE) || ep->gen != (uint32_t)(id >> 32))
@@ -82,10 +83,13 @@ static void ep_free_slot(struct redial *r, struct rd_endpoint *ep)
 	assert(!ep->name);
 	rd_opts_put(ep->opts);
 	rd_free(ep->err_more);
-	uint32_t gen = ep->gen;
+	/* gen and epoch survive: events still queued for the old endpoint must not match
+	 * the slot's next one. */
+	uint32_t gen = ep->gen, epoch = ep->epoch;
 	memset(ep, 0, sizeof(*ep));
 	ep->gen = gen;
-	ep->fd = ep->close_fd = -1;
+	ep->epoch = epoch;
+	ep->fd = -1;
 	ep->attempt = RD_NONE;
 	ep->opq_next = r->ep_free;
 	r->ep_free = rd_ep_index(r, ep);
@@ -110,7 +114,7 @@ void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state
 bool rd_ep_active(const struct rd_endpoint *ep)
 {
 	return ep->state == REDIAL_STATE_CONNECTING || ep->state == REDIAL_STATE_CONNECTED ||
-	       ep->state == REDIAL_STATE_BACKOFF;
+	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED;
 }
 
 void rd_ep_count_err(struct rd_endpoint *ep, int err)
@@ -197,7 +201,7 @@ void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
 	bool scheduled = rd_timer_armed(&ep->link);
 	assert(!(ep->flags & RD_EPF_READYQ) || scheduled);
 	assert(!scheduled || ep->state == REDIAL_STATE_CONNECTING ||
-	       ep->state == REDIAL_STATE_BACKOFF);
+	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED);
 	assert((ep->state == REDIAL_STATE_CONNECTED) == (ep->fd >= 0));
 	if (ep->state == REDIAL_STATE_CONNECTED)
 		assert(ep->attempt == RD_NONE);

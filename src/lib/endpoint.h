@@ -14,6 +14,10 @@
 #include "wheel.h"
 
 #define RD_NONE UINT32_MAX
+/* An id is generation << 32 | manager serial << 24 | slot (redial.h). */
+#define RD_ID_SLOT_BITS 24
+#define RD_ID_SLOT_MASK ((1u << RD_ID_SLOT_BITS) - 1)
+#define RD_MAX_ENDPOINTS (1u << RD_ID_SLOT_BITS)
 #define RD_EP_INLINE_ERRS 4
 
 struct redial;
@@ -35,13 +39,12 @@ enum rd_ep_flags {
 enum rd_ep_want {
 	RD_EW_WATCH = 1u << 0,    /* POLL_ADD on fd */
 	RD_EW_UNWATCH = 1u << 1,  /* POLL_REMOVE of the watch tagged watch_seq */
-	RD_EW_CLOSE = 1u << 2,    /* IORING_OP_CLOSE of close_fd */
 };
 
 /* An endpoint. Kept small: 100k of them should cost well under 256 bytes each.
  * Invariants (rd_ep_check asserts them in debug builds):
  *  - `link` is on the wheel or on the ready queue (RD_EPF_READYQ says which), or on neither,
- *    and only while the state is CONNECTING or BACKOFF;
+ *    and only while the state is CONNECTING, BACKOFF or QUEUED;
  *  - CONNECTED exactly when fd >= 0, and then nothing is scheduled and no attempt runs;
  *  - IDLE, FAILED and CANCELLED endpoints have nothing scheduled, no attempt, no fd. */
 struct rd_endpoint {
@@ -55,10 +58,9 @@ struct rd_endpoint {
 	uint32_t attempt;           /* RD_NONE when no chain is in flight */
 	uint32_t conn_seq;          /* tags POLL/CLOSE ops of one connection */
 	int32_t fd;                 /* connected fd, -1 otherwise */
-	int32_t close_fd;           /* fd waiting for RD_EW_CLOSE, -1 when none */
 	uint32_t watch_seq;         /* conn_seq of the armed watch */
 	uint32_t opq_next;          /* connection-op queue link (free list link when free) */
-	uint16_t ops;               /* connection ops in flight (poll, poll remove, close) */
+	uint16_t ops;               /* connection ops in flight (poll, poll remove) */
 	uint8_t state;              /* enum redial_state */
 	uint8_t flags;              /* enum rd_ep_flags */
 	uint8_t want;               /* enum rd_ep_want */

@@ -8,9 +8,34 @@
 #include "addr.h"
 #include "connection.h"
 #include "dns.h"
+#include "embed.h"
 #include "log/log.h"
 #include "manager.h"
 #include "policy.h"
+
+/* The endpoint an id names, for a call from the owner thread; NULL with *ret set otherwise. */
+static struct rd_endpoint *lookup(struct redial *r, redial_id_t id, int *ret)
+{
+	if (!r) {
+		*ret = -EINVAL;
+		return NULL;
+	}
+	*ret = rd_owner_check(r, false);
+	if (*ret < 0)
+		return NULL;
+	struct rd_endpoint *ep = rd_ep_lookup(r, id);
+	if (!ep)
+		*ret = -ENOENT;
+	return ep;
+}
+
+/* After a call that may have delivered CANCELLED from outside the loop: a callback that
+ * destroyed the manager had it freed here, on the way out. */
+static void finish_call(struct redial *r)
+{
+	if (r->destroy_pending && !r->in_run && !r->in_dispatch)
+		rd_destroy_now(r);
+}
 
 /* Adds an endpoint for an address (sa) or a name (host, port). */
 static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len,
@@ -21,6 +46,12 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 	int ret = rd_opts_load(&o, uopts ? uopts : &r->defaults, errbuf, errlen);
 	if (ret < 0)
 		return ret;
+	if (o.flags & ~REDIAL_EP_START_IDLE) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "endpoint options: unknown flags 0x%x",
+				 o.flags & ~REDIAL_EP_START_IDLE);
+		return -EINVAL;
+	}
 	if (r->ep_free == RD_NONE) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "endpoint table full (%u)", r->neps);
@@ -61,7 +92,8 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 	}
 	if (!(o.flags & REDIAL_EP_START_IDLE)) {
 		rd_ep_schedule(r, ep, r->now);
-		rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+		rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
+		rd_embed_kick(r);
 	}
 	rd_ep_check(r, ep);
 	*ret_id = rd_ep_id(r, ep);
@@ -73,17 +105,16 @@ int redial_endpoint_add(redial_t *r, const char *endpoint, const struct redial_e
 {
 	if (!r || !ret_id)
 		return -EINVAL;
+	int ret = rd_owner_check(r, false);
+	if (ret < 0)
+		return ret;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int ret = redial_endpoint_parse(endpoint, &ss, &len, errbuf, errlen);
-	if (ret == -ENOTSUP) {
-		char host[256];
-		uint16_t port;
-		ret = rd_endpoint_parse_name(endpoint, host, sizeof(host), &port, errbuf, errlen);
-		if (ret < 0)
-			return ret;
-		return add_common(r, NULL, 0, host, port, opts, endpoint, ret_id, errbuf, errlen);
-	}
+	struct rd_name name;
+	ret = rd_endpoint_parse_any(endpoint, &ss, &len, &name, errbuf, errlen);
+	if (ret == 1)
+		return add_common(r, NULL, 0, name.host, name.port, opts, endpoint, ret_id,
+				  errbuf, errlen);
 	if (ret < 0)
 		return ret;
 	return add_common(r, (struct sockaddr *)&ss, len, NULL, 0, opts, endpoint, ret_id, errbuf,
@@ -95,6 +126,9 @@ int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t l
 {
 	if (!r || !sa || !ret_id)
 		return -EINVAL;
+	int ret = rd_owner_check(r, false);
+	if (ret < 0)
+		return ret;
 	if (!((sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
 	      (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))))
 		return -EAFNOSUPPORT;
@@ -107,35 +141,44 @@ int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t l
 
 int redial_endpoint_start(redial_t *r, redial_id_t id)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
+		return ret;
 	if (rd_ep_active(ep))
 		return -EALREADY;
 	r->now = rd_clock_ns();
 	rd_policy_restart(r, ep);
+	rd_embed_kick(r);
 	return 0;
 }
 
 int redial_endpoint_cancel(redial_t *r, redial_id_t id)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
+		return ret;
 	if (!rd_ep_active(ep) && ep->state != REDIAL_STATE_IDLE)
 		return -EALREADY;
 	rd_policy_cancel(r, ep);
+	finish_call(r);
 	return 0;
 }
 
 int redial_endpoint_remove(redial_t *r, redial_id_t id)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
+		return ret;
 	if (rd_ep_active(ep))
 		rd_policy_cancel(r, ep);
-	/* The callback may have removed it already. */
+	/* The callback may have removed it already, or destroyed the manager. */
+	if (r->destroy_pending) {
+		finish_call(r);
+		return 0;
+	}
 	if (!(ep->flags & RD_EPF_LIVE) || ep->gen != (uint32_t)(id >> 32))
 		return 0;
 	if (rd_ep_active(ep)) /* restarted from the CANCELLED callback: stop it again */
@@ -150,15 +193,16 @@ int redial_endpoint_remove(redial_t *r, redial_id_t id)
 
 int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *ret_fd)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
-	if (!ret_fd)
+		return ret;
+	if (!ret_fd || (flags & ~REDIAL_RELEASE_RECONNECT))
 		return -EINVAL;
 	if (ep->state != REDIAL_STATE_CONNECTED)
 		return -ENOTCONN;
 	int fd = ep->fd;
-	rd_conn_unwatch(r, ep);
+	rd_conn_unwatch_now(r, ep);
 	ep->fd = -1;
 	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
 	r->fds_open--;
@@ -170,7 +214,8 @@ int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *re
 	ep->fail_mark = ep->failures;
 	if (flags & REDIAL_RELEASE_RECONNECT) {
 		rd_ep_schedule(r, ep, r->now);
-		rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+		rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
+		rd_embed_kick(r);
 	} else {
 		rd_ep_set_state(r, ep, REDIAL_STATE_IDLE);
 	}
@@ -181,23 +226,26 @@ int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *re
 
 int redial_endpoint_fail(redial_t *r, redial_id_t id, int err)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
-	if (err <= 0)
+		return ret;
+	if (err <= 0 || err > UINT16_MAX) /* errnos, and the library's own codes, fit 16 bits */
 		return -EINVAL;
 	if (ep->state != REDIAL_STATE_CONNECTED)
 		return -ENOTCONN;
 	r->now = rd_clock_ns();
 	rd_policy_disconnected(r, ep, err, true);
+	rd_embed_kick(r); /* the DISCONNECTED event waits for the next poll */
 	return 0;
 }
 
 int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoint_stats *ret_stats)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
+		return ret;
 	if (!ret_stats || ret_stats->size < sizeof(size_t))
 		return -EINVAL;
 	struct redial_endpoint_stats s;
@@ -224,9 +272,10 @@ int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoin
 
 int redial_endpoint_errors(redial_t *r, redial_id_t id, struct redial_errno_count *out, size_t cap)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
+		return ret;
 	if (cap && !out)
 		return -EINVAL;
 	int n = 0;
@@ -247,9 +296,10 @@ int redial_endpoint_errors(redial_t *r, redial_id_t id, struct redial_errno_coun
 
 int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)
 {
-	struct rd_endpoint *ep = r ? rd_ep_lookup(r, id) : NULL;
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
-		return -ENOENT;
+		return ret;
 	if (ep->name) {
 		int n = snprintf(buf, len, "%s:%u", ep->name->n->name, ntohs(ep->name->port));
 		return n < 0 ? -EINVAL : (size_t)n >= len ? -ENOSPC : n;

@@ -54,6 +54,7 @@ struct redial_event *rd_ev_queue(struct redial *r, struct rd_endpoint *ep,
 		pe->has_addr = true;
 	}
 	pe->ev.fd = -1;
+	pe->ev.cls = REDIAL_CLASS_NONE;
 	pe->ev.mono_ns = r->now;
 	return &pe->ev;
 }
@@ -62,6 +63,8 @@ struct redial_event *rd_ev_queue(struct redial *r, struct rd_endpoint *ep,
  * struct the callback gets, so the log holds exactly the events the application saw. */
 static void deliver(struct redial *r, const struct redial_event *ev)
 {
+	if (r->silent)
+		return; /* destroyed from a callback: nothing more is told, nor logged */
 	if (r->cfg.log)
 		rd_log_event(r->cfg.log, ev);
 	if (r->cfg.on_event)
@@ -82,6 +85,7 @@ void rd_ev_deliver_now(struct redial *r, struct rd_endpoint *ep, enum redial_eve
 		ev.addrlen = rd_addr_len(addr);
 	}
 	ev.fd = -1;
+	ev.cls = REDIAL_CLASS_NONE;
 	ev.mono_ns = mono_ns;
 	bool was = r->in_dispatch;
 	r->in_dispatch = true;
@@ -98,8 +102,11 @@ int rd_ev_dispatch(struct redial *r)
 	for (; i < r->nevq && !r->stop; i++) {
 		struct rd_pending_event *pe = &r->evq[i];
 		struct rd_endpoint *ep = &r->eps[pe->ep];
-		if (!(ep->flags & RD_EPF_LIVE) || ep->epoch != pe->epoch)
-			continue; /* cancelled or removed since: no callback after cancel */
+		/* Cancelled or removed since: no callback after cancel. The id check catches a
+		 * slot freed and handed to a new endpoint within the same batch. */
+		if (!(ep->flags & RD_EPF_LIVE) || ep->epoch != pe->epoch ||
+		    pe->ev.id != rd_ep_id(r, ep))
+			continue;
 		/* A copy: the callback may queue events, and the queue may move. */
 		struct redial_event ev = pe->ev;
 		union rd_addr addr = pe->addr;

@@ -12,12 +12,12 @@
 #include "loop.h"
 
 #include <errno.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "attempt.h"
 #include "connection.h"
 #include "dns.h"
+#include "embed.h"
 #include "events.h"
 #include "launch.h"
 #include "manager.h"
@@ -72,12 +72,19 @@ static void arm_wake(struct redial *r)
 	}
 }
 
+/* Room for one more attempt: a free attempt slot, and the fd budget not reached (every
+ * attempt in flight may turn into a connected fd). */
+static bool can_launch(const struct redial *r)
+{
+	return r->att_free != RD_NONE && r->fds_open + r->att_used < r->max_fds;
+}
+
 /* Produces every SQE of this iteration. */
 static void pump(struct redial *r)
 {
-	if (!rd_attempt_pump(r) || !rd_conn_pump(r))
+	if (!rd_attempt_pump(r) || !rd_conn_pump(r) || !rd_embed_pump(r))
 		goto wake;
-	while (!rd_throttled(r) && !rd_tlist_empty(&r->readyq) && r->att_free != RD_NONE) {
+	while (!rd_throttled(r) && !rd_tlist_empty(&r->readyq) && can_launch(r)) {
 		/* Off the queue first: starting may fail the endpoint and queue it again. */
 		struct rd_endpoint *ep = rd_ep_of_link(r->readyq.next);
 		rd_tlist_unlink(&ep->link);
@@ -106,7 +113,7 @@ static void handle_cqe(struct redial *r, uint64_t ud, int res)
 		struct rd_outcome o;
 		if (rd_attempt_cqe(r, op, rd_ud_gen(ud), rd_ud_idx(ud), res, &o))
 			rd_policy_outcome(r, &o);
-	} else if (op >= RD_OP_POLL && op <= RD_OP_CLOSE_FD) {
+	} else if (op >= RD_OP_POLL && op <= RD_OP_POLL_REMOVE) {
 		int err;
 		uint32_t idx = rd_ud_idx(ud);
 		if (rd_conn_cqe(r, op, rd_ud_gen(ud), idx, res, &err))
@@ -116,6 +123,8 @@ static void handle_cqe(struct redial *r, uint64_t ud, int res)
 		r->wake_armed_ns = UINT64_MAX;
 	} else if (op == RD_OP_WAKE_UPDATE) {
 		r->wake_update_inflight = false;
+	} else if (op == RD_OP_WAKE_FD) {
+		rd_embed_cqe(r, rd_ud_gen(ud), res);
 	} else if (op == RD_OP_DNS_POLL || op == RD_OP_DNS_POLL_REMOVE) {
 		rd_dns_cqe(r, op == RD_OP_DNS_POLL_REMOVE, rd_ud_gen(ud), rd_ud_idx(ud), res);
 	} else {
@@ -149,6 +158,7 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 		uint64_t v;
 		(void)!read(r->efd, &v, sizeof(v));
 	}
+	rd_embed_run_posted(r);
 	r->now = rd_clock_ns();
 	rd_dns_tick(r);
 	rd_dns_settle(r, rd_policy_resolved);
@@ -184,6 +194,7 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 
 	int delivered = 0;
 	for (;;) {
+		rd_ring_run_deferred(r);
 		r->now = rd_clock_ns();
 		unsigned got = reap_batch(r);
 		rd_dns_settle(r, rd_policy_resolved);
@@ -197,7 +208,7 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 /* Before control goes back to the application: whatever the last pass queued (a watch for
  * a new connection, the next chain, the wake timer) goes to the kernel now, so that an
  * application waiting on redial_fd() is woken by it rather than left waiting for us. */
-static void flush(struct redial *r)
+void rd_loop_flush(struct redial *r)
 {
 	r->now = rd_clock_ns();
 	rd_service_timers(r);
@@ -206,79 +217,4 @@ static void flush(struct redial *r)
 	if (ret > 0)
 		r->submits++;
 	/* -EBUSY/-EAGAIN: the SQEs stay in the ring for the next pass, nothing is lost. */
-}
-
-static int ensure_owner(struct redial *r)
-{
-	if (r->in_run || r->in_dispatch)
-		return -EBUSY;
-	return rd_ring_enable(r);
-}
-
-int redial_run(redial_t *r, uint64_t timeout_ns)
-{
-	if (!r)
-		return -EINVAL;
-	int ret = ensure_owner(r);
-	if (ret < 0)
-		return ret;
-	r->in_run = true;
-	r->stop = false;
-	uint64_t start = rd_clock_ns();
-	uint64_t deadline = timeout_ns == UINT64_MAX || start + timeout_ns < start
-				    ? UINT64_MAX
-				    : start + timeout_ns;
-	int delivered = 0;
-	/* Events kept back by an earlier redial_stop come first. */
-	delivered += rd_ev_dispatch(r);
-	for (;;) {
-		uint64_t now = rd_clock_ns();
-		uint64_t wait = deadline == UINT64_MAX ? REDIAL_SEC(3600)
-			       : deadline > now       ? deadline - now
-						      : 0;
-		ret = rd_loop_once(r, wait);
-		if (ret < 0) {
-			r->in_run = false;
-			return ret;
-		}
-		delivered += ret;
-		if (r->stop || wait == 0 || rd_clock_ns() >= deadline)
-			break;
-	}
-	flush(r);
-	r->in_run = false;
-	r->stop = false;
-	return delivered;
-}
-
-int redial_poll(redial_t *r)
-{
-	return redial_run(r, 0);
-}
-
-void redial_stop(redial_t *r)
-{
-	if (r)
-		r->stop = true;
-}
-
-/* An eventfd registered with the ring, made on first use. The ring fd itself would do
- * without DEFER_TASKRUN, but with it the kernel queues completions as task work for the
- * owning thread and wakes nobody sleeping in epoll on the ring fd; an eventfd it signals. */
-int redial_fd(redial_t *r)
-{
-	if (!r)
-		return -EINVAL;
-	if (r->efd >= 0)
-		return r->efd;
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	int ret = io_uring_register_eventfd(&r->ring, fd);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
-	r->efd = fd;
-	return fd;
 }

@@ -9,5 +9,8 @@ struct redial;
 
 /* One iteration. wait_ns: 0 = don't block. Returns events delivered, or -errno. */
 int rd_loop_once(struct redial *r, uint64_t wait_ns);
+/* Before control goes back to the application: whatever the last pass queued goes to the
+ * kernel now. */
+void rd_loop_flush(struct redial *r);
 
 #endif

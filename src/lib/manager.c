@@ -8,10 +8,14 @@
 
 #include "alloc.h"
 #include "dns.h"
+#include "embed.h"
 #include "loop.h"
 #include "policy.h"
 
 #define RD_DESTROY_DEADLINE_NS REDIAL_SEC(5)
+
+/* Tags each manager's endpoint ids, so that managers sharing a log hand out distinct ids. */
+static atomic_uint serials;
 
 uint64_t redial_now_ns(void)
 {
@@ -26,8 +30,6 @@ static void free_tables(struct redial *r)
 			struct rd_endpoint *ep = &r->eps[i];
 			if (ep->fd >= 0)
 				close(ep->fd);
-			if (ep->close_fd >= 0)
-				close(ep->close_fd);
 			rd_opts_put(ep->opts);
 			rd_free(ep->err_more);
 			if (ep->name) { /* the resolver is gone already: just the memory */
@@ -39,8 +41,7 @@ static void free_tables(struct redial *r)
 	if (r->att && r->tables_ready)
 		rd_attempts_close_all(r);
 	rd_opts_put(r->last_opts);
-	if (r->efd >= 0)
-		close(r->efd);
+	rd_embed_free(r);
 	rd_free(r->eps);
 	rd_free(r->att);
 	rd_free(r->attq);
@@ -68,7 +69,15 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 	r->cfg = cfg;
 	r->defaults = defs;
 	r->ring.ring_fd = -1;
-	r->efd = -1;
+	r->wake_fd = -1;
+	atomic_store(&r->efd, -1);
+	r->serial = (uint8_t)atomic_fetch_add(&serials, 1);
+	r->max_fds = cfg.max_fds;
+	ret = rd_embed_init(r);
+	if (ret < 0) {
+		rd_set_create_error("could not make the wake-up eventfd: %s", strerror(-ret));
+		goto fail;
+	}
 	if (rd_eps_init(r, cfg.max_endpoints) < 0 || rd_attempts_init(r, cfg.max_connecting) < 0 ||
 	    rd_events_init(r, 4 * RD_BATCH) < 0) {
 		rd_set_create_error("out of memory for %u endpoints", cfg.max_endpoints);
@@ -112,6 +121,9 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 {
 	if (!r)
 		return -EINVAL;
+	int ret = rd_owner_check(r, false);
+	if (ret < 0)
+		return ret;
 	if (r->in_run || r->in_dispatch)
 		return -EBUSY;
 	uint64_t deadline = rd_clock_ns() + timeout_ns;
@@ -125,9 +137,10 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 	}
 	rd_dns_cancel_all(r);
 	rd_dns_settle(r, rd_policy_resolved);
+	rd_late_close_run(r);
 	if (!r->enabled)
 		return 0; /* nothing was ever submitted */
-	int ret = rd_ring_enable(r);
+	ret = rd_ring_enable(r);
 	if (ret < 0)
 		return ret;
 	r->wake_remove = true;
@@ -151,11 +164,12 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 	return ret;
 }
 
-void redial_destroy(redial_t *r)
+void rd_destroy_now(struct redial *r)
 {
-	if (!r)
-		return;
-	if (r->ring_ok && !r->in_dispatch && !r->in_run)
+	pthread_mutex_lock(&r->post_mu);
+	r->post_closed = true;
+	pthread_mutex_unlock(&r->post_mu);
+	if (r->ring_ok)
 		(void)redial_shutdown(r, RD_DESTROY_DEADLINE_NS);
 	rd_dns_free(r);
 	rd_ring_teardown(r);
@@ -163,10 +177,39 @@ void redial_destroy(redial_t *r)
 	rd_free(r);
 }
 
+void redial_destroy(redial_t *r)
+{
+	if (!r)
+		return;
+	if (rd_owner_check(r, false) < 0) {
+		/* Another thread, once the owner has stopped using the manager (joined it, say):
+		 * the kernel refuses a second submitter, so there is no orderly shutdown to run.
+		 * Closing the ring cancels whatever it still holds; nobody is told. */
+		r->silent = true;
+		rd_dns_free(r);
+		rd_ring_teardown(r);
+		free_tables(r);
+		rd_free(r);
+		return;
+	}
+	if (r->in_run || r->in_dispatch) {
+		/* From a callback: the loop that called it still holds r. Go silent now, free it
+		 * when the loop unwinds (loop.c, endpoint_api.c). */
+		r->destroy_pending = true;
+		r->silent = true;
+		atomic_store(&r->stop, true);
+		return;
+	}
+	rd_destroy_now(r);
+}
+
 int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
 {
 	if (!r || !ret_stats || ret_stats->size < sizeof(size_t))
 		return -EINVAL;
+	int ret = rd_owner_check(r, false);
+	if (ret < 0)
+		return ret;
 	struct redial_stats s;
 	memset(&s, 0, sizeof(s));
 	s.size = sizeof(s);

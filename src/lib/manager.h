@@ -5,6 +5,8 @@
 #define RD_MANAGER_H
 
 #include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -32,9 +34,25 @@ struct redial {
 	bool fd_install;            /* chains hand over the fd in the kernel */
 	bool in_dispatch;
 	bool in_run;
-	bool stop;
+	atomic_bool stop;           /* redial_stop, from any thread */
 	bool tables_ready;          /* eps/att initialised: their fds are meaningful */
-	int efd;                    /* redial_fd(): an eventfd the ring signals, -1 until asked */
+	bool destroy_pending;       /* redial_destroy from inside a callback: freed on the way out */
+	bool silent;                /* being destroyed: no callback fires any more */
+	uint8_t serial;             /* this manager's tag in endpoint ids */
+	_Atomic int efd;            /* redial_fd(): an eventfd the ring signals, -1 until asked */
+
+	/* embedding (embed.c) */
+	pthread_t owner;            /* the one thread every call but wake/post/stop must come from */
+	int wake_fd;                /* redial_wake writes it; the ring watches it */
+	bool wake_watch;            /* its POLL_ADD is in the ring */
+	bool wake_watch_cancel;     /* shutdown: the POLL_REMOVE of it is in the ring */
+	pthread_mutex_t post_mu;    /* guards the post queue */
+	struct rd_post *post_head, *post_tail;
+	bool post_closed;           /* destroying: redial_post refuses */
+	atomic_bool post_pending;
+	int *late_fds;              /* fds of DISCONNECTED events, closed at the next run */
+	uint32_t nlate, late_cap;
+	uint32_t max_fds;           /* the fd budget */
 	uint32_t setup_flags;
 	uint32_t features;
 
@@ -91,6 +109,10 @@ struct redial {
 	uint64_t events_lost;
 };
 
+/* manager.c: frees a manager whose destroy was asked for from inside a callback, once the
+ * loop has unwound. */
+void rd_destroy_now(struct redial *r);
+
 /* ring.c */
 int rd_ring_setup(struct redial *r);
 int rd_ring_enable(struct redial *r);
@@ -98,6 +120,8 @@ void rd_ring_teardown(struct redial *r);
 /* One SQE, counted in flight; when the SQ is full, what is there is submitted first.
  * NULL when it stays full (the caller keeps its work queued). */
 struct io_uring_sqe *rd_get_sqe(struct redial *r);
+/* Runs the completions the kernel keeps as deferred task work, all of them (see ring.c). */
+void rd_ring_run_deferred(struct redial *r);
 /* Room for `need` SQEs in a row (a chain must be contiguous); false when there is none. */
 bool rd_reserve_sqes(struct redial *r, unsigned need);
 

@@ -235,7 +235,13 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 {
 	uint64_t up = r->now - ep->mark_ns;
 	const struct rd_opts *o = ep->opts;
-	rd_conn_close(r, ep, by_app);
+	/* The application asked: the fd is closed before its call returns. The peer went
+	 * away: the fd goes out in the event, open, and is closed at the next run. */
+	int fd = -1;
+	if (by_app)
+		rd_conn_close_now(r, ep);
+	else
+		fd = rd_conn_hand_to_event(r, ep);
 	ep->disconnects++;
 	r->disconnects++;
 	if (err) {
@@ -243,6 +249,7 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 		ep->last_error = (uint16_t)err;
 		ep->last_class = (uint8_t)classify(r, err);
 	}
+	(void)fd;
 	bool stable = up >= o->stable_after_ns;
 	if (stable) {
 		ep->level = 0;
@@ -266,17 +273,20 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	ep->mark_ns = r->now;
 	ep->fail_mark = ep->failures;
 	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, rd_ep_event_addr(ep));
+	enum redial_class cls = err ? classify(r, err) : REDIAL_CLASS_NONE;
+	ev->fd = fd;
 	ev->err = err;
+	ev->cls = cls;
 	ev->up_ns = up;
 	ev->backoff_ns = delay;
 	if (counts && o->alert_after && ep->streak == o->alert_after) {
 		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, rd_ep_event_addr(ep));
 		ev->err = err;
-		ev->cls = err ? classify(r, err) : REDIAL_CLASS_TRANSIENT;
+		ev->cls = cls;
 		ev->attempt = ep->streak;
 	}
 	if (why != REDIAL_GAVE_UP_NONE) {
-		give_up(r, ep, why, err, err ? classify(r, err) : REDIAL_CLASS_TRANSIENT);
+		give_up(r, ep, why, err, cls);
 	} else {
 		rd_ep_schedule(r, ep, r->now + delay);
 		rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
@@ -330,7 +340,7 @@ void rd_policy_stop(struct redial *r, struct rd_endpoint *ep)
 	if (ep->name)
 		ep->name->cyc.next = ep->name->cyc.naddrs;
 	if (ep->fd >= 0)
-		rd_conn_close(r, ep, true);
+		rd_conn_close_now(r, ep);
 	ep->epoch++;
 }
 
@@ -353,6 +363,6 @@ void rd_policy_restart(struct redial *r, struct rd_endpoint *ep)
 	ep->mark_ns = r->now;
 	ep->fail_mark = ep->failures;
 	rd_ep_schedule(r, ep, r->now);
-	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTING);
+	rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
 	rd_ep_check(r, ep);
 }

@@ -23,12 +23,12 @@ enum rd_op {
 	/* connection ops: index = endpoint slot, gen = connection sequence */
 	RD_OP_POLL,        /* watch of a connected fd */
 	RD_OP_POLL_REMOVE,
-	RD_OP_CLOSE_FD,
 	/* manager ops */
 	RD_OP_WAKE,        /* the timer that wakes the loop for the wheel */
 	RD_OP_WAKE_UPDATE,
 	RD_OP_DNS_POLL,    /* index = c-ares socket fd, gen = its watch sequence */
 	RD_OP_DNS_POLL_REMOVE,
+	RD_OP_WAKE_FD,     /* the watch of the wake eventfd (redial_wake, redial_post) */
 	RD_OP_COUNT
 };
 

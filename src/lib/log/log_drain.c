@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "config.h"
 #include "log/log_file.h"
 #include "log/log_ring.h"
 
@@ -240,8 +241,11 @@ int redial_log_open(const struct redial_log_config *cfg, struct redial_log **ret
 	if (!cfg || !ret_log || cfg->size < offsetof(struct redial_log_config, path) + sizeof(char *))
 		return -EINVAL;
 	redial_log_config_init(&c);
-	memcpy(&c, cfg, cfg->size < sizeof(c) ? cfg->size : sizeof(c));
-	c.size = sizeof(c);
+	/* The same size contract as the manager's config: a newer caller's larger struct is
+	 * accepted only when the fields this library does not know are zero. */
+	ret = rd_copy_sized(&c, sizeof(c), cfg, cfg->size);
+	if (ret < 0)
+		return ret;
 	if (!c.path || !*c.path || strlen(c.path) > PATH_MAX - 16 || c.ring_bytes < RING_MIN ||
 	    c.ring_bytes > RING_MAX || (c.ring_bytes & (c.ring_bytes - 1)) ||
 	    c.flush_interval_ns == 0 || (unsigned)c.min_level > REDIAL_LOG_ERROR)
@@ -348,7 +352,9 @@ int redial_log_stats_get(const struct redial_log *log, struct redial_log_stats *
 	if (!log || !ret_stats || ret_stats->size < offsetof(struct redial_log_stats, accepted))
 		return -EINVAL;
 	struct redial_log *l = (struct redial_log *)log;
-	struct redial_log_stats s = { .size = ret_stats->size };
+	size_t n = ret_stats->size < sizeof(struct redial_log_stats) ? ret_stats->size
+								     : sizeof(struct redial_log_stats);
+	struct redial_log_stats s = { .size = n };
 	for (struct rd_log_ring *r = atomic_load_explicit(&l->rings, memory_order_acquire); r;
 	     r = r->next) {
 		s.accepted += atomic_load_explicit(&r->accepted, memory_order_relaxed);
@@ -359,7 +365,7 @@ int redial_log_stats_get(const struct redial_log *log, struct redial_log_stats *
 	s.bytes = atomic_load_explicit(&l->bytes, memory_order_relaxed);
 	s.batches = atomic_load_explicit(&l->batches, memory_order_relaxed);
 	s.lost = atomic_load_explicit(&l->lost, memory_order_relaxed);
-	memcpy(ret_stats, &s, ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s));
+	memcpy(ret_stats, &s, n); /* size says how much was written */
 	return 0;
 }
 

@@ -215,7 +215,7 @@ static void print_groups(const struct demo *d, const struct cli_settings *s,
 		printf("  %-10s %5zu %5" PRIu64 " %6" PRIu64 " %7" PRIu64 " %6" PRIu64 " %8" PRIu64
 		       " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " ",
 		       groups[g].name, d->count[g], st[REDIAL_STATE_CONNECTED],
-		       st[REDIAL_STATE_CONNECTING] + st[REDIAL_STATE_IDLE],
+		       st[REDIAL_STATE_CONNECTING] + st[REDIAL_STATE_IDLE] + st[REDIAL_STATE_QUEUED],
 		       st[REDIAL_STATE_BACKOFF], st[REDIAL_STATE_FAILED], att, con, fail, disc);
 		if (errs[0].n == 0)
 			printf(" -");

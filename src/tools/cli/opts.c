@@ -1,11 +1,14 @@
 /* opts.c — the command line of `redial`: flags, strict numbers, and the endpoint list from
  * arguments and -f files, every entry checked before anything starts. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,7 +27,8 @@ static const char usage_text[] =
 	"\n"
 	"Endpoints:\n"
 	"  -f, --endpoints FILE       read endpoints from FILE, one per line ('-': standard\n"
-	"                             input); blank lines and '#' comments are ignored\n"
+	"                             input); blank lines and '#' comments are ignored;\n"
+	"                             lines of at most 4096 bytes, at most 1000000 endpoints\n"
 	"Connecting:\n"
 	"  -t, --connect-timeout MS   deadline of one connect attempt (default 2000)\n"
 	"      --backoff-initial MS   wait after the first failure (default 100)\n"
@@ -318,27 +322,125 @@ static int split_line(const char *line, size_t len, size_t *ret_start, size_t *r
 	return 0;
 }
 
-/* Reads FILE into s; returns false (after saying why) when it cannot be read. Bad lines are
- * kept, marked, and reported with every other bad endpoint in order. */
+/* One line of an endpoints file that is one endpoint has no business being longer than this;
+ * a longer line (a huge comment, /dev/zero) is an input error, so that reading a file never
+ * takes more memory than this per line. Said in --help. */
+#define MAX_LINE 4096
+/* And a file has no business holding more endpoints than one manager takes well; with the
+ * line cap this bounds what any input can make the command allocate. Said in --help. */
+#define MAX_ENDPOINTS 1000000u
+
+/* A buffered reader over a descriptor that tells a read error from the end of the file,
+ * which stdio's getline does not (and getline grows its buffer without bound). */
+struct line_reader {
+	int fd;
+	char buf[65536];
+	size_t pos, len;
+	bool eof;
+};
+
+/* The next byte, or -1 at the end of the file, or -2 on a read error (errno set). */
+static int reader_byte(struct line_reader *lr)
+{
+	if (lr->pos == lr->len) {
+		if (lr->eof)
+			return -1;
+		ssize_t n;
+		do
+			n = read(lr->fd, lr->buf, sizeof(lr->buf));
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -2;
+		if (n == 0) {
+			lr->eof = true;
+			return -1;
+		}
+		lr->pos = 0;
+		lr->len = (size_t)n;
+	}
+	return (unsigned char)lr->buf[lr->pos++];
+}
+
+/* Reads one line (without its '\n') into line[0..MAX_LINE]. Returns 1 with *ret_len set,
+ * 0 at the end of the file, -ERANGE when the line is longer than MAX_LINE (the rest of the
+ * file is not read), or -errno on a read error. */
+static int reader_line(struct line_reader *lr, char *line, size_t *ret_len)
+{
+	size_t n = 0;
+	for (;;) {
+		int c = reader_byte(lr);
+		if (c == -2)
+			return errno ? -errno : -EIO;
+		if (c == -1) {
+			if (n == 0)
+				return 0;
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (n == MAX_LINE)
+			return -ERANGE;
+		line[n++] = (char)c;
+	}
+	line[n] = '\0';
+	*ret_len = n;
+	return 1;
+}
+
+/* Reads FILE into s; returns false (after saying why) when it cannot be read whole: it
+ * cannot be opened, a read fails (EIO; EISDIR for a directory), a line is over MAX_LINE
+ * bytes, or it holds too many endpoints. Bad lines are kept, marked, and reported with
+ * every other bad endpoint in order. */
 static bool read_endpoints_file(struct cli_settings *s, const char *path)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
-	FILE *f = is_stdin ? stdin : fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, "redial: %s: %s\n", path, strerror(errno));
+	const char *name = is_stdin ? "standard input" : path;
+	struct line_reader *lr = malloc(sizeof(*lr));
+	char *line = malloc(MAX_LINE + 1);
+	if (!lr || !line) {
+		fprintf(stderr, "redial: out of memory reading %s\n", name);
+		free(lr);
+		free(line);
 		return false;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	lr->pos = lr->len = 0;
+	lr->eof = false;
+	lr->fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (lr->fd < 0) {
+		fprintf(stderr, "redial: %s: %s\n", name, strerror(errno));
+		free(lr);
+		free(line);
+		return false;
+	}
+	struct stat sb;
+	if (fstat(lr->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "redial: %s: %s\n", name, strerror(EISDIR));
+		if (!is_stdin)
+			close(lr->fd);
+		free(lr);
+		free(line);
+		return false;
+	}
 	unsigned lineno = 0;
 	bool ok = true;
-	errno = 0;
-	while ((n = getline(&line, &cap, f)) >= 0) {
+	for (;;) {
+		size_t len = 0, start, elen;
+		int ret = reader_line(lr, line, &len);
+		if (ret == 0)
+			break;
 		lineno++;
-		size_t len = (size_t)n, start, elen;
-		if (len && line[len - 1] == '\n')
-			len--;
+		if (ret == -ERANGE) {
+			fprintf(stderr, "redial: %s:%u: line too long (more than %u bytes)\n", name,
+				lineno, MAX_LINE);
+			ok = false;
+			break;
+		}
+		if (ret < 0) {
+			fprintf(stderr, "redial: %s: read error at line %u: %s\n", name, lineno,
+				strerror(-ret));
+			ok = false;
+			break;
+		}
 		const char *bad_line = NULL;
 		if (memchr(line, '\0', len)) {
 			bad_line = "a NUL byte in the line";
@@ -350,21 +452,24 @@ static bool read_endpoints_file(struct cli_settings *s, const char *path)
 		}
 		if (elen == 0 && !bad_line)
 			continue;
+		if (s->neps >= MAX_ENDPOINTS) {
+			fprintf(stderr, "redial: %s:%u: more than %u endpoints\n", name, lineno,
+				MAX_ENDPOINTS);
+			ok = false;
+			break;
+		}
 		/* Kept in the list even when bad, so the errors come out in line order. */
 		if (cli_endpoint_push(s, line + start, elen, path, lineno, -1) < 0) {
-			fprintf(stderr, "redial: out of memory reading %s\n", path);
+			fprintf(stderr, "redial: out of memory reading %s\n", name);
 			ok = false;
 			break;
 		}
 		s->eps[s->neps - 1].bad = bad_line;
 	}
-	if (ok && ferror(f)) {
-		fprintf(stderr, "redial: %s: %s\n", path, strerror(errno ? errno : EIO));
-		ok = false;
-	}
-	free(line);
 	if (!is_stdin)
-		fclose(f);
+		close(lr->fd);
+	free(lr);
+	free(line);
 	return ok;
 }
 
@@ -591,6 +696,10 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 		return usage_error();
 	}
 
+	if ((size_t)(argc - optind) > MAX_ENDPOINTS) {
+		fprintf(stderr, "redial: more than %u endpoints\n", MAX_ENDPOINTS);
+		return usage_error();
+	}
 	for (int i = optind; i < argc; i++) {
 		if (cli_endpoint_push(s, argv[i], strlen(argv[i]), NULL, (unsigned)(i - optind + 1),
 				      -1) < 0) {

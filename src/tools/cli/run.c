@@ -85,19 +85,40 @@ static void on_event(redial_t *r, const struct redial_event *ev, void *user)
 	cli_status_event(&ctx->st, ev, e, ctx->s->ep.alert_after);
 }
 
+/* Reads a small integer sysctl; -1 when it is absent or unreadable. */
+static int read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int v = -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 /* What to do about a failed redial_create, after its own sentence. */
 static const char *create_hint(int err)
 {
 	switch (err) {
 	case EPERM:
-		return "io_uring is disabled for this process. Allow it with `sysctl -w "
-		       "kernel.io_uring_disabled=0` (as root), or run redial outside the "
-		       "container or seccomp profile that blocks io_uring_setup.";
+		/* Only the sysctl's own values point at the sysctl: at 0 (or absent, before
+		 * Linux 6.6) the refusal comes from seccomp or a security module. */
+		if (read_sysctl("/proc/sys/kernel/io_uring_disabled") > 0)
+			return "io_uring is disabled by sysctl for this process. Allow it with "
+			       "`sysctl -w kernel.io_uring_disabled=0` (as root), or set it to 1 "
+			       "and add this user's group to kernel.io_uring_group.";
+		return "io_uring is blocked by a seccomp profile or security module, not by "
+		       "the kernel.io_uring_disabled sysctl. Run redial outside the container "
+		       "or seccomp profile that blocks io_uring_setup, or allow io_uring_setup, "
+		       "io_uring_enter and io_uring_register in it.";
 	case ENOSYS:
-		return "This kernel has no io_uring. redial needs Linux 6.0 or later with "
-		       "CONFIG_IO_URING=y.";
+		return "This kernel has no io_uring. redial needs Linux 5.19 or later with "
+		       "CONFIG_IO_URING=y (6.8 or later for the one-step connect path).";
 	case EOPNOTSUPP:
-		return "The kernel lacks an io_uring feature redial needs; upgrade to Linux 6.x.";
+		return "The kernel lacks an io_uring feature redial needs; it needs Linux 5.19 "
+		       "or later (6.8 or later for the one-step connect path).";
 	case ENOMEM:
 		return "Not enough memory for the ring: use fewer endpoints, or raise the "
 		       "locked-memory limit (ulimit -l).";
@@ -163,35 +184,77 @@ static int probe_names(struct cli_settings *s)
 }
 
 /* The summary file is opened before the run, so that a bad path is an input error now
- * rather than a lost summary an hour later. It is truncated only when written. */
+ * rather than a lost summary an hour later. It may be a regular file (truncated only when
+ * written), or a pipe, a FIFO or a character device, which cannot be truncated and are
+ * simply written. A FIFO that no reader has open yet is opened at the end instead, as the
+ * shell's `>` would (blocking until a reader comes). A path that is this process's own
+ * standard output (/dev/stdout, /proc/self/fd/1) is written through stdout, as "-" is. */
 struct out_file {
 	int fd;
 	bool created;
+	bool regular;	/* truncate before writing */
+	bool deferred;	/* a FIFO without a reader: open when writing */
+	bool is_stdout; /* the same file as stdout */
 };
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
 
 static int open_summary(const char *path, struct out_file *of)
 {
+	memset(of, 0, sizeof(*of));
 	of->fd = -1;
-	of->created = false;
-	if (!path || strcmp(path, "-") == 0)
+	if (!path)
 		return 0;
+	if (strcmp(path, "-") == 0) {
+		of->is_stdout = true;
+		return 0;
+	}
 	of->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (of->fd >= 0) {
 		of->created = true;
+		of->regular = true;
 		return 0;
 	}
 	if (errno == EEXIST)
-		of->fd = open(path, O_WRONLY | O_CLOEXEC);
+		of->fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (of->fd < 0 && errno == ENXIO) {
+		struct stat sb;
+		if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+			of->deferred = true;
+			return 0;
+		}
+		errno = ENXIO;
+	}
 	if (of->fd < 0) {
 		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	struct stat sb;
-	if (fstat(of->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(EISDIR));
+	if (fstat(of->fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
+		int err = S_ISDIR(sb.st_mode) ? EISDIR : errno;
+		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(err));
 		close(of->fd);
 		of->fd = -1;
 		return -1;
+	}
+	/* O_NONBLOCK only served to not wait for a FIFO's reader. */
+	int fl = fcntl(of->fd, F_GETFL);
+	if (fl < 0 || fcntl(of->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "redial: --summary %s: %s\n", path, strerror(errno));
+		close(of->fd);
+		of->fd = -1;
+		return -1;
+	}
+	of->regular = S_ISREG(sb.st_mode);
+	if (same_file(of->fd, STDOUT_FILENO)) {
+		of->is_stdout = true;
+		close(of->fd);
+		of->fd = -1;
 	}
 	return 0;
 }
@@ -212,7 +275,7 @@ static int write_summary(const struct cli_settings *s, const struct cli_result *
 {
 	if (!s->summary_path)
 		return 0;
-	if (strcmp(s->summary_path, "-") == 0) {
+	if (of->is_stdout) {
 		int ret = cli_summary_json(stdout, s, res);
 		if (ret == 0 && fflush(stdout) != 0)
 			ret = -errno;
@@ -221,9 +284,18 @@ static int write_summary(const struct cli_settings *s, const struct cli_result *
 				strerror(-ret));
 		return ret;
 	}
+	if (of->deferred) {
+		of->fd = open(s->summary_path, O_WRONLY | O_CLOEXEC);
+		if (of->fd < 0) {
+			int ret = -errno;
+			fprintf(stderr, "redial: --summary %s: %s\n", s->summary_path,
+				strerror(-ret));
+			return ret;
+		}
+	}
 	FILE *f = NULL;
 	int ret = 0;
-	if (ftruncate(of->fd, 0) < 0 || !(f = fdopen(of->fd, "w"))) {
+	if ((of->regular && ftruncate(of->fd, 0) < 0) || !(f = fdopen(of->fd, "w"))) {
 		ret = -errno;
 		close(of->fd);
 	} else {
@@ -393,6 +465,7 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 		redial_endpoint_start(r, s->eps[i].id);
 
 	uint64_t end = s->duration_ns ? start + s->duration_ns : UINT64_MAX;
+	bool log_warned = false;
 	for (;;) {
 		uint64_t now = redial_now_ns();
 		if (now >= end) {
@@ -418,6 +491,17 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 		}
 		if (hooks && hooks->tick)
 			hooks->tick(hooks->tick_arg, redial_now_ns() - start);
+		/* The log's drain stops at its first write error (a full disk): say so now,
+		 * once, rather than at the end of a run that may last days. */
+		int lerr = log && !log_warned ? redial_log_error(log) : 0;
+		if (lerr < 0) {
+			log_warned = true;
+			cli_status_clear(&ctx.st);
+			fprintf(stderr,
+				"redial: --log %s: %s; the log stops here and later records are "
+				"lost (the run goes on)\n",
+				s->log_path, strerror(-lerr));
+		}
 	}
 	uint64_t stopped = redial_now_ns();
 	res->duration_ns = stopped - start;
@@ -436,19 +520,24 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 	if (log) {
 		res->have_log = true;
 		res->log.size = sizeof(res->log);
-		redial_log_stats_get(log, &res->log);
-		/* accepted and dropped are final here: the manager, the only producer, is gone.
-		 * close writes what is still in the rings. */
+		/* The manager, the only producer, is gone: once the drain has written (or, after
+		 * a write error, counted as lost) everything in the rings, every count is final
+		 * and written + lost covers every accepted record. */
+		int fret = redial_log_flush(log, REDIAL_SEC(10));
+		if (redial_log_stats_get(log, &res->log) < 0)
+			memset(&res->log, 0, sizeof(res->log));
 		res->log_error = redial_log_close(log);
-		if (res->log_error < 0) {
+		if (res->log_error == 0 && fret == -ETIMEDOUT)
+			res->log_error = fret;
+		if (res->log_error < 0 && !log_warned) {
 			fprintf(stderr, "redial: --log %s: %s; the log is incomplete\n",
 				s->log_path, strerror(-res->log_error));
-			status = CLI_EXIT_RUNTIME;
 		}
+		if (res->log_error < 0)
+			status = CLI_EXIT_RUNTIME;
 	}
 
-	if (hooks && hooks->text_summary && !s->quiet &&
-	    !(s->summary_path && strcmp(s->summary_path, "-") == 0))
+	if (hooks && hooks->text_summary && !s->quiet && !of.is_stdout)
 		cli_summary_text(stdout, s, res);
 	if (write_summary(s, res, &of) < 0)
 		status = CLI_EXIT_RUNTIME;

@@ -176,10 +176,11 @@ void cli_status_tick(struct cli_status *st, redial_t *r, uint64_t now, bool forc
 		fmt_secs(d + 1, sizeof(d) - 1, st->duration_ns);
 	}
 	int n = snprintf(line, sizeof(line),
-			 "%s%s  up %" PRIu32 "  connecting %" PRIu32 "  backoff %" PRIu32
-			 "  failed %" PRIu32 "  %.0f attempts/s  %.0f connects/s",
+			 "%s%s  up %" PRIu32 "  connecting %" PRIu32 "  queued %" PRIu32
+			 "  backoff %" PRIu32 "  failed %" PRIu32 "  %.0f attempts/s  %.0f connects/s",
 			 t, d, s.by_state[REDIAL_STATE_CONNECTED],
 			 s.by_state[REDIAL_STATE_CONNECTING] + s.by_state[REDIAL_STATE_IDLE],
+			 s.by_state[REDIAL_STATE_QUEUED],
 			 s.by_state[REDIAL_STATE_BACKOFF], s.by_state[REDIAL_STATE_FAILED],
 			 st->rate_attempts, st->rate_connects);
 	/* A wrapped line could not be redrawn in place: cut it to the terminal's width. */

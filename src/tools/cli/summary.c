@@ -140,8 +140,13 @@ int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_r
 	if (res->have_log) {
 		fputs(" \"log\": {\"path\": ", out);
 		json_cstr(out, s->log_path);
-		fprintf(out, ", \"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"error\": ",
-			res->log.accepted, res->log.dropped);
+		/* records: accepted into the log's rings (its meaning since the first release);
+		 * written: in the file; lost: accepted but not written because of a write error;
+		 * dropped: not accepted, a ring being full. */
+		fprintf(out,
+			", \"records\": %" PRIu64 ", \"written\": %" PRIu64 ", \"lost\": %" PRIu64
+			", \"dropped\": %" PRIu64 ", \"error\": ",
+			res->log.accepted, res->log.written, res->log.lost, res->log.dropped);
 		if (res->log_error < 0) {
 			fputc('"', out);
 			fputs(cli_errno_label(-res->log_error, eb, sizeof(eb)), out);
@@ -232,9 +237,10 @@ void cli_summary_text(FILE *out, const struct cli_settings *s, const struct cli_
 							  : res->stop_reason);
 	fprintf(out,
 		"  at the end  %" PRIu32 " connected, %" PRIu32 " connecting, %" PRIu32
-		" in backoff, %" PRIu32 " failed\n",
+		" queued, %" PRIu32 " in backoff, %" PRIu32 " failed\n",
 		t.by_state[REDIAL_STATE_CONNECTED],
 		t.by_state[REDIAL_STATE_CONNECTING] + t.by_state[REDIAL_STATE_IDLE],
+		t.by_state[REDIAL_STATE_QUEUED],
 		t.by_state[REDIAL_STATE_BACKOFF], t.by_state[REDIAL_STATE_FAILED]);
 	fprintf(out,
 		"  attempts    %" PRIu64 " (%" PRIu64 " connected, %" PRIu64 " failed), %" PRIu64
@@ -272,8 +278,14 @@ void cli_summary_text(FILE *out, const struct cli_settings *s, const struct cli_
 	}
 	if (shown > 5)
 		fprintf(out, "              ... and %zu more\n", shown - 5);
-	if (res->have_log)
-		fprintf(out, "  log         %s: %" PRIu64 " records%s%s\n", s->log_path,
-			res->log.accepted, res->log.dropped ? ", some DROPPED" : "",
-			res->log_error < 0 ? ", INCOMPLETE (write error)" : "");
+	if (res->have_log && res->log_error < 0)
+		fprintf(out,
+			"  log         %s: %" PRIu64 " records, %" PRIu64 " written, %" PRIu64
+			" LOST (write error: %s)%s\n",
+			s->log_path, res->log.accepted, res->log.written, res->log.lost,
+			cli_errno_label(-res->log_error, eb, sizeof(eb)),
+			res->log.dropped ? ", some DROPPED" : "");
+	else if (res->have_log)
+		fprintf(out, "  log         %s: %" PRIu64 " records%s\n", s->log_path,
+			res->log.accepted, res->log.dropped ? ", some DROPPED" : "");
 }

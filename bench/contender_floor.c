@@ -1,4 +1,4 @@
-/* bench_floor.c — the floor: the least a program can do with io_uring to keep endpoints
+/* contender_floor.c — the floor: the least a program can do with io_uring to keep endpoints
  * connecting. It is the reference for "close to the limit" in redial-bench.
  *
  * Endpoint i owns direct descriptor i, and each attempt is one batched chain:
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "bench_common.h"
+#include "contender_common.h"
 
 #define IMPL "floor"
 #define BATCH 256

@@ -1,5 +1,5 @@
-/* bench_driver.h — the data model of redial-bench's driver, shared by redial_bench.c (plan
- * and runs) and bench_report.c (medians, ratios, table, JSON, chart). */
+/* driver.h — the data model of redial-bench's driver, shared by driver.c (plan
+ * and runs) and driver_report.c (medians, ratios, table, JSON, chart). */
 #ifndef BENCH_DRIVER_H
 #define BENCH_DRIVER_H
 
@@ -101,7 +101,7 @@ struct bd_bench {
 	double wall_s;
 };
 
-/* bench_report.c */
+/* driver_report.c */
 /* snprintf that truncates silently: notes and paths are best effort. */
 void bd_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 double bd_median(const double *v, int n);

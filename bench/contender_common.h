@@ -1,8 +1,8 @@
-/* bench_common.h — what every C contender of redial-bench shares: the command line, the
+/* contender_common.h — what every C contender of redial-bench shares: the command line, the
  * measurement window, latency histograms, CPU and memory readings, and the RESULT line the
- * driver parses. bench_go.go mirrors all of it, flag for flag and key for key.
+ * driver parses. contender_go.go mirrors all of it, flag for flag and key for key.
  *
- * A contender is one process running one scenario once. The driver (redial_bench.c) starts
+ * A contender is one process running one scenario once. The driver (driver.c) starts
  * it with fork+exec, pinned to its own CPU, against a farm the driver runs in other
  * processes, and reads a single line from its stdout:
  *
@@ -10,8 +10,8 @@
  *
  * Every figure in that line is measured by the contender on itself (getrusage RUSAGE_SELF,
  * /proc/self/statm, CLOCK_MONOTONIC), over a window that excludes process start-up. */
-#ifndef BENCH_COMMON_H
-#define BENCH_COMMON_H
+#ifndef CONTENDER_COMMON_H
+#define CONTENDER_COMMON_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -54,7 +54,7 @@ struct bc_opts {
 	bool kernel_waits;        /* redial, scale: long waits as kernel TIMEOUTs, not the wheel */
 };
 
-/* Parses the contender command line (see bc_usage in bench_common.c); exits 2 on error. */
+/* Parses the contender command line (see bc_usage in contender_common.c); exits 2 on error. */
 void bc_parse(int argc, char **argv, const char *impl, struct bc_opts *o);
 const char *bc_scenario_name(enum bc_scenario s);
 

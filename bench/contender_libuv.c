@@ -1,4 +1,4 @@
-/* bench_libuv.c — the libuv way: uv_tcp_connect for the attempt, one uv_timer_t per endpoint
+/* contender_libuv.c — the libuv way: uv_tcp_connect for the attempt, one uv_timer_t per endpoint
  * for both the connect deadline and the backoff wait, uv_read_start to see the server's FIN,
  * uv_close to end each attempt. The backoff policy, the in-flight cap and the error
  * handling are redial's; libuv timers count whole milliseconds, so a wait is rounded up to
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "bench_common.h"
+#include "contender_common.h"
 
 #define IMPL "libuv"
 #define NONE UINT32_MAX

@@ -1,4 +1,4 @@
-/* bench_redial.c — redial itself, through its public API, in every redial-bench scenario.
+/* contender_redial.c — redial itself, through its public API, in every redial-bench scenario.
  *
  * The engine does all the work; the event callback only counts. In churn the server closes
  * first: the engine's watch sees the FIN, closes the fd and reconnects under the backoff
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench_common.h"
+#include "contender_common.h"
 
 #define IMPL "redial"
 

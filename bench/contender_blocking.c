@@ -1,4 +1,4 @@
-/* bench_blocking.c — plain blocking socket(), connect() and close(), one endpoint at a time,
+/* contender_blocking.c — plain blocking socket(), connect() and close(), one endpoint at a time,
  * visiting the endpoints in turn. The connect deadline is SO_SNDTIMEO (a blocking connect
  * that runs out of it fails with EINPROGRESS, reported as ETIMEDOUT); the backoff is
  * redial's policy, slept off with clock_nanosleep when an endpoint's turn comes early.
@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "contender_common.h"
 
 #define IMPL "blocking"
 

@@ -1,4 +1,4 @@
-/* bench_report.c — what redial-bench makes of its runs: medians, pair-by-pair ratios, the
+/* driver_report.c — what redial-bench makes of its runs: medians, pair-by-pair ratios, the
  * goals, the table on stdout, the JSON file and the gnuplot chart. */
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_driver.h"
+#include "driver.h"
 
 const struct bd_metric_def bd_metrics[BD_METRIC_COUNT] = {
 	[BD_ATTEMPTS_PER_S] = { "attempts_per_s", true },

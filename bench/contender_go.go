@@ -1,8 +1,8 @@
-// bench_go.go — the Go contender of redial-bench: a goroutine per endpoint, each dialing
+// contender_go.go — the Go contender of redial-bench: a goroutine per endpoint, each dialing
 // with net.Dialer.DialContext under a context deadline, reading until the server's FIN, and
 // sleeping out redial's backoff policy (ported below, generator included, so the delays are
 // the ones the C contenders draw). Standard library only. It takes the same flags and prints
-// the same RESULT line as the C contenders (bench_common.h), and measures itself the same
+// the same RESULT line as the C contenders (contender_common.h), and measures itself the same
 // way: getrusage(RUSAGE_SELF), /proc/self/statm, CLOCK_MONOTONIC (runtime.nanotime).
 package main
 
@@ -159,7 +159,7 @@ func (b *backoff) delay(failures uint32, r *rng) uint64 {
 	return b.ceiling(failures)
 }
 
-// ---- histogram (bench_common.c) ---------------------------------------------------------
+// ---- histogram (contender_common.c) ---------------------------------------------------------
 
 type hist struct {
 	n, early uint64
@@ -473,7 +473,7 @@ func (b *bench) windowed() {
 		c1.user-c0.user, c1.sys-c0.sys, rss()-rss0, b.h.format())
 }
 
-// removalOrder is bench_common.c's bc_removal_order: the same indices in the same order.
+// removalOrder is contender_common.c's bc_removal_order: the same indices in the same order.
 func removalOrder(n, k uint32, seed uint64) []uint32 {
 	perm := make([]uint32, n)
 	for i := range perm {
@@ -553,7 +553,7 @@ func (b *bench) hold() {
 	rssAll := rss()
 	connected := atomic.LoadUint64(&b.connects)
 	atomic.StoreInt32(&b.holdPhase, 1)
-	// Settle, then the idle window (bench_common.c: HOLD_SETTLE_NS).
+	// Settle, then the idle window (contender_common.c: HOLD_SETTLE_NS).
 	sleepUntil(tAll + holdSettleNs)
 	tIdle0, cIdle0 := nanotime(), readCPU()
 	sleepUntil(tIdle0 + b.idle)

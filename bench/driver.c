@@ -1,4 +1,4 @@
-/* redial_bench.c — redial-bench, the benchmark harness: redial against the floor, blocking,
+/* driver.c — redial-bench, the benchmark harness: redial against the floor, blocking,
  * epoll, libuv and Go contenders, side by side in one run.
  *
  *   redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]
@@ -10,7 +10,7 @@
  * binary), one repetition of every contender after another (A B C .. A B C ..), each
  * repetition rotating the order: 3 repetitions, 5 for churn, refused, timeout and scale in
  * the full run (--reps N sets them all); the sizes of the scale sweep are interleaved too.
- * Each contender measures itself and prints one RESULT line (bench_common.h); the driver
+ * Each contender measures itself and prints one RESULT line (contender_common.h); the driver
  * adds the farm's CPU use and the load of other processes, and performs the drop in `hold`.
  * Ratios are taken pair by pair: redial's figure over a contender's in the same repetition,
  * then the median of those.
@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_driver.h"
+#include "driver.h"
 
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR "bench"

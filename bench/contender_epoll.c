@@ -1,4 +1,4 @@
-/* bench_epoll.c — what a careful C programmer writes by hand: non-blocking connect, one
+/* contender_epoll.c — what a careful C programmer writes by hand: non-blocking connect, one
  * epoll set, and one binary min-heap that holds every endpoint's next deadline (the connect
  * deadline while connecting, the end of the backoff wait otherwise). The backoff policy,
  * the in-flight cap and the error handling are redial's (redial_backoff_delay and
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "contender_common.h"
 
 #define IMPL "epoll"
 #define NONE UINT32_MAX

@@ -1,6 +1,6 @@
-/* bench_common.c — the contenders' shared plumbing: command line, window, histograms,
- * readings and the RESULT line. See bench_common.h. */
-#include "bench_common.h"
+/* contender_common.c — the contenders' shared plumbing: command line, window, histograms,
+ * readings and the RESULT line. See contender_common.h. */
+#include "contender_common.h"
 
 #include <errno.h>
 #include <getopt.h>

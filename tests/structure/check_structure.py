@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""check_structure.py — the library's files depend on each other in one direction.
+
+Usage: check_structure.py LIBREDIAL.a SRC_LIB_DIR [NM]
+
+Runs nm on every object of the static library, maps each undefined rd_* / redial_* symbol to
+the object that defines it, and builds the graph "file A uses a function of file B". Fails,
+printing the cycle, when that graph has one; otherwise prints the files in dependency order
+(each file after every file it uses) on one line. Also fails, naming it, when a .c file under
+SRC_LIB_DIR (recursively) is longer than MAX_LINES lines.
+"""
+import os
+import re
+import subprocess
+import sys
+
+MAX_LINES = 600
+PREFIXES = ("rd_", "redial_")
+
+
+def source_names(src_dir):
+    """Every .c file under src_dir, by its path relative to it, keyed by the name meson gives
+    its object inside the static library (the path with '/' turned into '_', plus '.o')."""
+    names = {}
+    for root, _dirs, files in os.walk(src_dir):
+        for f in files:
+            if f.endswith(".c"):
+                rel = os.path.relpath(os.path.join(root, f), src_dir)
+                names[rel.replace(os.sep, "_") + ".o"] = rel
+    return names
+
+
+def read_symbols(nm, archive):
+    """{member: (defined set, undefined set)} from `nm -P -A`."""
+    out = subprocess.run([nm, "-P", "-A", archive], check=True, capture_output=True,
+                         text=True).stdout
+    line_re = re.compile(r"^.*\[(?P<member>[^\]]+)\]: (?P<sym>\S+) (?P<type>\S)")
+    objs = {}
+    for line in out.splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        defined, undefined = objs.setdefault(m["member"], (set(), set()))
+        sym, t = m["sym"], m["type"]
+        if t == "U":
+            undefined.add(sym)
+        elif t.isupper():  # a global definition (T, D, B, R, ...); lower case is local
+            defined.add(sym)
+    return objs
+
+
+def find_cycle(graph):
+    """A list of nodes forming a cycle (first == last), or None."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = {n: WHITE for n in graph}
+    stack = []
+
+    def visit(n):
+        color[n] = GREY
+        stack.append(n)
+        for d in sorted(graph[n]):
+            if color[d] == GREY:
+                return stack[stack.index(d):] + [d]
+            if color[d] == WHITE:
+                c = visit(d)
+                if c:
+                    return c
+        stack.pop()
+        color[n] = BLACK
+        return None
+
+    for n in sorted(graph):
+        if color[n] == WHITE:
+            c = visit(n)
+            if c:
+                return c
+    return None
+
+
+def cyclic_groups(graph):
+    """Strongly connected components of more than one file (Tarjan), each sorted."""
+    index, low, on, stack, groups = {}, {}, set(), [], []
+    counter = [0]
+
+    def strong(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                groups.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    return sorted(groups)
+
+
+def dependency_order(graph):
+    """Files with every dependency before its users; ties broken by name."""
+    order, done = [], set()
+    pending = sorted(graph)
+    while pending:
+        ready = [n for n in pending if graph[n] <= done]
+        if not ready:  # cannot happen without a cycle
+            raise RuntimeError("no file is ready: cycle")
+        for n in ready:
+            order.append(n)
+            done.add(n)
+        pending = [n for n in pending if n not in done]
+    return order
+
+
+def main(argv):
+    if len(argv) not in (3, 4):
+        print(__doc__, file=sys.stderr)
+        return 2
+    archive, src_dir = argv[1], argv[2]
+    nm = argv[3] if len(argv) == 4 else os.environ.get("NM", "nm")
+    failed = False
+
+    # File length.
+    for root, _dirs, files in os.walk(src_dir):
+        for f in sorted(files):
+            if f.endswith(".c"):
+                path = os.path.join(root, f)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    n = sum(1 for _ in fh)
+                if n > MAX_LINES:
+                    print(f"FAIL: {os.path.relpath(path, src_dir)} has {n} lines "
+                          f"(more than {MAX_LINES})")
+                    failed = True
+
+    # Dependency graph.
+    names = source_names(src_dir)
+    objs = read_symbols(nm, archive)
+    if not objs:
+        print(f"FAIL: nm found no object in {archive}")
+        return 1
+    label = {o: names.get(o, o) for o in objs}
+    owner = {}
+    for o, (defined, _u) in objs.items():
+        for s in defined:
+            if s.startswith(PREFIXES):
+                if s in owner and owner[s] != o:
+                    print(f"FAIL: {s} is defined by both {label[owner[s]]} and {label[o]}")
+                    failed = True
+                owner[s] = o
+    graph = {label[o]: set() for o in objs}
+    why = {}
+    for o, (_d, undefined) in objs.items():
+        for s in sorted(undefined):
+            if s.startswith(PREFIXES) and s in owner and owner[s] != o:
+                a, b = label[o], label[owner[s]]
+                graph[a].add(b)
+                why.setdefault((a, b), s)
+    cycle = find_cycle(graph)
+    if cycle:
+        print("FAIL: the library's files depend on each other in a cycle:")
+        for a, b in zip(cycle, cycle[1:]):
+            print(f"  {a} -> {b}  (uses {why[(a, b)]})")
+        for g in cyclic_groups(graph):
+            print("  files in one cycle group: " + " ".join(g))
+        return 1
+    print(" ".join(dependency_order(graph)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
