@@ -60,8 +60,13 @@ struct redial_endpoint_stats em_ep_stats(redial_t *r, redial_id_t id);
 
 /* The end of every test: shuts the manager down and asserts nothing is in flight and no fd
  * is owned, removes ids[0..n) and asserts no endpoint is left, destroys the manager and
- * asserts the process has fds_before descriptors again. */
+ * asserts the process has fds_before descriptors again (and, under ASan, that nothing
+ * leaked). */
 void em_finish(redial_t *r, const redial_id_t *ids, size_t n, int fds_before);
+
+/* In an ASan build, runs LeakSanitizer now (it prints what it finds) and returns false when
+ * it found leaks; elsewhere true. */
+bool em_leak_check(void);
 
 /* A TCP listener on 127.0.0.1, port chosen by the kernel. */
 int em_listen(uint16_t *ret_port);

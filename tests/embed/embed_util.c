@@ -15,6 +15,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define EM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EM_ASAN 1
+#endif
+#endif
+#ifdef EM_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+bool em_leak_check(void)
+{
+#ifdef EM_ASAN
+	return __lsan_do_recoverable_leak_check() == 0;
+#else
+	return true;
+#endif
+}
+
 void em_rec_init(struct em_rec *rec)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -206,6 +226,7 @@ void em_finish(redial_t *r, const redial_id_t *ids, size_t n, int fds_before)
 	cr_expect_eq(s.endpoints, 0, "after removing every endpoint, %u are still live",
 		     s.endpoints);
 	redial_destroy(r);
+	cr_expect(em_leak_check(), "LeakSanitizer found leaks after redial_destroy (see above)");
 	int now = em_count_fds();
 	cr_expect_eq(now, fds_before, "after destroy the process has %d fds, it had %d before",
 		     now, fds_before);

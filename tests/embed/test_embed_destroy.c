@@ -136,6 +136,7 @@ static void destroy_in_callback(enum redial_event_type on, int target, bool use_
 	if (cancel_first)
 		cr_expect_eq(d.cancel_ret, 0, "cancel in the CONNECTED callback: %s",
 			     strerror(-d.cancel_ret));
+	cr_expect(em_leak_check(), "LeakSanitizer found leaks after the destroy (see above)");
 	int fds = em_count_fds();
 	cr_expect_eq(fds, fds_before, "%d fds after the destroy took effect, %d before", fds,
 		     fds_before);
