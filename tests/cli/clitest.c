@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +20,26 @@
 /* ---- Processes ------------------------------------------------------------------------------- */
 
 char dir[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+void scratch_dir_make(const char *prefix)
+{
+	snprintf(dir, sizeof(dir), "/tmp/%s-XXXXXX", prefix);
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+void scratch_dir_remove(void)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 double now_s(void)
 {

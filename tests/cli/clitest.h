@@ -13,6 +13,9 @@
 
 /* The test's scratch directory (made by the suite's fixture). */
 extern char dir[64];
+/* The fixture: makes dir as /tmp/PREFIX-XXXXXX; removes it and everything in it. */
+void scratch_dir_make(const char *prefix);
+void scratch_dir_remove(void);
 
 double now_s(void);
 /* The path in environment variable var (REDIAL_BIN, REDIAL_LOG_BIN); fails the test if unset. */

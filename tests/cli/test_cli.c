@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -39,24 +38,14 @@
 
 /* ---- Fixture --------------------------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/redial-cli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	scratch_dir_make("redial-cli");
 }
 
 static void teardown(void)
 {
-	if (dir[0])
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_dir_remove();
 }
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);

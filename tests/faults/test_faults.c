@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -40,24 +39,14 @@
 
 /* ---- Fixture ---------------------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/redial-faults-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	scratch_dir_make("redial-faults");
 }
 
 static void teardown(void)
 {
-	if (dir[0])
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_dir_remove();
 }
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 180);

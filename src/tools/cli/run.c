@@ -85,34 +85,14 @@ static void on_event(redial_t *r, const struct redial_event *ev, void *user)
 	cli_status_event(&ctx->st, ev, e, ctx->s->ep.alert_after);
 }
 
-/* Reads a small integer sysctl; -1 when it is absent or unreadable. */
-static int read_sysctl(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	int v = -1;
-	if (fscanf(f, "%d", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 /* What to do about a failed redial_create, after its own sentence. */
 static const char *create_hint(int err)
 {
 	switch (err) {
 	case EPERM:
-		/* Only the sysctl's own values point at the sysctl: at 0 (or absent, before
-		 * Linux 6.6) the refusal comes from seccomp or a security module. */
-		if (read_sysctl("/proc/sys/kernel/io_uring_disabled") > 0)
-			return "io_uring is disabled by sysctl for this process. Allow it with "
-			       "`sysctl -w kernel.io_uring_disabled=0` (as root), or set it to 1 "
-			       "and add this user's group to kernel.io_uring_group.";
-		return "io_uring is blocked by a seccomp profile or security module, not by "
-		       "the kernel.io_uring_disabled sysctl. Run redial outside the container "
-		       "or seccomp profile that blocks io_uring_setup, or allow io_uring_setup, "
-		       "io_uring_enter and io_uring_register in it.";
+		/* The library's sentence names the cause (the sysctl's value, or seccomp or
+		 * a security module) and what to allow: nothing to add. */
+		return NULL;
 	case ENOSYS:
 		return "This kernel has no io_uring. redial needs Linux 5.19 or later with "
 		       "CONFIG_IO_URING=y (6.8 or later for the one-step connect path).";
