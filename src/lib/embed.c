@@ -146,12 +146,13 @@ void rd_embed_run_posted(struct redial *r)
 	struct rd_post *p = r->post_head;
 	r->post_head = r->post_tail = NULL;
 	atomic_store(&r->post_pending, false);
+	bool closed = r->post_closed; /* being destroyed: what is still queued is dropped */
 	pthread_mutex_unlock(&r->post_mu);
 	bool was = r->in_dispatch;
 	r->in_dispatch = true; /* a posted function is called like a callback */
 	while (p) {
 		struct rd_post *next = p->next;
-		if (!r->destroy_pending)
+		if (!closed && !r->destroy_pending)
 			p->fn(r, p->arg);
 		rd_free(p);
 		p = next;
