@@ -244,12 +244,12 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 		fd = rd_conn_hand_to_event(r, ep);
 	ep->disconnects++;
 	r->disconnects++;
+	enum redial_class cls = err ? classify(r, err) : REDIAL_CLASS_NONE;
 	if (err) {
 		rd_ep_count_err(ep, err);
 		ep->last_error = (uint16_t)err;
-		ep->last_class = (uint8_t)classify(r, err);
+		ep->last_class = (uint8_t)cls;
 	}
-	(void)fd;
 	bool stable = up >= o->stable_after_ns;
 	if (stable) {
 		ep->level = 0;
@@ -273,7 +273,6 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	ep->mark_ns = r->now;
 	ep->fail_mark = ep->failures;
 	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, rd_ep_event_addr(ep));
-	enum redial_class cls = err ? classify(r, err) : REDIAL_CLASS_NONE;
 	ev->fd = fd;
 	ev->err = err;
 	ev->cls = cls;
