@@ -376,7 +376,7 @@ struct redial_endpoint_stats {
 	uint64_t local_errors;     /* attempts stopped by a local shortage, not counted above */
 	uint32_t streak;           /* consecutive failures now */
 	int last_error;            /* 0 when none */
-	enum redial_class last_class;
+	enum redial_class last_class; /* REDIAL_CLASS_NONE while last_error is 0 */
 	enum redial_gave_up_reason gave_up;
 	int fd;                    /* CONNECTED: the borrowed fd; -1 otherwise */
 	void *user;

@@ -260,7 +260,7 @@ int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoin
 	r->now = rd_clock_ns();
 	s.streak = rd_policy_streak(r, ep);
 	s.last_error = ep->last_error;
-	s.last_class = (enum redial_class)ep->last_class;
+	s.last_class = ep->last_error ? (enum redial_class)ep->last_class : REDIAL_CLASS_NONE;
 	s.gave_up = (enum redial_gave_up_reason)ep->gave_up;
 	s.fd = ep->fd;
 	s.user = ep->user;
