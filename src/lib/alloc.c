@@ -40,12 +40,11 @@ void *rd_malloc(size_t n)
 
 void *rd_calloc(size_t count, size_t n)
 {
-	if (n && count > (size_t)-1 / n)
+	if (should_fail() || n == 0 || count == 0)
 		return NULL;
-	void *p = rd_malloc(count * n);
-	if (p)
-		__builtin_memset(p, 0, count * n);
-	return p;
+	/* calloc, not malloc + memset: a big table comes back as untouched zero pages, which
+	 * cost no memory until a slot is used (endpoint.c sets slots up lazily). */
+	return calloc(count, n);
 }
 
 void *rd_realloc(void *p, size_t n)

@@ -121,7 +121,7 @@ bool rd_conn_pump(struct redial *r)
 bool rd_conn_cqe(struct redial *r, enum rd_op op, uint32_t seq, uint32_t idx, int res,
 		 int *ret_err)
 {
-	if (idx >= r->neps || r->eps[idx].ops == 0) {
+	if (idx >= r->ep_used || r->eps[idx].ops == 0) {
 		r->stale_cqes++;
 		return false;
 	}

@@ -9,23 +9,32 @@
 
 int rd_eps_init(struct redial *r, uint32_t n)
 {
+	/* Zeroed pages cost nothing until written: slots are set up only when first handed
+	 * out (rd_ep_free_slot), so a table sized for 65,536 endpoints that holds ten costs
+	 * the memory of ten. */
 	r->eps = rd_calloc(n, sizeof(*r->eps));
 	if (!r->eps)
 		return -ENOMEM;
 	r->neps = n;
-	/* The free list in index order, so that low slots are used first. */
-	for (uint32_t i = 0; i < n; i++) {
-		struct rd_endpoint *ep = &r->eps[i];
-		ep->gen = 1;
-		ep->fd = -1;
-		ep->attempt = RD_NONE;
-		ep->opq_next = i + 1 < n ? i + 1 : RD_NONE;
-	}
-	r->ep_free = 0;
+	r->ep_used = 0;
+	r->ep_free = RD_NONE;
 	r->opq_head = r->opq_tail = RD_NONE;
 	rd_wheel_init(&r->wheel, 0);
 	rd_tlist_init(&r->readyq);
 	return 0;
+}
+
+uint32_t rd_ep_free_slot(struct redial *r)
+{
+	if (r->ep_free == RD_NONE && r->ep_used < r->neps) {
+		struct rd_endpoint *ep = &r->eps[r->ep_used];
+		ep->gen = 1;
+		ep->fd = -1;
+		ep->attempt = RD_NONE;
+		ep->opq_next = RD_NONE;
+		r->ep_free = r->ep_used++;
+	}
+	return r->ep_free;
 }
 
 uint32_t rd_ep_index(const struct redial *r, const struct rd_endpoint *ep)
@@ -42,7 +51,7 @@ redial_id_t rd_ep_id(const struct redial *r, const struct rd_endpoint *ep)
 struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id)
 {
 	uint32_t idx = (uint32_t)id & RD_ID_SLOT_MASK;
-	if (idx >= r->neps || (uint8_t)((uint32_t)id >> RD_ID_SLOT_BITS) != r->serial)
+	if (idx >= r->ep_used || (uint8_t)((uint32_t)id >> RD_ID_SLOT_BITS) != r->serial)
 		return NULL;
 	struct rd_endpoint *ep = &r->eps[idx];
 	if (!(ep->flags & RD_EPF_LIVE) || ep->gen != (uint32_t)(id >> 32))
@@ -52,7 +61,7 @@ struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id)
 
 struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *user)
 {
-	if (r->ep_free == RD_NONE)
+	if (rd_ep_free_slot(r) == RD_NONE)
 		return NULL;
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
 	r->ep_free = ep->opq_next;
@@ -78,7 +87,7 @@ void rd_ep_kill(struct redial *r, struct rd_endpoint *ep)
 	rd_ep_maybe_reap(r, ep);
 }
 
-static void ep_free_slot(struct redial *r, struct rd_endpoint *ep)
+static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 {
 	assert(!ep->name);
 	rd_opts_put(ep->opts);
@@ -99,7 +108,7 @@ void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep)
 {
 	if ((ep->flags & RD_EPF_ZOMBIE) && ep->ops == 0 && !ep->want &&
 	    !(ep->flags & RD_EPF_OPQ) && ep->attempt == RD_NONE)
-		ep_free_slot(r, ep);
+		ep_release_slot(r, ep);
 }
 
 void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state st)

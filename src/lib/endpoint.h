@@ -83,6 +83,9 @@ struct rd_endpoint {
 
 /* The table's slots and their free list. */
 int rd_eps_init(struct redial *r, uint32_t n);
+/* The slot the next rd_ep_alloc hands out (set up now if it never was), or RD_NONE when
+ * the table is full. */
+uint32_t rd_ep_free_slot(struct redial *r);
 
 static inline struct rd_endpoint *rd_ep_of_link(struct rd_timer *t)
 {

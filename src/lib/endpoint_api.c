@@ -52,7 +52,7 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 				 o.flags & ~REDIAL_EP_START_IDLE);
 		return -EINVAL;
 	}
-	if (r->ep_free == RD_NONE) {
+	if (rd_ep_free_slot(r) == RD_NONE) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "endpoint table full (%u)", r->neps);
 		return -ENOSPC;

@@ -26,7 +26,7 @@ static void free_tables(struct redial *r)
 {
 	/* Before the tables are initialised their fds read as 0: close nothing then. */
 	if (r->eps && r->tables_ready) {
-		for (uint32_t i = 0; i < r->neps; i++) {
+		for (uint32_t i = 0; i < r->ep_used; i++) {
 			struct rd_endpoint *ep = &r->eps[i];
 			if (ep->fd >= 0)
 				close(ep->fd);
@@ -129,7 +129,7 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 	uint64_t deadline = rd_clock_ns() + timeout_ns;
 	if (deadline < timeout_ns)
 		deadline = UINT64_MAX;
-	for (uint32_t i = 0; i < r->neps; i++) {
+	for (uint32_t i = 0; i < r->ep_used; i++) {
 		struct rd_endpoint *ep = &r->eps[i];
 		if ((ep->flags & RD_EPF_LIVE) &&
 		    (rd_ep_active(ep) || ep->state == REDIAL_STATE_IDLE))

@@ -63,6 +63,7 @@ struct redial {
 	/* endpoints (endpoint.c) */
 	struct rd_endpoint *eps;
 	uint32_t neps;              /* capacity */
+	uint32_t ep_used;           /* slots set up so far (the rest are untouched zero pages) */
 	uint32_t ep_free;           /* free list through opq_next, RD_NONE terminated */
 	uint32_t opq_head, opq_tail; /* endpoints with connection ops to send (connection.c) */
 	uint32_t live;
