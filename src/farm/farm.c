@@ -47,6 +47,7 @@ static int spec_normalise(const struct farm_target_spec *in, struct farm_target_
 	case FARM_BLACKHOLE:
 	case FARM_TLS_CLOSE:
 	case FARM_TLS_RESET:
+	case FARM_TLS_EOF:
 	case FARM_PLAINTEXT:
 		if (s.hold_ms != 0)
 			return -EINVAL;

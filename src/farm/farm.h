@@ -76,6 +76,8 @@ enum farm_kind {
 	FARM_TLS_CLOSE,
 	/* Accepts, waits for the client's first bytes (its ClientHello), then resets. */
 	FARM_TLS_RESET,
+	/* Accepts, waits for the client's first bytes, then closes (FIN): an EOF mid-handshake. */
+	FARM_TLS_EOF,
 	/* Not TLS: writes an HTTP/1.0 400 response on accept, then holds like FARM_ACCEPT. */
 	FARM_PLAINTEXT,
 };
@@ -158,7 +160,7 @@ int farm_stop(struct farm *f);
 
 /* Parses one target in the farm-server syntax into *ret:
  *   KIND[:ARG]...  with KIND one of accept refuse blackhole drop slow acceptclose tls tlsclose
- *                  tlsreset plain, and ARGs
+ *                  tlsreset tlseof plain, and ARGs
  *   N          drop: hold_ms; slow: accept_rate; tls: hold_ms
  *   tls12      tls, tlsclose: TLS 1.2 at most (tls_max_version 0x0303)
  *   rst, fin   close style

@@ -375,9 +375,10 @@ static void on_conn(struct child *c, uint64_t u, uint32_t events)
 	for (int i = 0; i < READ_BUDGET; i++) {
 		ssize_t r = read(fd, buf, sizeof(buf));
 
-		if (r > 0 && c->f->t[k->target].spec.kind == FARM_TLS_RESET) {
-			/* The ClientHello is in: answer it with a reset. */
-			conn_close_how(c, fd, true, true);
+		enum farm_kind kind = c->f->t[k->target].spec.kind;
+		if (r > 0 && (kind == FARM_TLS_RESET || kind == FARM_TLS_EOF)) {
+			/* The ClientHello is in: answer it with a reset, or a FIN. */
+			conn_close_how(c, fd, true, kind == FARM_TLS_RESET);
 			return;
 		}
 		if (r > 0)

@@ -20,6 +20,7 @@ static const struct {
 	{ "tls", FARM_TLS },
 	{ "tlsclose", FARM_TLS_CLOSE },
 	{ "tlsreset", FARM_TLS_RESET },
+	{ "tlseof", FARM_TLS_EOF },
 	{ "plain", FARM_PLAINTEXT },
 };
 
