@@ -280,6 +280,9 @@ struct redial_tls_opts {
 /* No verification at all: any certificate, any name. For tests against self-signed peers;
  * the CLI calls it --tls-insecure. */
 #define REDIAL_TLS_INSECURE 0x1u
+/* Never resume: every connection makes a full handshake (the session of the last one is
+ * not offered). For peers that mishandle resumption, and for measuring full handshakes. */
+#define REDIAL_TLS_NO_RESUME 0x2u
 
 REDIAL_API void redial_tls_opts_init(struct redial_tls_opts *o);
 

@@ -177,6 +177,14 @@ Test(tls, a_reconnect_resumes_the_session_of_the_last_connection)
 	cr_assert(seen.info[2].resumed);
 	struct redial_endpoint_stats st = et_ep_stats(e.r, id);
 	cr_assert_geq(st.tls_resumed, 2);
+	/* REDIAL_TLS_NO_RESUME: every connection a full handshake. */
+	struct redial_tls_opts full = e.tls;
+	full.flags = REDIAL_TLS_NO_RESUME;
+	struct redial_endpoint_opts o = e.rec.defs;
+	o.tls = &full;
+	redial_id_t id2 = add_port(&e, farm_port(e.farm, 0), &o);
+	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id2, 2, REDIAL_SEC(20));
+	cr_assert_eq(et_ep_stats(e.r, id2).tls_resumed, 0);
 	struct farm_counters fc;
 	cr_assert_eq(farm_counters(e.farm, 0, &fc), 0);
 	cr_assert_geq(fc.tls_resumed, 2, "the server saw %llu resumptions",

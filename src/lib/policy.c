@@ -264,8 +264,8 @@ void rd_policy_tls(struct redial *r, const struct rd_tls_outcome *o)
 	struct rd_endpoint *ep = &r->eps[o->ep];
 	struct rd_tls_ep *t = ep->tls;
 	if (o->err == 0) {
-		struct redial_tls_info in = { .size = sizeof(in) };
-		redial_tls_info((redial_tls_t *)t->ssl, &in);
+		struct redial_tls_info in;
+		rd_tls_negotiated(t->ssl, &in);
 		snprintf(t->version, sizeof(t->version), "%s", in.version ? in.version : "");
 		snprintf(t->cipher, sizeof(t->cipher), "%s", in.cipher ? in.cipher : "");
 		snprintf(t->alpn, sizeof(t->alpn), "%s", in.alpn);

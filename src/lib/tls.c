@@ -335,7 +335,7 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	SSL_set_bio(h->ssl, b, b);
 	h->bio = d;
 	SSL_set_connect_state(h->ssl);
-	if (ep->tls->session)
+	if (ep->tls->session && !(rd_tls_cfg_opts(ep->tls->cfg)->flags & REDIAL_TLS_NO_RESUME))
 		SSL_set_session(h->ssl, ep->tls->session);
 	/* The ClientHello goes into tx now; the pump sends it with the first RECV. A failure
 	 * here is the configuration's (no protocol version left, say): the caller reports it. */

@@ -61,6 +61,8 @@ void rd_tls_cfgs_free(struct redial *r);
 /* What a failed handshake is called: a REDIAL_E_TLS_* code (or errno), with the library's
  * reason in reason. rc is SSL_do_handshake's return. */
 int rd_tls_map_error(struct ssl_st *ssl, int rc, bool *ret_unnamed, char *reason, size_t len);
+/* What a connection negotiated: redial_tls_info without the peer's subject. */
+void rd_tls_negotiated(struct ssl_st *ssl, struct redial_tls_info *in);
 /* The verification results the library gives no reason for (tests reach it). */
 bool rd_tls_verify_unnamed(long verify_result);
 

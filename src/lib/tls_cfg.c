@@ -186,7 +186,7 @@ static int check(const struct redial_tls_opts *o, char *errbuf, size_t errlen)
 		bad = "max_version below min_version";
 	else if (!o->cert != !o->key)
 		bad = "cert and key go together";
-	else if (o->flags & ~REDIAL_TLS_INSECURE)
+	else if (o->flags & ~(REDIAL_TLS_INSECURE | REDIAL_TLS_NO_RESUME))
 		bad = "unknown flags";
 	else if (o->sni && (!*o->sni || strlen(o->sni) > 253))
 		bad = "sni must be 1-253 characters";
@@ -357,24 +357,29 @@ struct ssl_st *redial_tls_ssl(redial_tls_t *t)
 	return (SSL *)t;
 }
 
+void rd_tls_negotiated(struct ssl_st *ssl, struct redial_tls_info *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->size = sizeof(*in);
+	in->version = SSL_get_version(ssl);
+	in->cipher = SSL_get_cipher_name(ssl);
+	const unsigned char *p = NULL;
+	unsigned plen = 0;
+	SSL_get0_alpn_selected(ssl, &p, &plen);
+	if (plen >= sizeof(in->alpn))
+		plen = sizeof(in->alpn) - 1;
+	if (p)
+		memcpy(in->alpn, p, plen);
+	in->resumed = SSL_session_reused(ssl) == 1;
+}
+
 int redial_tls_info(const redial_tls_t *t, struct redial_tls_info *ret_info)
 {
 	if (!t || !ret_info || ret_info->size < sizeof(size_t))
 		return -EINVAL;
 	SSL *ssl = (SSL *)t;
 	struct redial_tls_info in;
-	memset(&in, 0, sizeof(in));
-	in.size = sizeof(in);
-	in.version = SSL_get_version(ssl);
-	in.cipher = SSL_get_cipher_name(ssl);
-	const unsigned char *p = NULL;
-	unsigned plen = 0;
-	SSL_get0_alpn_selected(ssl, &p, &plen);
-	if (plen >= sizeof(in.alpn))
-		plen = sizeof(in.alpn) - 1;
-	if (p)
-		memcpy(in.alpn, p, plen);
-	in.resumed = SSL_session_reused(ssl) == 1;
+	rd_tls_negotiated(ssl, &in);
 	X509 *peer = SSL_get0_peer_certificate(ssl);
 	BIO *mem = peer ? BIO_new(BIO_s_mem()) : NULL;
 	if (mem && X509_NAME_print_ex(mem, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253) >= 0) {

@@ -10,20 +10,22 @@
 #include "tls.h"
 
 /* Keeps the connection's session for the next connect, when it can be resumed (a TLS 1.3
- * session only once its ticket has been read). A copy: OpenSSL marks a connection's session
- * unresumable when the SSL is freed without close_notify, which an application that was
- * handed the SSL may well do. */
-static void keep_session(struct rd_tls_ep *t, SSL *ssl)
+ * session only once its ticket has been read). copy: the SSL goes to the application, which
+ * may free it without close_notify, and OpenSSL then marks its session (this very object)
+ * unresumable; redial frees its own SSLs marked shut down, so a reference does there. */
+static void keep_session(struct rd_tls_ep *t, SSL *ssl, bool copy)
 {
 	SSL_SESSION *s = SSL_get0_session(ssl);
 	/* The one we offered, when no new ticket came: a resumed connection shares it. */
-	if (!s || !SSL_SESSION_is_resumable(s))
+	if (!s || !SSL_SESSION_is_resumable(s) || (s == t->session && !copy))
 		return;
-	SSL_SESSION *copy = SSL_SESSION_dup(s);
-	if (copy) {
-		SSL_SESSION_free(t->session);
-		t->session = copy;
-	}
+	SSL_SESSION *keep = copy ? SSL_SESSION_dup(s) : s;
+	if (!keep)
+		return;
+	if (!copy)
+		SSL_SESSION_up_ref(keep);
+	SSL_SESSION_free(t->session);
+	t->session = keep;
 }
 
 /* Frees a finished connection's SSL. Marked shut down first: OpenSSL otherwise takes a
@@ -51,7 +53,7 @@ struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by
 		char b;
 		(void)SSL_peek(ssl, &b, 1);
 		ERR_clear_error();
-		keep_session(t, ssl);
+		keep_session(t, ssl, false);
 		if (r->ntls_late == r->tls_late_cap) {
 			uint32_t cap = r->tls_late_cap ? 2 * r->tls_late_cap : 64;
 			SSL **v = rd_realloc(r->tls_late, cap * sizeof(*v));
@@ -70,7 +72,7 @@ struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by
 	for (int i = 0; i < 8 && SSL_read(ssl, buf, sizeof(buf)) > 0; i++)
 		;
 	ERR_clear_error();
-	keep_session(t, ssl);
+	keep_session(t, ssl, false);
 	(void)SSL_shutdown(ssl);
 	ssl_free_quiet(ssl);
 	return NULL;
@@ -90,7 +92,7 @@ struct ssl_st *rd_tls_conn_release(struct redial *r, struct rd_endpoint *ep)
 	ERR_clear_error();
 	(void)SSL_peek(ssl, &b, 1);
 	ERR_clear_error();
-	keep_session(t, ssl);
+	keep_session(t, ssl, true);
 	return ssl;
 }
 

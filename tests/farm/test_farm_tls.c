@@ -339,3 +339,23 @@ Test(farm_tls, bad_specs_are_refused)
 	cr_assert_eq(s.kind, FARM_PLAINTEXT);
 	cr_assert_str_eq(farm_kind_name(FARM_TLS_RESET), "tlsreset");
 }
+
+Test(farm_tls, tlsclose_sends_a_ticket_that_resumes)
+{
+	struct farm *f = start_one(tls_spec(FARM_TLS_CLOSE, FARM_CERT_VALID));
+	struct client c;
+	cr_assert_eq(client_connect(&c, farm_port(f, 0), NULL, NULL), 1);
+	char b;
+	int n;
+	while ((n = SSL_read(c.ssl, &b, 1)) > 0)
+		;
+	SSL_SESSION *sess = SSL_get1_session(c.ssl);
+	cr_assert(SSL_SESSION_is_resumable(sess), "no ticket before the close");
+	client_close(&c);
+	cr_assert_eq(client_connect(&c, farm_port(f, 0), NULL, sess), 1);
+	cr_assert(SSL_session_reused(c.ssl));
+	client_close(&c);
+	SSL_SESSION_free(sess);
+	wait_counter(f, 2, 1);
+	farm_stop(f);
+}

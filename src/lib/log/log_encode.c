@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include "log/log_ring.h"
+#include "tls.h"
 
 /* ---- Addresses ------------------------------------------------------------------------------
  * connect_failed and each resolved entry carry an address the same way: u8 family, u16 port
@@ -266,8 +267,11 @@ void rd_log_event(struct redial_log *l, const struct redial_event *ev)
 {
 	switch (ev->type) {
 	case REDIAL_EV_CONNECTED: {
-		struct redial_tls_info in = { .size = sizeof(in) };
-		bool tls = ev->tls && redial_tls_info(ev->tls, &in) == 0;
+		/* What the record needs, without the peer's subject (an allocation). */
+		struct redial_tls_info in;
+		bool tls = ev->tls != NULL;
+		if (tls)
+			rd_tls_negotiated((struct ssl_st *)ev->tls, &in);
 		rd_log_connected_tls(l, ev->mono_ns, ev->id, ev->attempt, ev->duration_ns,
 				     ev->down_ns, tls ? &in : NULL);
 		break;
