@@ -158,8 +158,9 @@ Test(cli_tls, a_mixed_list_in_one_file_with_summary_and_log)
 	    "--log", log, "-q", "-f", list, NULL);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	struct tj *sum = parse(r.out);
+	/* Dropped every 300 ms and reconnected: its state at the end is a matter of timing. */
 	const struct tj *good = endpoint(sum, e[0]);
-	cr_assert_str_eq(tj_str(tj_get(good, "state")), "connected");
+	cr_assert_geq(tj_num(tj_get(good, "connects")), 2);
 	const struct tj *tls = tj_get(good, "tls");
 	cr_assert_not_null(tls);
 	cr_assert_geq(tj_num(tj_get(tls, "handshakes")), 2, "dropped after 300 ms: reconnects");
@@ -214,15 +215,15 @@ Test(cli_tls, tls_insecure_accepts_anything_and_says_so_and_recheck_retries)
 	tj_free(sum);
 	run_free(&r);
 
-	run(&r, "REDIAL_BIN", "--duration", "1.5", "--tls", "--tls-ca", pki->ca,
+	run(&r, "REDIAL_BIN", "--duration", "2.5", "--tls", "--tls-ca", pki->ca,
 	    "--recheck-permanent", "400", "--summary", "-", "-q", ep, NULL);
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	sum = parse(r.out);
 	const struct tj *e = endpoint(sum, ep);
 	cr_assert_str_eq(tj_str(tj_get(e, "last_error")), "TLS_CERT_EXPIRED");
 	double attempts = tj_num(tj_get(e, "attempts"));
-	/* Given up at once, then tried again every 400 ms: at most 4 in 1.5 s, never more. */
-	cr_assert(attempts >= 2 && attempts <= 4, "%g attempts", attempts);
+	/* Given up at once, then tried again every 400 ms: never more than 1 + 2.5 / 0.4. */
+	cr_assert(attempts >= 2 && attempts <= 7, "%g attempts", attempts);
 	tj_free(sum);
 	run_free(&r);
 	farm_stop(f);
