@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "farm_pki.h"
 
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR "bench"
@@ -66,11 +67,21 @@ static _Noreturn void die(const char *what, int err)
 	exit(1);
 }
 
+/* The TLS scenarios' certificates, made once per run (farm_pki.h), removed at exit. */
+static struct farm_pki *tls_pki;
+
+static bool is_tls(const struct bd_scen *s)
+{
+	return s->kind == FARM_TLS_CLOSE;
+}
+
 /* ---- the plan ---------------------------------------------------------------------------- */
 
 #define ALL_IMPLS ((1u << BD_FLOOR) | (1u << BD_BLOCKING) | (1u << BD_EPOLL) | (1u << BD_LIBUV) | \
 		   (1u << BD_GO) | (1u << BD_REDIAL))
 #define TABLE_IMPLS ((1u << BD_EPOLL) | (1u << BD_LIBUV) | (1u << BD_GO) | (1u << BD_REDIAL))
+/* The TLS scenarios run bench-tls-IMPL (contender_tls_*): redial, epoll + OpenSSL, Go. */
+#define TLS_IMPLS ((1u << BD_EPOLL) | (1u << BD_GO) | (1u << BD_REDIAL))
 
 static struct bd_scen *plan_add(const char *name, enum farm_kind kind, const char *spec,
 				uint32_t endpoints, unsigned impls, const char *what)
@@ -166,6 +177,28 @@ static void plan(const char *only)
 				s->b_initial_ns = s->b_max_ns = 60000000000ull;
 				s->jitter = "none";
 			}
+		}
+	}
+	if (wanted(only, "tls")) {
+		/* Full, then resumed handshakes, against the farm's tlsclose target (TLS 1.3,
+		 * ECDSA P-256, then close_notify and FIN); both share one farm. */
+		static const char *const names[] = { "tls-full", "tls-resumed" };
+		static const char *const whats[] = {
+			"200 endpoints; the farm completes a TLS 1.3 handshake (ECDSA P-256, "
+			"verified), then closes (close_notify, FIN); every reconnect a full handshake",
+			"the same, each endpoint resuming the session its previous connection left "
+			"(TLS 1.3 ticket, PSK with (EC)DHE)",
+		};
+		for (int k = 0; k < 2; k++) {
+			s = plan_add(names[k], FARM_TLS_CLOSE, "tlsclose", 200, TLS_IMPLS, whats[k]);
+			/* Long enough for every endpoint's first (full) handshake to fall
+			 * before the window, so that tls-resumed measures resumptions only. */
+			s->warmup_ms = q ? 400 : 800;
+			s->measure_ms = q ? 500 : 2500;
+			s->b_initial_ns = 1000;
+			s->b_max_ns = 100000000;
+			s->stable_after_ns = 0;
+			s->reps = q ? 3 : 5;
 		}
 	}
 	if (wanted(only, "hold")) {
@@ -423,7 +456,17 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 		arg_add(argv, &argc, "--callgrind-out-file=%s", rs->valgrind_out);
 		arg_add(argv, &argc, "--log-file=%s.log", rs->valgrind_out);
 	}
-	arg_add(argv, &argc, "%s", im->path);
+	if (is_tls(s)) {
+		/* bench-tls-IMPL, next to bench-IMPL. */
+		char path[600];
+		snprintf(path, sizeof(path), "%s", im->path);
+		char *slash = strrchr(path, '/');
+		arg_add(argv, &argc, "%.*s/bench-tls-%s", slash ? (int)(slash - path) : 1,
+			slash ? path : ".", im->name);
+		arg_add(argv, &argc, "--tls-ca=%s", tls_pki->ca);
+	} else {
+		arg_add(argv, &argc, "%s", im->path);
+	}
 	arg_add(argv, &argc, "--scenario=%s", s->name);
 	arg_add(argv, &argc, "--endpoints=%u", rs->endpoints ? rs->endpoints : s->endpoints);
 	arg_add(argv, &argc, "--port=%u", (unsigned)rs->port);
@@ -608,6 +651,16 @@ static struct farm *farm_for(const struct bd_scen *s)
 {
 	struct farm_target_spec spec = { .kind = s->kind };
 	struct farm *f;
+	if (is_tls(s)) {
+		int err = tls_pki ? 0 : farm_pki_create(FARM_KEY_EC_P256, &tls_pki);
+		if (err < 0) {
+			fprintf(stderr, "redial-bench: certificates for %s: %s\n", s->name,
+				strerror(-err));
+			return NULL;
+		}
+		spec.tls_cert = tls_pki->cert[FARM_CERT_VALID];
+		spec.tls_key = tls_pki->key[FARM_CERT_VALID];
+	}
 	/* The farm's child inherits the driver's CPU: the farm CPU. */
 	int ret = farm_start(&spec, 1, &f);
 	if (ret < 0) {
@@ -628,9 +681,23 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		enum bd_impl impl = (enum bd_impl)order[(k + rep) % n];
 		struct bd_cell *c = &s->cell[impl];
 		c->planned = true;
-		if (!B.impl[impl].available) {
+		if (!B.impl[impl].available && !is_tls(s)) {
 			bd_fmt(c->note, sizeof(c->note), "%s", B.impl[impl].why);
 			continue;
+		}
+		if (is_tls(s)) {
+			char path[600];
+			snprintf(path, sizeof(path), "%s", B.impl[impl].path);
+			char *slash = strrchr(path, '/');
+			if (slash)
+				*slash = 0;
+			char bin[700];
+			bd_fmt(bin, sizeof(bin), "%s/bench-tls-%s", path, B.impl[impl].name);
+			if (access(bin, X_OK) != 0) {
+				bd_fmt(c->note, sizeof(c->note), "skipped: %s was not built%s", bin,
+				       impl == BD_GO ? " (no Go toolchain at build time)" : "");
+				continue;
+			}
 		}
 		if (s->kind == FARM_ACCEPT)
 			farm_settle(f);
@@ -643,6 +710,11 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		c->ok[r] = ret == 0;
 		if (ret == 0)
 			derive(s, &res, drop_ms, farm_pct, other_pct, c->m[r]);
+		/* A resumed scenario whose handshakes did not resume measures something else. */
+		if (ret == 0 && !strcmp(s->name, "tls-resumed") &&
+		    rv(&res, "resumed") < 0.9 * rv(&res, "connects"))
+			bd_fmt(note, sizeof(note), "only %.0f of %.0f handshakes resumed",
+			       rv(&res, "resumed"), rv(&res, "connects"));
 		if (note[0])
 			bd_fmt(c->note, sizeof(c->note), "%s", note);
 		fputc(ret == 0 ? '.' : 'x', stderr);
@@ -869,6 +941,8 @@ int main(int argc, char **argv)
 			B.scen[si].impls &= keep;
 	}
 	run_scenarios();
+	farm_pki_destroy(tls_pki); /* the TLS scenarios' keys and certificates */
+	tls_pki = NULL;
 	if (!no_callgrind && (!only || wanted(only, "callgrind") || wanted(only, "refused")))
 		run_callgrind();
 	B.wall_s = (double)(now_ns() - t0) / 1e9;

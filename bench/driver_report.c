@@ -164,6 +164,16 @@ static const struct layout layouts[] = {
 	    { BD_REMOVE_NS, "remove ns/ep", 0, 1 }, { BD_P50_US, "rm call p50 ns", 0, 0.001 },
 	    { BD_P99_US, "rm call p99 ns", 0, 0.001 } },
 	  5, { BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT, BD_REMOVE_NS }, 3 },
+	{ "tls-full",
+	  { { BD_CONNECTS_PER_S, "handshakes/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/hs", 1, 1 },
+	    { BD_P50_US, "p50 us", 0, 1 }, { BD_P99_US, "p99 us", 0, 1 },
+	    { BD_FARM_CPU, "farm cpu%", 0, 1 } },
+	  5, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
+	{ "tls-resumed",
+	  { { BD_CONNECTS_PER_S, "handshakes/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/hs", 1, 1 },
+	    { BD_P50_US, "p50 us", 0, 1 }, { BD_P99_US, "p99 us", 0, 1 },
+	    { BD_FARM_CPU, "farm cpu%", 0, 1 } },
+	  5, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
 	{ "hold",
 	  { { BD_CONNECTED, "held", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
 	    { BD_RSS_PER_EP, "B/conn", 0, 1 }, { BD_IDLE_CPU, "idle cpu us/s", 0, 1 },
@@ -323,8 +333,8 @@ static int find_scen(const struct bd_bench *b, const char *name, uint32_t endpoi
 static int goals(const struct bd_bench *b, struct goal *g)
 {
 	int n = 0;
-	memset(g, 0, 10 * sizeof(*g));
-	for (int k = 0; k < 10; k++)
+	memset(g, 0, 16 * sizeof(*g));
+	for (int k = 0; k < 16; k++)
 		g[k].lo = g[k].hi = NAN;
 	int si = find_scen(b, "churn", 0, BD_REDIAL);
 	static const struct {
@@ -397,6 +407,31 @@ static int goals(const struct bd_bench *b, struct goal *g)
 		x->bound = 1.2;
 		x->known = !isnan(x->value);
 	}
+	/* TLS: redial against the epoll loop with the same library, full and resumed; and what a
+	 * resumed handshake costs redial against a full one. */
+	static const struct {
+		const char *scen;
+		double bound;
+	} tls[] = { { "tls-full", 1.0 }, { "tls-resumed", 1.15 } };
+	for (size_t k = 0; k < 2; k++) {
+		int ti = find_scen(b, tls[k].scen, 0, BD_REDIAL);
+		x = &g[n++];
+		snprintf(x->text, sizeof(x->text), "%s handshakes/s, redial / epoll", tls[k].scen);
+		x->value = ti >= 0 ? bd_ratio(&b->scen[ti], BD_EPOLL, BD_CONNECTS_PER_S) : NAN;
+		if (ti >= 0)
+			ratio_range(&b->scen[ti], BD_EPOLL, BD_CONNECTS_PER_S, &x->lo, &x->hi);
+		x->bound = tls[k].bound;
+		x->at_least = true;
+		x->known = !isnan(x->value);
+	}
+	int tf = find_scen(b, "tls-full", 0, BD_REDIAL), tr = find_scen(b, "tls-resumed", 0, BD_REDIAL);
+	x = &g[n++];
+	snprintf(x->text, sizeof(x->text), "redial CPU per resumed handshake / per full one");
+	x->value = tf >= 0 && tr >= 0 ? b->scen[tr].cell[BD_REDIAL].med[BD_CPU_US_PER_ATTEMPT] /
+						b->scen[tf].cell[BD_REDIAL].med[BD_CPU_US_PER_ATTEMPT]
+				      : NAN;
+	x->bound = 1.0 / 3;
+	x->known = !isnan(x->value);
 	return n;
 }
 

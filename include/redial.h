@@ -72,12 +72,36 @@ enum redial_class {
 #define REDIAL_E_DNS_REFUSED 10005  /* the server refused the query: transient */
 #define REDIAL_E_DNS_ERROR 10006    /* any other resolver failure: transient */
 
+/* TLS failures (endpoints with opts->tls), reported the same way. The library's own reason
+ * (for a verification failure, OpenSSL's text: "certificate has expired") goes with the
+ * event (tls_reason) and into the log. */
+#define REDIAL_E_TLS_CERT_UNTRUSTED 10101     /* no chain to a trusted CA: permanent */
+#define REDIAL_E_TLS_CERT_EXPIRED 10102       /* permanent */
+#define REDIAL_E_TLS_CERT_NOT_YET_VALID 10103 /* permanent */
+#define REDIAL_E_TLS_HOSTNAME_MISMATCH 10104  /* not for this name or address: permanent */
+#define REDIAL_E_TLS_CERT_INVALID 10105       /* any other verification failure: permanent;
+						 one the library cannot name (no reason code)
+						 is retried REDIAL_TLS_UNNAMED_RETRIES times first */
+#define REDIAL_E_TLS_PROTOCOL_VERSION 10106   /* no TLS version in common: permanent */
+#define REDIAL_E_TLS_NO_APPLICATION_PROTOCOL 10107 /* no ALPN protocol in common: permanent */
+#define REDIAL_E_TLS_HANDSHAKE_FAILURE 10108  /* handshake_failure alert (no cipher or group in
+						 common, client certificate refused...): permanent */
+#define REDIAL_E_TLS_NOT_TLS 10109            /* the peer does not speak TLS: permanent */
+#define REDIAL_E_TLS_HANDSHAKE_TIMEOUT 10110  /* tls_handshake_timeout_ns passed: transient */
+#define REDIAL_E_TLS_UNEXPECTED_EOF 10111     /* the peer closed mid-handshake: transient
+						 (a reset mid-handshake is ECONNRESET) */
+#define REDIAL_E_TLS_INTERNAL_ERROR 10112     /* the peer sent an internal_error alert: transient */
+#define REDIAL_E_TLS_ERROR 10113              /* any other TLS failure (a bad record, a decode
+						 error...): transient */
+#define REDIAL_TLS_UNNAMED_RETRIES 3
+
 /* The built-in classification of a positive errno value (or REDIAL_E_DNS_* code). */
 REDIAL_API enum redial_class redial_classify(int err);
 /* "transient", "permanent" or "local"; "unknown" for anything else. Static storage. */
 REDIAL_API const char *redial_class_name(enum redial_class cls);
-/* The symbolic name of a positive errno value ("ECONNREFUSED") or REDIAL_E_DNS_* code
- * ("DNS_NXDOMAIN"), or NULL when it has none. Static storage. */
+/* The symbolic name of a positive errno value ("ECONNREFUSED"), REDIAL_E_DNS_* code
+ * ("DNS_NXDOMAIN") or REDIAL_E_TLS_* code ("TLS_CERT_EXPIRED"), or NULL when it has none.
+ * Static storage. */
 REDIAL_API const char *redial_errno_name(int err);
 /* Parses a symbolic errno name back into its value; returns it, or -EINVAL. */
 REDIAL_API int redial_errno_from_name(const char *name);
@@ -179,6 +203,11 @@ enum redial_gave_up_reason {
 REDIAL_API const char *redial_gave_up_reason_name(enum redial_gave_up_reason r);
 REDIAL_API const char *redial_event_name(enum redial_event_type t);
 
+/* A TLS connection (endpoints with opts->tls): OpenSSL's SSL object underneath, which
+ * redial_tls_ssl hands out. Owned like the fd (see below): borrowed while the endpoint is
+ * CONNECTED, handed over by redial_endpoint_release. */
+typedef struct redial_tls redial_tls_t;
+
 /* Passed to the event callback; valid only during the call.
  *
  * Ownership of the fd in REDIAL_EV_CONNECTED: the manager owns it. The application may read,
@@ -210,6 +239,14 @@ struct redial_event {
 	uint64_t up_ns;          /* DISCONNECTED: how long the connection had been up */
 	enum redial_gave_up_reason reason; /* GAVE_UP */
 	uint64_t mono_ns;        /* CLOCK_MONOTONIC time of the event */
+	/* TLS endpoints. CONNECTED, and DISCONNECTED caused by the peer: the connection's TLS
+	 * session, borrowed like fd (redial_tls_info, redial_tls_ssl); NULL otherwise. A
+	 * TLS endpoint is CONNECTED only once its handshake completed and the peer's
+	 * certificate was verified. */
+	redial_tls_t *tls;
+	/* ATTEMPT_FAILED, ALERT, GAVE_UP with a REDIAL_E_TLS_* err: the TLS library's reason
+	 * ("certificate has expired", "wrong version number"); NULL otherwise. */
+	const char *tls_reason;
 };
 
 /* The event callback. It may call any redial_* function on the same manager, including
@@ -218,6 +255,36 @@ struct redial_event {
 typedef void (*redial_event_fn)(redial_t *r, const struct redial_event *ev, void *user);
 
 /* ---- Configuration ------------------------------------------------------------------------ */
+
+#define REDIAL_TLS_1_2 0x0303
+#define REDIAL_TLS_1_3 0x0304
+
+/* TLS towards an endpoint: after the TCP connect, the handshake runs on the ring (records
+ * go out and come in as SEND and RECV operations; OpenSSL works on memory), under a
+ * deadline that is a linked timeout. Verification is on unless REDIAL_TLS_INSECURE:
+ * the chain against the trust store, and the name: a NAME:PORT endpoint's host name (also
+ * sent as SNI), an address endpoint's IP against the certificate's IP SANs (as Go's
+ * crypto/tls does), or `sni` when it is set. Strings are copied by redial_endpoint_add. */
+struct redial_tls_opts {
+	size_t size;              /* sizeof(struct redial_tls_opts) */
+	const char *ca;           /* CA certificates: a PEM file, or a directory in OpenSSL's
+				     hashed form; NULL: the system trust store */
+	const char *cert;         /* client certificate chain (PEM), for mutual TLS; NULL: none */
+	const char *key;          /* its private key (PEM); required with cert */
+	const char *sni;          /* the name to send as SNI and verify; NULL: see above */
+	const char *alpn;         /* protocols to offer, "h2,http/1.1"; NULL: no ALPN */
+	uint16_t min_version;     /* REDIAL_TLS_1_2 (the default) or REDIAL_TLS_1_3 */
+	uint16_t max_version;     /* 0: the highest the library knows */
+	unsigned flags;           /* REDIAL_TLS_* */
+};
+/* No verification at all: any certificate, any name. For tests against self-signed peers;
+ * the CLI calls it --tls-insecure. */
+#define REDIAL_TLS_INSECURE 0x1u
+/* Never resume: every connection makes a full handshake (the session of the last one is
+ * not offered). For peers that mishandle resumption, and for measuring full handshakes. */
+#define REDIAL_TLS_NO_RESUME 0x2u
+
+REDIAL_API void redial_tls_opts_init(struct redial_tls_opts *o);
 
 struct redial_endpoint_opts {
 	size_t size;                 /* sizeof(struct redial_endpoint_opts) */
@@ -234,6 +301,14 @@ struct redial_endpoint_opts {
 	uint32_t alert_after;        /* consecutive failures that raise an ALERT; default 5, 0 = never */
 	void *user;                  /* handed back in every event */
 	unsigned flags;              /* REDIAL_EP_* */
+	/* TLS after the connect (see struct redial_tls_opts); NULL: plain TCP. Read and copied
+	 * by redial_endpoint_add (and by redial_create for endpoint_defaults). */
+	const struct redial_tls_opts *tls;
+	uint64_t tls_handshake_timeout_ns; /* the handshake's deadline; 0: connect_timeout_ns */
+	/* An endpoint that gave up for a permanent reason (any permanent error, TLS or not) is
+	 * tried again this long after it gave up, with a fresh failure streak; it stays FAILED
+	 * meanwhile. 0 (the default): never. */
+	uint64_t recheck_permanent_ns;
 };
 #define REDIAL_EP_START_IDLE 0x1u    /* add the endpoint in IDLE; redial_endpoint_start starts it */
 
@@ -349,7 +424,10 @@ REDIAL_API int redial_endpoint_remove(redial_t *r, redial_id_t id);
  * has stopped watching it (nothing in the ring holds it any more, so the caller's close()
  * is the last one), and the endpoint goes IDLE, or, with REDIAL_RELEASE_RECONNECT, starts
  * a new connection at once. -ENOTCONN when the endpoint is not connected; -EINVAL for an
- * unknown flag. */
+ * unknown flag. A TLS endpoint hands over its TLS session with the fd: the SSL object
+ * redial_tls_ssl returned for this connection becomes the caller's too (SSL_free it, then
+ * close the fd); redial keeps no reference to it, but it keeps a copy of the session for
+ * its next connection to resume. */
 #define REDIAL_RELEASE_RECONNECT 0x1u
 REDIAL_API int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags,
 				       int *ret_fd);
@@ -380,6 +458,13 @@ struct redial_endpoint_stats {
 	enum redial_gave_up_reason gave_up;
 	int fd;                    /* CONNECTED: the borrowed fd; -1 otherwise */
 	void *user;
+	/* TLS endpoints (all 0 / "" otherwise): */
+	bool tls;                  /* the endpoint runs TLS */
+	uint64_t tls_handshakes;   /* handshakes completed */
+	uint64_t tls_resumed;      /* of which resumed a session */
+	char tls_version[16];      /* of the last completed handshake: "TLSv1.3" */
+	char tls_cipher[64];       /* "TLS_AES_256_GCM_SHA384" */
+	char tls_alpn[32];         /* the protocol chosen, "" when none */
 };
 REDIAL_API int redial_endpoint_stats_get(redial_t *r, redial_id_t id,
 				     struct redial_endpoint_stats *ret_stats);
@@ -413,8 +498,39 @@ struct redial_stats {
 	/* Live endpoints per enum redial_state. Last, and sized for states still to come, so
 	 * that a new state moves no field. */
 	uint32_t by_state[REDIAL_STATE_SLOTS];
+	/* Added after by_state, which stays where it was. */
+	uint64_t tls_handshakes;   /* TLS handshakes completed */
+	uint64_t tls_resumed;      /* of which resumed a session */
+	uint32_t tls_inflight;     /* TLS handshakes running now */
 };
 REDIAL_API int redial_stats_get(redial_t *r, struct redial_stats *ret_stats);
+
+/* ---- TLS connections ---------------------------------------------------------------------- */
+
+struct redial_tls_info {
+	size_t size;             /* set by the caller: sizeof(struct redial_tls_info) */
+	const char *version;     /* "TLSv1.3"; static storage */
+	const char *cipher;      /* "TLS_AES_256_GCM_SHA384"; static storage */
+	char alpn[32];           /* the protocol the server chose; "" when none */
+	bool resumed;            /* the handshake resumed an earlier session */
+	char peer_subject[256];  /* the peer certificate's subject, one line ("CN=localhost") */
+};
+/* What a TLS connection negotiated. 0, or -EINVAL. Any thread that owns t (while
+ * borrowed: the manager's owner thread). */
+REDIAL_API int redial_tls_info(const redial_tls_t *t, struct redial_tls_info *ret_info);
+
+/* The one TLS library type in this header: OpenSSL's SSL object of the connection, which
+ * the application needs to continue it (SSL_read, SSL_write on the event's fd). Borrowed
+ * while the endpoint is CONNECTED: use it from the manager's owner thread, don't free or
+ * shut it down (redial_endpoint_fail reports a broken connection); after
+ * redial_endpoint_release it is the caller's. Application data that arrived with the
+ * handshake's last records is not lost: the SSL reads it first. */
+struct ssl_st;
+REDIAL_API struct ssl_st *redial_tls_ssl(redial_tls_t *t);
+
+/* A CONNECTED TLS endpoint's connection, the one its CONNECTED event carried. -ENOTCONN
+ * when not connected, -ENOPROTOOPT for a plain TCP endpoint. */
+REDIAL_API int redial_endpoint_tls(redial_t *r, redial_id_t id, redial_tls_t **ret_tls);
 
 /* ---- Running ------------------------------------------------------------------------------ */
 

@@ -45,8 +45,14 @@ static int spec_normalise(const struct farm_target_spec *in, struct farm_target_
 	case FARM_ACCEPT_CLOSE:
 	case FARM_REFUSE:
 	case FARM_BLACKHOLE:
+	case FARM_TLS_CLOSE:
+	case FARM_TLS_RESET:
+	case FARM_TLS_EOF:
+	case FARM_PLAINTEXT:
 		if (s.hold_ms != 0)
 			return -EINVAL;
+		break;
+	case FARM_TLS:
 		break;
 	case FARM_DROP_AFTER:
 		if (s.hold_ms == 0)
@@ -71,6 +77,15 @@ static int spec_normalise(const struct farm_target_spec *in, struct farm_target_
 		if (s.backlog == 0)
 			s.backlog = FARM_SLOW_BACKLOG;
 	} else if (s.accept_rate != 0) {
+		return -EINVAL;
+	}
+	if (farm__is_tls(s.kind)) {
+		if (!s.tls_cert || !s.tls_key)
+			return -EINVAL;
+		if (s.tls_max_version && s.tls_max_version != 0x0303 && s.tls_max_version != 0x0304)
+			return -EINVAL;
+	} else if (s.tls_cert || s.tls_key || s.tls_alpn || s.tls_max_version ||
+		   s.tls_client_ca) {
 		return -EINVAL;
 	}
 	if (accepts && s.backlog == 0)
@@ -195,9 +210,11 @@ static void farm_free(struct farm *f)
 	}
 	if (f->ctl >= 0)
 		close(f->ctl);
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
 		if (f->t[i].fd >= 0)
 			close(f->t[i].fd);
+		farm__tls_ctx_free(&f->t[i]);
+	}
 	if (f->page)
 		munmap(f->page, f->page_len);
 	free(f);
@@ -292,6 +309,14 @@ int farm_start(const struct farm_target_spec *specs, size_t n, struct farm **ret
 		err = target_open(&f->t[i]);
 		if (err)
 			goto fail;
+		if (farm__is_tls(f->t[i].spec.kind)) {
+			err = farm__tls_ctx(&f->t[i]);
+			if (err)
+				goto fail;
+		}
+		/* The caller's strings are read now and not kept. */
+		f->t[i].spec.tls_cert = f->t[i].spec.tls_key = NULL;
+		f->t[i].spec.tls_alpn = f->t[i].spec.tls_client_ca = NULL;
 	}
 
 	if (need_child) {
@@ -355,6 +380,8 @@ int farm_counters(const struct farm *f, size_t i, struct farm_counters *ret)
 		c.dropped = __atomic_load_n(&s->dropped, __ATOMIC_RELAXED);
 		c.peer_closed = __atomic_load_n(&s->peer_closed, __ATOMIC_RELAXED);
 		c.fd_exhausted = __atomic_load_n(&s->fd_exhausted, __ATOMIC_RELAXED);
+		c.tls_handshakes = __atomic_load_n(&s->tls_handshakes, __ATOMIC_RELAXED);
+		c.tls_resumed = __atomic_load_n(&s->tls_resumed, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s1 = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 		if (s0 == s1) {

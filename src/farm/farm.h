@@ -4,6 +4,9 @@
  * (or ::1 for IPv6 targets) reaches it. One behaviour per target: accept and hold, refuse,
  * blackhole, drop after a while, accept slowly, accept and close at once.
  *
+ * The TLS kinds (FARM_TLS, FARM_TLS_CLOSE) serve TLS with OpenSSL; farm_pki.h makes their
+ * certificates at run time.
+ *
  * Every target except FARM_REFUSE is served by a child process (fork, no exec) that runs one
  * epoll loop. The child cannot outlive its creator: it asks for SIGKILL when the creating thread
  * dies (PR_SET_PDEATHSIG) and exits when the control socket to the parent closes (parent exit,
@@ -62,6 +65,21 @@ enum farm_kind {
 	/* Accept and close at once (FIN, or RST when rst is set). The server closes first, so
 	 * TIME_WAIT lands on the farm's side, not the client's. */
 	FARM_ACCEPT_CLOSE,
+	/* TLS (OpenSSL, in the child): the handshake with tls_cert/tls_key, then application
+	 * data is echoed back. Held like FARM_ACCEPT, or closed hold_ms after the handshake
+	 * completed (close_notify then FIN, or RST when rst is set). Session tickets on, so
+	 * clients can resume; tls_handshakes/tls_resumed count them. A client that fails the
+	 * handshake (an alert, a close) is counted as peer_closed. */
+	FARM_TLS,
+	/* FARM_TLS that closes as soon as its handshake completes: close_notify, then FIN (or
+	 * RST when rst is set). */
+	FARM_TLS_CLOSE,
+	/* Accepts, waits for the client's first bytes (its ClientHello), then resets. */
+	FARM_TLS_RESET,
+	/* Accepts, waits for the client's first bytes, then closes (FIN): an EOF mid-handshake. */
+	FARM_TLS_EOF,
+	/* Not TLS: writes an HTTP/1.0 400 response on accept, then holds like FARM_ACCEPT. */
+	FARM_PLAINTEXT,
 };
 
 /* One target. A zeroed struct plus .kind is a valid spec: every 0 means "the default".
@@ -77,6 +95,14 @@ struct farm_target_spec {
 	uint32_t accept_rate; /* SLOW_ACCEPT only: accepts per second, default 10, max 100000 */
 	uint32_t backlog;     /* listen() backlog, default SOMAXCONN (SLOW_ACCEPT: 4); not for
 	                       * REFUSE or BLACKHOLE */
+	/* FARM_TLS and FARM_TLS_CLOSE only (farm_start reads the files before it forks): */
+	const char *tls_cert;      /* certificate chain, PEM: required */
+	const char *tls_key;       /* its private key, PEM: required */
+	const char *tls_alpn;      /* "h2,http/1.1": protocols the server accepts; a client that
+	                            * offers none of them gets a no_application_protocol alert.
+	                            * NULL: ALPN ignored */
+	uint16_t tls_max_version;  /* 0x0303 (TLS 1.2) or 0x0304; 0: TLS 1.3 */
+	const char *tls_client_ca; /* mutual TLS: require a client certificate from this CA */
 };
 
 /* Counters of one target, as last published by the child. They are a consistent snapshot:
@@ -87,6 +113,8 @@ struct farm_counters {
 	uint64_t dropped;      /* closed by the farm (hold timer, accept-close, farm_drop_all) */
 	uint64_t peer_closed;  /* closed because the client closed or reset */
 	uint64_t fd_exhausted; /* times accepting paused because the child ran out of fds */
+	uint64_t tls_handshakes; /* TLS handshakes completed (TLS kinds) */
+	uint64_t tls_resumed;    /* of which resumed a session */
 };
 
 #define FARM_MAX_TARGETS 256
@@ -131,13 +159,16 @@ int farm_drop_all(struct farm *f, size_t i);
 int farm_stop(struct farm *f);
 
 /* Parses one target in the farm-server syntax into *ret:
- *   KIND[:ARG]...  with KIND one of accept refuse blackhole drop slow acceptclose, and ARGs
- *   N          drop: hold_ms; slow: accept_rate
+ *   KIND[:ARG]...  with KIND one of accept refuse blackhole drop slow acceptclose tls tlsclose
+ *                  tlsreset tlseof plain, and ARGs
+ *   N          drop: hold_ms; slow: accept_rate; tls: hold_ms
+ *   tls12      tls, tlsclose: TLS 1.2 at most (tls_max_version 0x0303)
  *   rst, fin   close style
  *   v6         AF_INET6
  *   port=N backlog=N hold=N rate=N
  * Examples: "accept", "drop:500:rst", "slow:50:backlog=2", "refuse:port=7001", "blackhole:v6".
- * Returns 0 or -EINVAL. Checks syntax only; farm_start checks the combination. */
+ * Returns 0 or -EINVAL. Checks syntax only; farm_start checks the combination. The TLS
+ * files (tls_cert, tls_key) have no text form: the caller sets them. */
 int farm_spec_parse(const char *text, struct farm_target_spec *ret);
 
 /* The KIND word of farm_spec_parse for k ("accept", "drop", ...), "?" if unknown. */

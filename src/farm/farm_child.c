@@ -3,7 +3,8 @@
  *
  * The child is forked, not exec'd, possibly from a multithreaded parent, where another thread
  * may have held the malloc or stdio lock at the moment of fork. So the child uses raw system
- * calls only: mmap for memory, no malloc, no stdio. */
+ * calls only: mmap for memory, no malloc, no stdio. The exception is TLS (farm_tls.c), whose
+ * library allocates; it says there why that is safe. */
 #include "farm_int.h"
 
 #include <errno.h>
@@ -43,17 +44,22 @@ enum ev_type { EV_CTL = 1, EV_LISTEN, EV_HOLD, EV_RATE, EV_CONN };
 
 /* One accepted connection, indexed by its fd. Every open connection is on its target's list
  * in accept order; with one hold_ms per target that is also deadline order, so the hold timer
- * only ever looks at the head. */
+ * only ever looks at the head. A TLS connection waits on the target's handshake list until
+ * its handshake completes, and joins the list then, with its deadline counted from then:
+ * the list stays in deadline order. */
 struct conn {
 	uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 without a hold timer */
 	int32_t prev, next;
 	uint32_t target;
 	uint32_t gen;
 	bool used;
+	bool hs;           /* on the handshake list */
+	void *ssl;         /* TLS kinds: the connection's TLS object */
 };
 
 struct tstate {
 	int32_t head, tail;
+	int32_t hs_head, hs_tail; /* TLS connections still in their handshake */
 	int hold_tfd; /* -1 unless the target drops after hold_ms */
 	int rate_tfd; /* -1 unless FARM_SLOW_ACCEPT */
 	bool in_epoll; /* listener registered for EPOLLIN (not SLOW, REFUSE, BLACKHOLE) */
@@ -161,32 +167,81 @@ static void fd_freed(struct child *c)
 	}
 }
 
-/* Closes connection fd: by_us says whether the farm dropped it or the peer went away. */
-static void conn_close(struct child *c, int fd, bool by_us)
+static void list_unlink(struct child *c, int fd)
 {
 	struct conn *k = &c->conn[fd];
 	struct tstate *t = &c->ts[k->target];
-	uint32_t ti = k->target;
+	int32_t *head = k->hs ? &t->hs_head : &t->head, *tail = k->hs ? &t->hs_tail : &t->tail;
 
 	if (k->prev >= 0)
 		c->conn[k->prev].next = k->next;
 	else
-		t->head = k->next;
+		*head = k->next;
 	if (k->next >= 0)
 		c->conn[k->next].prev = k->prev;
 	else
-		t->tail = k->prev;
+		*tail = k->prev;
+}
+
+static void list_append(struct child *c, int fd, bool hs)
+{
+	struct conn *k = &c->conn[fd];
+	struct tstate *t = &c->ts[k->target];
+	int32_t *head = hs ? &t->hs_head : &t->head, *tail = hs ? &t->hs_tail : &t->tail;
+
+	k->hs = hs;
+	k->next = -1;
+	k->prev = *tail;
+	if (*tail >= 0)
+		c->conn[*tail].next = fd;
+	else
+		*head = fd;
+	*tail = fd;
+	/* A new head needs the timer; a later one is behind a head that already has it. */
+	if (!hs && k->deadline && t->head == fd)
+		timer_arm(t->hold_tfd, k->deadline);
+}
+
+/* Closes connection fd: by_us says whether the farm dropped it or the peer went away;
+ * rst closes with an RST. A TLS connection the farm drops says close_notify first, unless
+ * it resets. */
+static void conn_close_how(struct child *c, int fd, bool by_us, bool rst)
+{
+	struct conn *k = &c->conn[fd];
+	uint32_t ti = k->target;
+
+	list_unlink(c, fd);
 	k->used = false;
+	if (k->ssl) {
+		farm__tls_free(k->ssl, by_us && !rst);
+		k->ssl = NULL;
+	}
 	/* close() also removes fd from the epoll set: nothing else holds this file. */
-	close_fd(fd, by_us && c->f->t[ti].spec.rst);
+	close_fd(fd, rst);
 	slot_add(c, ti, 0, -1, by_us ? 1 : 0, by_us ? 0 : 1, 0);
 	fd_freed(c);
+}
+
+static void conn_close(struct child *c, int fd, bool by_us)
+{
+	conn_close_how(c, fd, by_us, by_us && c->f->t[c->conn[fd].target].spec.rst);
+}
+
+static void slot_add_tls(struct child *c, uint32_t ti, bool resumed)
+{
+	struct farm_slot *s = &c->f->page->slot[ti];
+	uint64_t seq = s->seq;
+
+	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&s->tls_handshakes, s->tls_handshakes + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->tls_resumed, s->tls_resumed + (resumed ? 1 : 0), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 static void on_accepted(struct child *c, uint32_t ti, int fd)
 {
 	const struct farm_target_spec *s = &c->f->t[ti].spec;
-	struct tstate *t = &c->ts[ti];
 	struct conn *k;
 	struct epoll_event ev;
 
@@ -199,27 +254,70 @@ static void on_accepted(struct child *c, uint32_t ti, int fd)
 	k->used = true;
 	k->gen++;
 	k->target = ti;
-	k->deadline = s->hold_ms ? mono_ns() + (uint64_t)s->hold_ms * 1000000u : 0;
+	k->ssl = NULL;
+	bool tls = farm__is_tls(s->kind);
+	k->deadline = s->hold_ms && !tls ? mono_ns() + (uint64_t)s->hold_ms * 1000000u : 0;
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.u64 = EV(EV_CONN, k->gen, fd);
-	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if ((tls && !(k->ssl = farm__tls_new(c->f->t[ti].tls, fd))) ||
+	    epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		/* Out of epoll watches or memory: we cannot watch it, so we cannot hold it. */
+		if (k->ssl)
+			farm__tls_free(k->ssl, false);
+		k->ssl = NULL;
 		k->used = false;
 		close_fd(fd, s->rst);
 		slot_add(c, ti, 1, 0, 1, 0, 0);
 		return;
 	}
-	k->next = -1;
-	k->prev = t->tail;
-	if (t->tail >= 0)
-		c->conn[t->tail].next = fd;
-	else
-		t->head = fd;
-	t->tail = fd;
-	/* A new head needs the timer; a later one is behind a head that already has it. */
-	if (k->deadline && t->head == fd)
-		timer_arm(t->hold_tfd, k->deadline);
+	list_append(c, fd, tls);
 	slot_add(c, ti, 1, 1, 0, 0, 0);
+	if (s->kind == FARM_PLAINTEXT) {
+		static const char banner[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+		/* A fresh socket's send buffer takes it whole; if not, the client sees less. */
+		(void)!write(fd, banner, sizeof(banner) - 1);
+	}
+}
+
+/* A TLS connection's handshake completed: count it, then close it (FARM_TLS_CLOSE) or hold
+ * it, with its hold deadline counted from now. */
+static void tls_done(struct child *c, int fd)
+{
+	struct conn *k = &c->conn[fd];
+	const struct farm_target_spec *s = &c->f->t[k->target].spec;
+
+	slot_add_tls(c, k->target, farm__tls_resumed(k->ssl));
+	if (s->kind == FARM_TLS_CLOSE) {
+		conn_close(c, fd, true);
+		return;
+	}
+	list_unlink(c, fd);
+	k->deadline = s->hold_ms ? mono_ns() + (uint64_t)s->hold_ms * 1000000u : 0;
+	list_append(c, fd, false);
+}
+
+/* Readiness of a TLS connection: the handshake, then the echo. */
+static void on_tls(struct child *c, int fd, uint32_t events)
+{
+	struct conn *k = &c->conn[fd];
+
+	if (k->hs) {
+		int r = farm__tls_handshake(k->ssl);
+		if (r < 0) {
+			conn_close(c, fd, false);
+			return;
+		}
+		if (r == 0) {
+			if (events & (EPOLLERR | EPOLLHUP))
+				conn_close(c, fd, false);
+			return;
+		}
+		tls_done(c, fd);
+		if (!k->used)
+			return;
+	}
+	if (farm__tls_echo(k->ssl) < 0)
+		conn_close(c, fd, false);
 }
 
 static void accept_some(struct child *c, uint32_t ti, uint64_t budget)
@@ -264,6 +362,10 @@ static void on_conn(struct child *c, uint64_t u, uint32_t events)
 
 	if (!k->used || (k->gen & 0xffffffu) != EV_GEN(u))
 		return; /* stale: that connection was closed earlier in this batch */
+	if (k->ssl) {
+		on_tls(c, fd, events);
+		return;
+	}
 	if (events & EPOLLERR) {
 		conn_close(c, fd, false);
 		return;
@@ -273,6 +375,12 @@ static void on_conn(struct child *c, uint64_t u, uint32_t events)
 	for (int i = 0; i < READ_BUDGET; i++) {
 		ssize_t r = read(fd, buf, sizeof(buf));
 
+		enum farm_kind kind = c->f->t[k->target].spec.kind;
+		if (r > 0 && (kind == FARM_TLS_RESET || kind == FARM_TLS_EOF)) {
+			/* The ClientHello is in: answer it with a reset, or a FIN. */
+			conn_close_how(c, fd, true, kind == FARM_TLS_RESET);
+			return;
+		}
 		if (r > 0)
 			continue;
 		if (r < 0 && errno == EINTR)
@@ -292,6 +400,10 @@ static uint64_t drop_all(struct child *c, uint32_t ti)
 
 	while (c->ts[ti].head >= 0) {
 		conn_close(c, c->ts[ti].head, true);
+		n++;
+	}
+	while (c->ts[ti].hs_head >= 0) {
+		conn_close(c, c->ts[ti].hs_head, true);
 		n++;
 	}
 	return n;
@@ -568,6 +680,7 @@ static int setup(struct child *c, uint32_t *ret_bad)
 
 		*ret_bad = i;
 		t->head = t->tail = -1;
+		t->hs_head = t->hs_tail = -1;
 		t->hold_tfd = t->rate_tfd = -1;
 		if (s->kind == FARM_REFUSE || s->kind == FARM_BLACKHOLE)
 			continue;

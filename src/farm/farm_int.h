@@ -5,6 +5,7 @@
 
 #include "farm.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,7 +20,8 @@ struct farm_slot {
 	uint64_t dropped;
 	uint64_t peer_closed;
 	uint64_t fd_exhausted;
-	uint64_t pad[2];
+	uint64_t tls_handshakes;
+	uint64_t tls_resumed;
 };
 
 /* The MAP_SHARED page(s), created before fork. */
@@ -48,9 +50,11 @@ struct farm_msg {
 };
 
 struct farm_target {
-	struct farm_target_spec spec; /* normalised: family, backlog, rate filled in */
+	struct farm_target_spec spec; /* normalised: family, backlog, rate filled in; the TLS
+	                               * strings point at nothing once farm_start returns */
 	uint16_t port;
 	int fd; /* parent: the REFUSE socket, else -1. Before fork: every socket */
+	void *tls; /* TLS kinds: the SSL_CTX, made before fork (farm_tls.c) */
 };
 
 struct farm {
@@ -62,6 +66,21 @@ struct farm {
 	size_t n;
 	struct farm_target t[];
 };
+
+/* farm_tls.c. The parent builds each TLS target's context before fork; the child serves
+ * connections with it. */
+bool farm__is_tls(enum farm_kind k);
+int farm__tls_ctx(struct farm_target *t);
+void farm__tls_ctx_free(struct farm_target *t);
+/* One connection's TLS object on fd, or NULL. */
+void *farm__tls_new(void *ctx, int fd);
+/* Drives the handshake: 1 done, 0 waiting for the peer, -1 failed. */
+int farm__tls_handshake(void *ssl);
+bool farm__tls_resumed(void *ssl);
+/* Reads what the peer sent and echoes it: 0 waiting for more, -1 the peer closed or failed. */
+int farm__tls_echo(void *ssl);
+/* Frees the object; notify sends close_notify first (best effort). */
+void farm__tls_free(void *ssl, bool notify);
 
 /* Runs the child: never returns. ctl is the child's end of the control socket. */
 _Noreturn void farm__child_main(struct farm *f, int ctl, pid_t parent);

@@ -23,7 +23,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: farm-server [-n|--no-stdin] [-q|--quiet] SPEC...\n"
-		"SPEC: KIND[:ARG]... with KIND accept, refuse, blackhole, drop, slow, acceptclose\n"
+		"SPEC: KIND[:ARG]... with KIND accept, refuse, blackhole, drop, slow, acceptclose,\n"
+		"      tlsreset, tlseof, plain (tls and tlsclose need certificates: farm_start\n"
+		"      only)\n"
 		"      ARG: N (drop: hold ms, slow: accepts/s), rst, fin, v6,\n"
 		"           port=N, backlog=N, hold=N, rate=N\n"
 		"example: farm-server accept refuse blackhole drop:500 drop:500:rst slow:50 "

@@ -17,6 +17,11 @@ static const struct {
 	{ "drop", FARM_DROP_AFTER },
 	{ "slow", FARM_SLOW_ACCEPT },
 	{ "acceptclose", FARM_ACCEPT_CLOSE },
+	{ "tls", FARM_TLS },
+	{ "tlsclose", FARM_TLS_CLOSE },
+	{ "tlsreset", FARM_TLS_RESET },
+	{ "tlseof", FARM_TLS_EOF },
+	{ "plain", FARM_PLAINTEXT },
 };
 
 const char *farm_kind_name(enum farm_kind k)
@@ -65,9 +70,13 @@ static int parse_arg(const char *p, size_t len, struct farm_target_spec *s)
 		s->family = AF_INET6;
 		return 0;
 	}
+	if (word_is(p, len, "tls12")) {
+		s->tls_max_version = 0x0303;
+		return 0;
+	}
 	if (!eq) {
 		/* A bare number: the kind's main parameter. */
-		if (s->kind == FARM_DROP_AFTER)
+		if (s->kind == FARM_DROP_AFTER || s->kind == FARM_TLS)
 			return parse_num(p, len, UINT32_MAX, &s->hold_ms);
 		if (s->kind == FARM_SLOW_ACCEPT)
 			return parse_num(p, len, UINT32_MAX, &s->accept_rate);

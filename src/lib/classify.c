@@ -19,6 +19,27 @@ enum redial_class redial_classify(int err)
 	case REDIAL_E_DNS_ERROR:
 		return REDIAL_CLASS_TRANSIENT;
 
+	/* The peer's certificate, its protocol versions or ALPN, or the peer itself are not
+	 * what this endpoint's TLS options accept: the next handshake says the same. (A
+	 * verification failure without a reason is retried a few times first; the engine
+	 * decides that.) */
+	case REDIAL_E_TLS_CERT_UNTRUSTED:
+	case REDIAL_E_TLS_CERT_EXPIRED:
+	case REDIAL_E_TLS_CERT_NOT_YET_VALID:
+	case REDIAL_E_TLS_HOSTNAME_MISMATCH:
+	case REDIAL_E_TLS_CERT_INVALID:
+	case REDIAL_E_TLS_PROTOCOL_VERSION:
+	case REDIAL_E_TLS_NO_APPLICATION_PROTOCOL:
+	case REDIAL_E_TLS_HANDSHAKE_FAILURE:
+	case REDIAL_E_TLS_NOT_TLS:
+		return REDIAL_CLASS_PERMANENT;
+	/* A slow, restarting or overloaded peer: the next handshake may well complete. */
+	case REDIAL_E_TLS_HANDSHAKE_TIMEOUT:
+	case REDIAL_E_TLS_UNEXPECTED_EOF:
+	case REDIAL_E_TLS_INTERNAL_ERROR:
+	case REDIAL_E_TLS_ERROR:
+		return REDIAL_CLASS_TRANSIENT;
+
 	/* The peer or the path is not there right now; trying again later can succeed.
 	 * ECANCELED is ours (a timed-out attempt's connect is cancelled), EALREADY and
 	 * EINPROGRESS come from a racing nonblocking connect: none says the peer is bad. */

@@ -111,6 +111,8 @@ int rd_opts_load(struct redial_endpoint_opts *out, const struct redial_endpoint_
 		bad = "connect_timeout_ns must be <= 1 h";
 	else if (redial_backoff_validate(&b) < 0)
 		bad = "backoff policy out of range (initial > 0, max >= initial, multiplier >= 1)";
+	else if (out->tls_handshake_timeout_ns > REDIAL_SEC(3600))
+		bad = "tls_handshake_timeout_ns must be <= 1 h";
 	if (bad) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "endpoint options: %s", bad);
@@ -119,9 +121,12 @@ int rd_opts_load(struct redial_endpoint_opts *out, const struct redial_endpoint_
 	return 0;
 }
 
-static bool opts_same(const struct rd_opts *a, const struct redial_endpoint_opts *o)
+static bool opts_same(const struct rd_opts *a, const struct redial_endpoint_opts *o,
+		      const struct rd_tls_cfg *tls)
 {
-	return a->connect_timeout_ns == o->connect_timeout_ns &&
+	return a->tls == tls && a->tls_handshake_timeout_ns == o->tls_handshake_timeout_ns &&
+	       a->recheck_permanent_ns == o->recheck_permanent_ns &&
+	       a->connect_timeout_ns == o->connect_timeout_ns &&
 	       a->stable_after_ns == o->stable_after_ns && a->alert_after == o->alert_after &&
 	       a->backoff.initial_ns == o->backoff_initial_ns &&
 	       a->backoff.max_ns == o->backoff_max_ns &&
@@ -137,9 +142,10 @@ void rd_opts_put(struct rd_opts *o)
 		rd_free(o);
 }
 
-struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint_opts *o)
+struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint_opts *o,
+			    struct rd_tls_cfg *tls)
 {
-	if (*cache && opts_same(*cache, o)) {
+	if (*cache && opts_same(*cache, o, tls)) {
 		(*cache)->refs++;
 		return *cache;
 	}
@@ -151,6 +157,9 @@ struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint
 	n->connect_timeout_ns = o->connect_timeout_ns;
 	n->stable_after_ns = o->stable_after_ns;
 	n->backoff = opts_backoff(o);
+	n->tls = tls;
+	n->tls_handshake_timeout_ns = o->tls_handshake_timeout_ns;
+	n->recheck_permanent_ns = o->recheck_permanent_ns;
 	rd_opts_put(*cache);
 	*cache = n;
 	return n;

@@ -17,7 +17,11 @@ struct rd_opts {
 	uint64_t connect_timeout_ns;
 	uint64_t stable_after_ns;
 	struct redial_backoff backoff;
+	struct rd_tls_cfg *tls;     /* NULL: plain TCP (shared, the manager's: tls.h) */
+	uint64_t tls_handshake_timeout_ns;
+	uint64_t recheck_permanent_ns;
 };
+struct rd_tls_cfg;
 
 /* Copies a caller's sized struct over defaults already in dst. A caller built against a
  * newer header may pass a larger struct: accepted only when the fields we don't know are
@@ -29,9 +33,11 @@ int rd_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size);
 int rd_opts_load(struct redial_endpoint_opts *out, const struct redial_endpoint_opts *in,
 		 char *errbuf, size_t errlen);
 
-/* A shared copy of o: the cached one when it has the same values, else a new one that
- * becomes the cache. NULL when out of memory. *cache holds a reference of its own. */
-struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint_opts *o);
+/* A shared copy of o (with tls, the configuration made from o->tls): the cached one when it
+ * has the same values, else a new one that becomes the cache. NULL when out of memory.
+ * *cache holds a reference of its own. */
+struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint_opts *o,
+			    struct rd_tls_cfg *tls);
 /* Drops a reference; takes NULL. */
 void rd_opts_put(struct rd_opts *o);
 

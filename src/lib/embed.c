@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "manager.h"
+#include "tls.h"
 
 struct rd_post {
 	struct rd_post *next;
@@ -236,6 +237,7 @@ void rd_late_close(struct redial *r, int fd)
 
 void rd_late_close_run(struct redial *r)
 {
+	rd_tls_late_run(r); /* their SSLs first: nothing reads the fds after this */
 	for (uint32_t i = 0; i < r->nlate; i++) {
 		close(r->late_fds[i]);
 		r->fds_open--;

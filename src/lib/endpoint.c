@@ -209,12 +209,14 @@ void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
 	(void)r;
 	bool scheduled = rd_timer_armed(&ep->link);
 	assert(!(ep->flags & RD_EPF_READYQ) || scheduled);
+	/* A FAILED endpoint that gave up for a permanent reason may wait for its recheck. */
+	bool recheck = ep->state == REDIAL_STATE_FAILED && ep->gave_up == REDIAL_GAVE_UP_PERMANENT;
 	assert(!scheduled || ep->state == REDIAL_STATE_CONNECTING ||
-	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED);
+	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED || recheck);
 	assert((ep->state == REDIAL_STATE_CONNECTED) == (ep->fd >= 0));
 	if (ep->state == REDIAL_STATE_CONNECTED)
 		assert(ep->attempt == RD_NONE);
 	if (!rd_ep_active(ep))
-		assert(!scheduled && ep->attempt == RD_NONE && ep->fd < 0);
+		assert((!scheduled || recheck) && ep->attempt == RD_NONE && ep->fd < 0);
 }
 #endif

@@ -22,6 +22,7 @@
 
 struct redial;
 struct rd_ep_name; /* dns.h */
+struct rd_tls_ep;  /* tls.h */
 
 struct rd_errcount {
 	uint16_t err;
@@ -67,6 +68,7 @@ struct rd_endpoint {
 	uint8_t last_class;
 	uint8_t gave_up;
 	uint16_t last_error;
+	uint16_t nerr_more;         /* here, not by errs: the pointers below stay unpadded */
 	uint32_t streak;            /* consecutive failed attempts */
 	uint32_t level;             /* backoff level: failures and unstable drops since healthy */
 	uint64_t due_ns;            /* when the next attempt may start */
@@ -76,9 +78,9 @@ struct rd_endpoint {
 	uint32_t attempts, connects, failures, disconnects, local_errors;
 	uint32_t fail_mark;         /* failures when it last went down: a CONNECTED event's
 				       `attempt` counts the attempts since then */
-	uint16_t nerr_more;
 	struct rd_errcount errs[RD_EP_INLINE_ERRS];
 	struct rd_errcount *err_more;
+	struct rd_tls_ep *tls;      /* TLS endpoints only (tls.h) */
 };
 
 /* The table's slots and their free list. */

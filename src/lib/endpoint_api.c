@@ -12,6 +12,7 @@
 #include "log/log.h"
 #include "manager.h"
 #include "policy.h"
+#include "tls.h"
 
 /* The endpoint an id names, for a call from the owner thread; NULL with *ret set otherwise. */
 static struct rd_endpoint *lookup(struct redial *r, redial_id_t id, int *ret)
@@ -66,14 +67,22 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 			return ret;
 		}
 	}
-	struct rd_opts *opts = rd_opts_get(&r->last_opts, &o);
+	struct rd_tls_cfg *tls = NULL;
+	if (o.tls && (ret = rd_tls_cfg_get(r, o.tls, &tls, errbuf, errlen)) < 0)
+		return ret;
+	struct rd_opts *opts = rd_opts_get(&r->last_opts, &o, tls);
 	if (!opts)
 		return -ENOMEM;
 
 	/* The free slot rd_ep_alloc will hand out: the name attaches to it first, so that a
 	 * failure leaves the table as it was. */
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
+	if (tls && (ret = rd_tls_ep_attach(r, ep, tls)) < 0) {
+		rd_opts_put(opts);
+		return ret;
+	}
 	if (host && (ret = rd_dns_attach(r, ep, host, port)) < 0) {
+		rd_tls_ep_free(ep);
 		rd_opts_put(opts);
 		return ret;
 	}
@@ -159,7 +168,8 @@ int redial_endpoint_cancel(redial_t *r, redial_id_t id)
 	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
 		return ret;
-	if (!rd_ep_active(ep) && ep->state != REDIAL_STATE_IDLE)
+	/* A FAILED endpoint waiting for its recheck (recheck_permanent_ns) can still act. */
+	if (!rd_ep_active(ep) && ep->state != REDIAL_STATE_IDLE && !rd_timer_armed(&ep->link))
 		return -EALREADY;
 	rd_policy_cancel(r, ep);
 	finish_call(r);
@@ -181,12 +191,13 @@ int redial_endpoint_remove(redial_t *r, redial_id_t id)
 	}
 	if (!(ep->flags & RD_EPF_LIVE) || ep->gen != (uint32_t)(id >> 32))
 		return 0;
-	if (rd_ep_active(ep)) /* restarted from the CANCELLED callback: stop it again */
-		rd_policy_stop(r, ep);
+	if (rd_ep_active(ep) || rd_timer_armed(&ep->link))
+		rd_policy_stop(r, ep); /* restarted from the CANCELLED callback, or a recheck */
 	if (r->cfg.log)
 		rd_log_endpoint_removed(r->cfg.log, rd_clock_ns(), id);
 	/* Nothing of a removed endpoint waits on or races for its name any more. */
 	rd_dns_detach(r, ep);
+	rd_tls_ep_free(ep); /* nothing of it is in flight: the handshake was abandoned */
 	rd_ep_kill(r, ep);
 	return 0;
 }
@@ -202,6 +213,7 @@ int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *re
 	if (ep->state != REDIAL_STATE_CONNECTED)
 		return -ENOTCONN;
 	int fd = ep->fd;
+	rd_tls_conn_release(r, ep); /* the SSL goes with the fd: the caller's now */
 	rd_conn_unwatch_now(r, ep);
 	ep->fd = -1;
 	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
@@ -264,6 +276,14 @@ int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoin
 	s.gave_up = (enum redial_gave_up_reason)ep->gave_up;
 	s.fd = ep->fd;
 	s.user = ep->user;
+	if (ep->tls) {
+		s.tls = true;
+		s.tls_handshakes = ep->tls->handshakes;
+		s.tls_resumed = ep->tls->resumed;
+		snprintf(s.tls_version, sizeof(s.tls_version), "%s", ep->tls->version);
+		snprintf(s.tls_cipher, sizeof(s.tls_cipher), "%s", ep->tls->cipher);
+		snprintf(s.tls_alpn, sizeof(s.tls_alpn), "%s", ep->tls->alpn);
+	}
 	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
 	memcpy(ret_stats, &s, n);
 	ret_stats->size = n;
@@ -305,4 +325,20 @@ int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)
 		return n < 0 ? -EINVAL : (size_t)n >= len ? -ENOSPC : n;
 	}
 	return redial_endpoint_format(&ep->addr.sa, buf, len);
+}
+
+int redial_endpoint_tls(redial_t *r, redial_id_t id, redial_tls_t **ret_tls)
+{
+	int ret;
+	struct rd_endpoint *ep = lookup(r, id, &ret);
+	if (!ep)
+		return ret;
+	if (!ret_tls)
+		return -EINVAL;
+	if (!ep->tls)
+		return -ENOPROTOOPT;
+	if (ep->state != REDIAL_STATE_CONNECTED || !ep->tls->ssl)
+		return -ENOTCONN;
+	*ret_tls = (redial_tls_t *)ep->tls->ssl;
+	return 0;
 }

@@ -22,6 +22,7 @@
 #include "launch.h"
 #include "manager.h"
 #include "policy.h"
+#include "tls.h"
 
 /* The wake timer: one absolute TIMEOUT, armed for the earliest of the wheel's next tick,
  * the end of a throttle that holds back ready endpoints, and the resolver's next timeout,
@@ -82,13 +83,15 @@ static bool can_launch(const struct redial *r)
 /* Produces every SQE of this iteration. */
 static void pump(struct redial *r)
 {
-	if (!rd_attempt_pump(r) || !rd_conn_pump(r) || !rd_embed_pump(r))
+	if (!rd_attempt_pump(r) || !rd_tls_pump(r) || !rd_conn_pump(r) || !rd_embed_pump(r))
 		goto wake;
 	while (!rd_throttled(r) && !rd_tlist_empty(&r->readyq) && can_launch(r)) {
 		/* Off the queue first: starting may fail the endpoint and queue it again. */
 		struct rd_endpoint *ep = rd_ep_of_link(r->readyq.next);
 		rd_tlist_unlink(&ep->link);
 		ep->flags &= (uint8_t)~RD_EPF_READYQ;
+		if (ep->state == REDIAL_STATE_FAILED)
+			rd_policy_recheck(r, ep); /* its recheck_permanent_ns is up */
 		int ret = rd_launch(r, ep);
 		if (ret == 0) {
 			rd_tlist_push(r->readyq.next, &ep->link); /* back at the front */
@@ -125,6 +128,10 @@ static void handle_cqe(struct redial *r, uint64_t ud, int res)
 		r->wake_update_inflight = false;
 	} else if (op == RD_OP_WAKE_FD) {
 		rd_embed_cqe(r, rd_ud_gen(ud), res);
+	} else if (op >= RD_OP_TLS_SEND && op <= RD_OP_TLS_CANCEL) {
+		struct rd_tls_outcome o;
+		if (rd_tls_cqe(r, op, rd_ud_gen(ud), rd_ud_idx(ud), res, &o))
+			rd_policy_tls(r, &o);
 	} else if (op == RD_OP_DNS_POLL || op == RD_OP_DNS_POLL_REMOVE) {
 		rd_dns_cqe(r, op == RD_OP_DNS_POLL_REMOVE, rd_ud_gen(ud), rd_ud_idx(ud), res);
 	} else {

@@ -11,6 +11,7 @@
 #include "embed.h"
 #include "loop.h"
 #include "policy.h"
+#include "tls.h"
 
 #define RD_DESTROY_DEADLINE_NS REDIAL_SEC(5)
 
@@ -30,6 +31,7 @@ static void free_tables(struct redial *r)
 			struct rd_endpoint *ep = &r->eps[i];
 			if (ep->fd >= 0)
 				close(ep->fd);
+			rd_tls_ep_free(ep);
 			rd_opts_put(ep->opts);
 			rd_free(ep->err_more);
 			if (ep->name) { /* the resolver is gone already: just the memory */
@@ -40,12 +42,14 @@ static void free_tables(struct redial *r)
 	}
 	if (r->att && r->tables_ready)
 		rd_attempts_close_all(r);
+	rd_tls_free(r);
 	rd_opts_put(r->last_opts);
 	rd_embed_free(r);
 	rd_free(r->eps);
 	rd_free(r->att);
 	rd_free(r->attq);
 	rd_events_free(r);
+	rd_tls_cfgs_free(r); /* after every SSL made from them */
 }
 
 int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
@@ -73,6 +77,7 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 	atomic_store(&r->efd, -1);
 	r->serial = (uint8_t)atomic_fetch_add(&serials, 1);
 	r->max_fds = cfg.max_fds;
+	rd_tls_init(r);
 	ret = rd_embed_init(r);
 	if (ret < 0) {
 		rd_set_create_error("could not make the wake-up eventfd: %s", strerror(-ret));
@@ -85,6 +90,18 @@ int redial_create(const struct redial_config *ucfg, redial_t **ret_r)
 		goto fail;
 	}
 	r->tables_ready = true;
+	if (defs.tls) {
+		/* The defaults' TLS options are the caller's: checked and copied now, and the
+		 * defaults point at the copy from here on. */
+		char msg[256];
+		struct rd_tls_cfg *c;
+		ret = rd_tls_cfg_get(r, defs.tls, &c, msg, sizeof(msg));
+		if (ret < 0) {
+			rd_set_create_error("config: endpoint_defaults: %s", msg);
+			goto fail;
+		}
+		r->defaults.tls = rd_tls_cfg_opts(c);
+	}
 	r->t0 = rd_clock_ns();
 	r->now = r->t0;
 	r->wake_armed_ns = UINT64_MAX;
@@ -131,8 +148,10 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 		deadline = UINT64_MAX;
 	for (uint32_t i = 0; i < r->ep_used; i++) {
 		struct rd_endpoint *ep = &r->eps[i];
+		/* Every endpoint that could still act: a FAILED one waiting for its recheck too. */
 		if ((ep->flags & RD_EPF_LIVE) &&
-		    (rd_ep_active(ep) || ep->state == REDIAL_STATE_IDLE))
+		    (rd_ep_active(ep) || ep->state == REDIAL_STATE_IDLE ||
+		     rd_timer_armed(&ep->link)))
 			rd_policy_cancel(r, ep);
 	}
 	rd_dns_cancel_all(r);
@@ -237,6 +256,9 @@ int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
 	s.fd_install = r->fd_install;
 	s.stale_cqes = r->stale_cqes;
 	s.events_lost = r->events_lost;
+	s.tls_handshakes = r->tls_handshakes;
+	s.tls_resumed = r->tls_resumed;
+	s.tls_inflight = r->tls_inflight;
 	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
 	memcpy(ret_stats, &s, n);
 	ret_stats->size = n;

@@ -26,6 +26,8 @@
 #define RD_BATCH 256 /* CQEs reaped per batch; the event queue starts at 4 batches */
 
 struct rd_dns;
+struct rd_tls_cfg;
+struct rd_tls_hs;
 
 struct redial {
 	struct io_uring ring;
@@ -92,6 +94,16 @@ struct redial {
 
 	/* the resolver, created with the first NAME endpoint (dns.c) */
 	struct rd_dns *dns;
+
+	/* TLS (tls.c, tls_cfg.c): configurations, the handshake pool and its queue */
+	struct rd_tls_cfg *tls_cfgs;
+	struct rd_tls_hs **hs;
+	uint32_t nhs, hs_cap, hs_free;
+	uint32_t hsq_head, hsq_tail;   /* handshakes with a chain to send */
+	uint32_t tls_inflight;
+	void **tls_late;               /* SSLs of DISCONNECTED events, freed at the next run */
+	uint32_t ntls_late, tls_late_cap;
+	uint64_t tls_handshakes, tls_resumed;
 
 	/* local-resource throttle: the whole manager pauses new attempts (policy.c) */
 	uint64_t throttle_until_ns;

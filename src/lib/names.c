@@ -79,10 +79,22 @@ static const char *const dns_names[] = {
 };
 #define N_DNS_NAMES (sizeof(dns_names) / sizeof(dns_names[0]))
 
+static const char *const tls_names[] = {
+	"TLS_CERT_UNTRUSTED",    "TLS_CERT_EXPIRED",     "TLS_CERT_NOT_YET_VALID",
+	"TLS_HOSTNAME_MISMATCH", "TLS_CERT_INVALID",     "TLS_PROTOCOL_VERSION",
+	"TLS_NO_APPLICATION_PROTOCOL", "TLS_HANDSHAKE_FAILURE", "TLS_NOT_TLS",
+	"TLS_HANDSHAKE_TIMEOUT", "TLS_UNEXPECTED_EOF",   "TLS_INTERNAL_ERROR",
+	"TLS_ERROR",
+};
+#define N_TLS_NAMES (sizeof(tls_names) / sizeof(tls_names[0]))
+
 const char *redial_errno_name(int err)
 {
 	if (err >= REDIAL_E_DNS_NXDOMAIN && err < REDIAL_E_DNS_NXDOMAIN + (int)N_DNS_NAMES)
 		return dns_names[err - REDIAL_E_DNS_NXDOMAIN];
+	if (err >= REDIAL_E_TLS_CERT_UNTRUSTED &&
+	    err < REDIAL_E_TLS_CERT_UNTRUSTED + (int)N_TLS_NAMES)
+		return tls_names[err - REDIAL_E_TLS_CERT_UNTRUSTED];
 	if (err <= 0 || (size_t)err >= N_ERRNO_NAMES)
 		return NULL;
 	return errno_names[err]; /* NULL for the gaps, e.g. 41 and 58 on x86 */
@@ -95,6 +107,9 @@ int redial_errno_from_name(const char *name)
 	for (size_t i = 0; i < N_DNS_NAMES; i++)
 		if (strcmp(dns_names[i], name) == 0)
 			return REDIAL_E_DNS_NXDOMAIN + (int)i;
+	for (size_t i = 0; i < N_TLS_NAMES; i++)
+		if (strcmp(tls_names[i], name) == 0)
+			return REDIAL_E_TLS_CERT_UNTRUSTED + (int)i;
 	/* Every errno name starts with 'E'; this skips the scan for most garbage. */
 	if (name[0] != 'E')
 		return -EINVAL;

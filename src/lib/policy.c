@@ -3,6 +3,9 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "attempt.h"
 #include "connection.h"
@@ -11,6 +14,7 @@
 #include "launch.h"
 #include "log/log.h"
 #include "manager.h"
+#include "tls.h"
 
 #define RD_THROTTLE_MIN_NS REDIAL_MSEC(10)
 #define RD_THROTTLE_MAX_NS REDIAL_SEC(1)
@@ -44,6 +48,15 @@ static void throttle(struct redial *r)
 	r->throttles++;
 }
 
+/* The TLS library's reason for err, for the events that report it. It lives in the
+ * endpoint until its next failure, which cannot come before these events are delivered. */
+static const char *tls_reason(const struct rd_endpoint *ep, int err)
+{
+	return ep->tls && err >= REDIAL_E_TLS_CERT_UNTRUSTED && err <= REDIAL_E_TLS_ERROR
+		       ? ep->tls->reason
+		       : NULL;
+}
+
 static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_up_reason why,
 		    int err, enum redial_class cls)
 {
@@ -56,6 +69,11 @@ static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_u
 	ev->err = err;
 	ev->cls = cls;
 	ev->attempt = ep->streak;
+	ev->tls_reason = tls_reason(ep, err);
+	/* recheck_permanent_ns: a permanent answer is not forever (a certificate renewed, a
+	 * name created); the endpoint stays FAILED until then. */
+	if (why == REDIAL_GAVE_UP_PERMANENT && ep->opts->recheck_permanent_ns)
+		rd_ep_schedule(r, ep, r->now + ep->opts->recheck_permanent_ns);
 }
 
 /* The process is short of fds, ports or memory: pause every new attempt, and don't hold it
@@ -142,12 +160,14 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	ev->attempt = ep->streak;
 	ev->duration_ns = dur;
 	ev->backoff_ns = delay;
+	ev->tls_reason = tls_reason(ep, err);
 
 	if (o->alert_after && ep->streak == o->alert_after) {
 		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, addr);
 		ev->err = err;
 		ev->cls = cls;
 		ev->attempt = ep->streak;
+		ev->tls_reason = tls_reason(ep, err);
 	}
 
 	if (why != REDIAL_GAVE_UP_NONE) {
@@ -183,7 +203,9 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
 }
 
-static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t start_ns)
+/* fd_counted: the socket is in fds_open already (a TLS handshake held it). */
+static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t start_ns,
+		      bool fd_counted)
 {
 	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
 	uint32_t took = ep->failures - ep->fail_mark + 1;
@@ -197,7 +219,8 @@ static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t
 	ep->connects++;
 	r->attempts++;
 	r->connects++;
-	r->fds_open++;
+	if (!fd_counted)
+		r->fds_open++;
 	r->throttle_delay_ns = 0; /* a success: local pressure has eased */
 	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTED);
 	rd_conn_watch(r, ep);
@@ -206,6 +229,7 @@ static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t
 	ev->attempt = took;
 	ev->duration_ns = dur;
 	ev->down_ns = down;
+	ev->tls = ep->tls ? (redial_tls_t *)ep->tls->ssl : NULL;
 }
 
 void rd_policy_outcome(struct redial *r, const struct rd_outcome *o)
@@ -218,9 +242,50 @@ void rd_policy_outcome(struct redial *r, const struct rd_outcome *o)
 		if (ep->name)
 			ep->name->cyc.next = ep->name->cyc.naddrs;
 		ep->addr = o->addr;
-		connected(r, ep, o->fd, o->start_ns);
+		if (!ep->tls) {
+			connected(r, ep, o->fd, o->start_ns, false);
+		} else {
+			/* Connected is not CONNECTED yet: the handshake comes first. */
+			int ret = rd_tls_start(r, ep, o);
+			if (ret != 0) {
+				close(o->fd);
+				attempt_failed(r, ep, ret < 0 ? -ret : ret, o->start_ns, &o->addr, -1,
+					       -1, true);
+			}
+		}
 	} else {
 		attempt_failed(r, ep, -o->res, o->start_ns, &o->addr, (int)o->addr_idx, -1, true);
+	}
+	rd_ep_check(r, ep);
+}
+
+void rd_policy_tls(struct redial *r, const struct rd_tls_outcome *o)
+{
+	struct rd_endpoint *ep = &r->eps[o->ep];
+	struct rd_tls_ep *t = ep->tls;
+	if (o->err == 0) {
+		struct redial_tls_info in;
+		rd_tls_negotiated(t->ssl, &in);
+		snprintf(t->version, sizeof(t->version), "%s", in.version ? in.version : "");
+		snprintf(t->cipher, sizeof(t->cipher), "%s", in.cipher ? in.cipher : "");
+		snprintf(t->alpn, sizeof(t->alpn), "%s", in.alpn);
+		t->handshakes++;
+		r->tls_handshakes++;
+		if (in.resumed) {
+			t->resumed++;
+			r->tls_resumed++;
+		}
+		t->unnamed = 0;
+		connected(r, ep, o->fd, o->start_ns, true);
+	} else {
+		/* A verification failure the library could not name may be a passing fault (a
+		 * store that failed to load, memory): retried a few times before it is taken as
+		 * the permanent answer it usually is. */
+		int force = -1;
+		if (o->unnamed)
+			force = ++t->unnamed <= REDIAL_TLS_UNNAMED_RETRIES ? REDIAL_CLASS_TRANSIENT
+									    : REDIAL_CLASS_PERMANENT;
+		attempt_failed(r, ep, o->err, o->start_ns, &o->addr, -1, force, true);
 	}
 	rd_ep_check(r, ep);
 }
@@ -238,10 +303,14 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	/* The application asked: the fd is closed before its call returns. The peer went
 	 * away: the fd goes out in the event, open, and is closed at the next run. */
 	int fd = -1;
-	if (by_app)
+	redial_tls_t *tls = NULL;
+	if (by_app) {
+		rd_tls_conn_end(r, ep, false);
 		rd_conn_close_now(r, ep);
-	else
+	} else {
+		tls = (redial_tls_t *)rd_tls_conn_end(r, ep, true);
 		fd = rd_conn_hand_to_event(r, ep);
+	}
 	ep->disconnects++;
 	r->disconnects++;
 	enum redial_class cls = err ? classify(r, err) : REDIAL_CLASS_NONE;
@@ -274,6 +343,7 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	ep->fail_mark = ep->failures;
 	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, rd_ep_event_addr(ep));
 	ev->fd = fd;
+	ev->tls = tls;
 	ev->err = err;
 	ev->cls = cls;
 	ev->up_ns = up;
@@ -336,10 +406,13 @@ void rd_policy_stop(struct redial *r, struct rd_endpoint *ep)
 	rd_ep_unschedule(r, ep);
 	rd_attempt_abandon_all(r, ep);
 	rd_dns_unwait(r, ep);
+	rd_tls_abandon(r, ep);
 	if (ep->name)
 		ep->name->cyc.next = ep->name->cyc.naddrs;
-	if (ep->fd >= 0)
+	if (ep->fd >= 0) {
+		rd_tls_conn_end(r, ep, false);
 		rd_conn_close_now(r, ep);
+	}
 	ep->epoch++;
 }
 
@@ -354,6 +427,7 @@ void rd_policy_cancel(struct redial *r, struct rd_endpoint *ep)
 
 void rd_policy_restart(struct redial *r, struct rd_endpoint *ep)
 {
+	rd_ep_unschedule(r, ep); /* a FAILED endpoint may wait for its recheck */
 	ep->streak = 0;
 	ep->level = 0;
 	ep->prev_delay_ns = 0;
@@ -364,4 +438,15 @@ void rd_policy_restart(struct redial *r, struct rd_endpoint *ep)
 	rd_ep_schedule(r, ep, r->now);
 	rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
 	rd_ep_check(r, ep);
+}
+
+void rd_policy_recheck(struct redial *r, struct rd_endpoint *ep)
+{
+	ep->streak = 0;
+	ep->level = 0;
+	ep->prev_delay_ns = 0;
+	ep->gave_up = REDIAL_GAVE_UP_NONE;
+	if (ep->tls)
+		ep->tls->unnamed = 0;
+	rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
 }

@@ -9,8 +9,12 @@
 #include "attempt.h"
 #include "endpoint.h"
 
-/* A finished attempt (attempt.c) reaches its endpoint. */
+/* A finished attempt (attempt.c) reaches its endpoint; a TLS endpoint's connect goes on to
+ * its handshake. */
 void rd_policy_outcome(struct redial *r, const struct rd_outcome *o);
+struct rd_tls_outcome;
+/* A finished TLS handshake (tls.c): CONNECTED, or a failed attempt with its TLS error. */
+void rd_policy_tls(struct redial *r, const struct rd_tls_outcome *o);
 /* The connection's watch saw it go (err 0: the peer closed it), or the application says
  * it is broken (by_app: redial_endpoint_fail; the watch is still armed then). */
 void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool by_app);
@@ -30,6 +34,9 @@ void rd_policy_stop(struct redial *r, struct rd_endpoint *ep);
 void rd_policy_cancel(struct redial *r, struct rd_endpoint *ep);
 /* A fresh failure streak from now, the first attempt due at once (start, reconnect). */
 void rd_policy_restart(struct redial *r, struct rd_endpoint *ep);
+
+/* A FAILED endpoint's recheck_permanent_ns is up: a fresh streak; it is QUEUED again. */
+void rd_policy_recheck(struct redial *r, struct rd_endpoint *ep);
 
 /* True while local shortages pause new attempts. */
 bool rd_throttled(const struct redial *r);

@@ -29,6 +29,11 @@ enum rd_op {
 	RD_OP_DNS_POLL,    /* index = c-ares socket fd, gen = its watch sequence */
 	RD_OP_DNS_POLL_REMOVE,
 	RD_OP_WAKE_FD,     /* the watch of the wake eventfd (redial_wake, redial_post) */
+	/* TLS handshake ops: index = handshake slot, gen = its generation (tls.c) */
+	RD_OP_TLS_SEND,
+	RD_OP_TLS_RECV,
+	RD_OP_TLS_LTIMEOUT, /* the handshake's deadline */
+	RD_OP_TLS_CANCEL,
 	RD_OP_COUNT
 };
 

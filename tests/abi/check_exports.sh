@@ -1,7 +1,7 @@
 #!/bin/sh
 # The shared library's exports against the public headers:
-#  - every dynamic symbol libredial.so defines is a redial_* function tagged @@NODE (besides
-#    NODE itself, the version node's own absolute symbol);
+#  - every dynamic symbol libredial.so defines is a redial_* function tagged @@NODE, or
+#    @@NODE.N for a node added compatibly after it (besides the nodes' own absolute symbols);
 #  - the set of exports equals the functions the public headers (INCLUDEDIR/*.h) declare
 #    REDIAL_API.
 # Usage: check_exports.sh NM LIBREDIAL.SO NODE INCLUDEDIR
@@ -15,7 +15,7 @@ fail=0
 [ -s "$tmp/all" ] || { echo "no dynamic symbols in $lib"; exit 1; }
 
 # The version node: one absolute symbol of its own name.
-grep -v "^$node A\$" "$tmp/all" >"$tmp/syms" || true
+grep -v -E "^$node(\.[0-9]+)? A\$" "$tmp/all" >"$tmp/syms" || true
 grep -q "^$node A\$" "$tmp/all" || { echo "no version node $node in $lib"; fail=1; }
 
 : >"$tmp/exported.raw"
@@ -27,7 +27,7 @@ while read -r sym type; do
 	*) echo "exported but not redial_*: $sym ($type)"; fail=1 ;;
 	esac
 	case "$sym" in
-	*"@@$node") ;;
+	*"@@$node" | *"@@$node".[0-9]*) ;;
 	*) echo "exported without the version tag @@$node: $sym"; fail=1 ;;
 	esac
 	case "$type" in

@@ -26,6 +26,15 @@ void rd_log_event(struct redial_log *l, const struct redial_event *ev);
 void rd_log_connect_failed(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 			   uint32_t attempt, int err, enum redial_class cls, uint64_t duration_ns,
 			   uint64_t backoff_ns, const struct sockaddr *addr);
+/* The same with the TLS tail (wire.h): the reason of a failed TLS attempt, what a TLS
+ * connection negotiated. NULL: no tail, as the plain ones. */
+void rd_log_connect_failed_reason(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
+				  uint32_t attempt, int err, enum redial_class cls,
+				  uint64_t duration_ns, uint64_t backoff_ns,
+				  const struct sockaddr *addr, const char *reason);
+void rd_log_connected_tls(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
+			  uint32_t attempts, uint64_t duration_ns, uint64_t down_ns,
+			  const struct redial_tls_info *tls);
 void rd_log_connected(struct redial_log *l, uint64_t mono_ns, redial_id_t id, uint32_t attempts,
 		      uint64_t duration_ns, uint64_t down_ns);
 void rd_log_alert(struct redial_log *l, uint64_t mono_ns, redial_id_t id, uint32_t streak,

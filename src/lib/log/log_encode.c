@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include "log/log_ring.h"
+#include "tls.h"
 
 /* ---- Addresses ------------------------------------------------------------------------------
  * connect_failed and each resolved entry carry an address the same way: u8 family, u16 port
@@ -44,15 +45,35 @@ static void addr_put(uint8_t *p, const struct sockaddr *sa)
 /* ---- One function per record type ---------------------------------------------------------
  * Each checks the level first: a filtered record costs one compare and touches no ring. */
 
-void rd_log_connect_failed(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
-			   uint32_t attempt, int err, enum redial_class cls, uint64_t duration_ns,
-			   uint64_t backoff_ns, const struct sockaddr *addr)
+/* A short string of a tail: u8 length, then the bytes (cut at 255). */
+static size_t tail_len(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n > 255 ? 255 : n;
+}
+
+static uint8_t *tail_put(uint8_t *p, const char *s, size_t n)
+{
+	p[0] = (uint8_t)n;
+	if (n)
+		memcpy(p + 1, s, n);
+	return p + 1 + n;
+}
+
+void rd_log_connect_failed_reason(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
+				  uint32_t attempt, int err, enum redial_class cls,
+				  uint64_t duration_ns, uint64_t backoff_ns,
+				  const struct sockaddr *addr, const char *reason)
 {
 	if (REDIAL_LOG_ERROR < l->min_level)
 		return;
+	/* The reason is a tail after the address (wire.h): older readers ignore it. */
+	size_t rlen = tail_len(reason);
+	uint32_t a = addr_bytes(addr);
 	struct rd_log_ring *r;
 	uint8_t *b = rd_log_rec_begin(l, &r, REDIAL_LOG_CONNECT_FAILED, REDIAL_LOG_ERROR,
-				      RD_LOG_CF_BODY + addr_bytes(addr), mono_ns, id);
+				      RD_LOG_CF_BODY + a + (reason ? 1 + (uint32_t)rlen : 0),
+				      mono_ns, id);
 	if (!b)
 		return;
 	rd_put64(b, duration_ns);
@@ -61,23 +82,64 @@ void rd_log_connect_failed(struct redial_log *l, uint64_t mono_ns, redial_id_t i
 	rd_put32(b + 20, (uint32_t)err);
 	b[24] = (uint8_t)cls;
 	addr_put(b + 25, addr);
+	if (reason)
+		tail_put(b + RD_LOG_CF_BODY + a, reason, rlen);
+	rd_log_rec_commit(l, r);
+}
+
+void rd_log_connect_failed(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
+			   uint32_t attempt, int err, enum redial_class cls, uint64_t duration_ns,
+			   uint64_t backoff_ns, const struct sockaddr *addr)
+{
+	rd_log_connect_failed_reason(l, mono_ns, id, attempt, err, cls, duration_ns, backoff_ns,
+				     addr, NULL);
+}
+
+/* "TLSv1.3" -> 0x0304, the wire's TLS version. */
+static uint16_t tls_version_code(const char *v)
+{
+	static const struct {
+		const char *name;
+		uint16_t code;
+	} t[] = { { "TLSv1.3", 0x0304 }, { "TLSv1.2", 0x0303 }, { "TLSv1.1", 0x0302 },
+		  { "TLSv1", 0x0301 } };
+	for (size_t i = 0; v && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(v, t[i].name) == 0)
+			return t[i].code;
+	return 0;
+}
+
+void rd_log_connected_tls(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
+			  uint32_t attempts, uint64_t duration_ns, uint64_t down_ns,
+			  const struct redial_tls_info *tls)
+{
+	if (REDIAL_LOG_INFO < l->min_level)
+		return;
+	/* TLS endpoints add a tail (wire.h): flags, version, cipher, ALPN. */
+	size_t clen = tls ? tail_len(tls->cipher) : 0, alen = tls ? tail_len(tls->alpn) : 0;
+	uint32_t tail = tls ? (uint32_t)(RD_LOG_TLS_TAIL_MIN + clen + alen) : 0;
+	struct rd_log_ring *r;
+	uint8_t *b = rd_log_rec_begin(l, &r, REDIAL_LOG_CONNECTED, REDIAL_LOG_INFO,
+				      RD_LOG_CONNECTED_BODY + tail, mono_ns, id);
+	if (!b)
+		return;
+	rd_put64(b, duration_ns);
+	rd_put64(b + 8, down_ns);
+	rd_put32(b + 16, attempts);
+	if (tls) {
+		uint8_t *t = b + RD_LOG_CONNECTED_BODY;
+		t[0] = (uint8_t)(RD_LOG_TLS_F_TLS | (tls->resumed ? RD_LOG_TLS_F_RESUMED : 0));
+		rd_put16(t + 1, tls_version_code(tls->version));
+		t = tail_put(t + 3, tls->cipher, clen);
+		tail_put(t, tls->alpn, alen);
+	}
 	rd_log_rec_commit(l, r);
 }
 
 void rd_log_connected(struct redial_log *l, uint64_t mono_ns, redial_id_t id, uint32_t attempts,
 		      uint64_t duration_ns, uint64_t down_ns)
 {
-	if (REDIAL_LOG_INFO < l->min_level)
-		return;
-	struct rd_log_ring *r;
-	uint8_t *b = rd_log_rec_begin(l, &r, REDIAL_LOG_CONNECTED, REDIAL_LOG_INFO,
-				      RD_LOG_CONNECTED_BODY, mono_ns, id);
-	if (!b)
-		return;
-	rd_put64(b, duration_ns);
-	rd_put64(b + 8, down_ns);
-	rd_put32(b + 16, attempts);
-	rd_log_rec_commit(l, r);
+	rd_log_connected_tls(l, mono_ns, id, attempts, duration_ns, down_ns, NULL);
 }
 
 void rd_log_alert(struct redial_log *l, uint64_t mono_ns, redial_id_t id, uint32_t streak,
@@ -204,15 +266,23 @@ void rd_log_resolved(struct redial_log *l, uint64_t mono_ns, redial_id_t id,
 void rd_log_event(struct redial_log *l, const struct redial_event *ev)
 {
 	switch (ev->type) {
-	case REDIAL_EV_CONNECTED:
-		rd_log_connected(l, ev->mono_ns, ev->id, ev->attempt, ev->duration_ns, ev->down_ns);
+	case REDIAL_EV_CONNECTED: {
+		/* What the record needs, without the peer's subject (an allocation). */
+		struct redial_tls_info in;
+		bool tls = ev->tls != NULL;
+		if (tls)
+			rd_tls_negotiated((struct ssl_st *)ev->tls, &in);
+		rd_log_connected_tls(l, ev->mono_ns, ev->id, ev->attempt, ev->duration_ns,
+				     ev->down_ns, tls ? &in : NULL);
 		break;
+	}
 	case REDIAL_EV_DISCONNECTED:
 		rd_log_disconnected(l, ev->mono_ns, ev->id, ev->err, ev->up_ns);
 		break;
 	case REDIAL_EV_ATTEMPT_FAILED:
-		rd_log_connect_failed(l, ev->mono_ns, ev->id, ev->attempt, ev->err, ev->cls,
-				      ev->duration_ns, ev->backoff_ns, ev->addr);
+		rd_log_connect_failed_reason(l, ev->mono_ns, ev->id, ev->attempt, ev->err, ev->cls,
+					     ev->duration_ns, ev->backoff_ns, ev->addr,
+					     ev->tls_reason);
 		break;
 	case REDIAL_EV_ALERT:
 		rd_log_alert(l, ev->mono_ns, ev->id, ev->attempt, ev->err);

@@ -59,12 +59,36 @@ int rd_log_decode(const struct rd_log_record *rec, struct rd_log_event *ret_ev)
 			ev.has_addr = true;
 		}
 		/* another family: a later writer's; the rest of the record still decodes */
+		/* The TLS reason's tail, after an address of a known family (or none). */
+		uint32_t off = RD_LOG_CF_BODY + (b[25] == RD_LOG_AF_INET    ? 4
+						 : b[25] == RD_LOG_AF_INET6 ? 20
+									    : 0);
+		if ((b[25] == RD_LOG_AF_NONE || ev.has_addr) && n > off && n >= off + 1u + b[off]) {
+			ev.tls_reason = (const char *)b + off + 1;
+			ev.tls_reason_len = b[off];
+		}
 		break;
 	}
 	case REDIAL_LOG_CONNECTED:
 		ev.duration_ns = rd_get64(b);
 		ev.down_ns = rd_get64(b + 8);
 		ev.attempt = rd_get32(b + 16);
+		/* The TLS tail, when it is whole (an inconsistent one is ignored, not fatal). */
+		if (n >= RD_LOG_CONNECTED_BODY + RD_LOG_TLS_TAIL_MIN &&
+		    (b[RD_LOG_CONNECTED_BODY] & RD_LOG_TLS_F_TLS)) {
+			const uint8_t *t = b + RD_LOG_CONNECTED_BODY;
+			uint32_t clen = t[3], left = n - RD_LOG_CONNECTED_BODY;
+			if (left >= RD_LOG_TLS_TAIL_MIN + clen &&
+			    left >= RD_LOG_TLS_TAIL_MIN + clen + t[4 + clen]) {
+				ev.tls = true;
+				ev.resumed = t[0] & RD_LOG_TLS_F_RESUMED;
+				ev.tls_version = rd_get16(t + 1);
+				ev.cipher = (const char *)t + 4;
+				ev.cipher_len = clen;
+				ev.alpn_len = t[4 + clen];
+				ev.alpn = (const char *)t + 5 + clen;
+			}
+		}
 		break;
 	case REDIAL_LOG_ALERT:
 		ev.attempt = rd_get32(b);
@@ -177,4 +201,15 @@ const char *rd_log_level_name(unsigned level)
 {
 	static const char *const names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 	return level < 4 ? names[level] : "?";
+}
+
+const char *rd_log_tls_version_name(uint16_t v)
+{
+	switch (v) {
+	case 0x0304: return "TLSv1.3";
+	case 0x0303: return "TLSv1.2";
+	case 0x0302: return "TLSv1.1";
+	case 0x0301: return "TLSv1";
+	default: return NULL;
+	}
 }

@@ -40,7 +40,18 @@ struct rd_log_event {
 	uint16_t naddrs;      /* resolved: entries, see rd_log_resolved_addr */
 	const uint8_t *addrs; /* resolved: the raw entries (in the record's body) */
 	size_t addrs_len;
+	/* The TLS tails (not NUL-terminated, in the record's body): */
+	const char *tls_reason; /* connect_failed of a TLS endpoint: the library's reason */
+	size_t tls_reason_len;
+	bool tls;             /* connected: a TLS connection, with: */
+	bool resumed;
+	uint16_t tls_version; /* 0x0304, ... */
+	const char *cipher, *alpn;
+	size_t cipher_len, alpn_len;
 };
+
+/* "TLSv1.3" for 0x0304, ...; NULL for a code it does not know. */
+const char *rd_log_tls_version_name(uint16_t v);
 
 /* Decodes a record of a library type. Returns 0, or -EBADMSG when the body is shorter than
  * its type needs. Application and unknown types decode to an all-zero event. */

@@ -135,6 +135,10 @@ void rd_log_render_text(struct rd_strbuf *sb, const struct rd_log_item *it,
 			if (redial_endpoint_format((const struct sockaddr *)&ev->addr, a, sizeof(a)) > 0)
 				rd_sb_printf(sb, " addr=%s", a);
 		}
+		if (ev->tls_reason) {
+			rd_sb_puts(sb, " reason=");
+			rd_sb_text_str(sb, ev->tls_reason, ev->tls_reason_len);
+		}
 		break;
 	case REDIAL_LOG_CONNECTED:
 		if (ev->attempt > 1)
@@ -146,6 +150,16 @@ void rd_log_render_text(struct rd_strbuf *sb, const struct rd_log_item *it,
 		sb_dur(sb, ev->duration_ns);
 		rd_sb_puts(sb, " down=");
 		sb_dur(sb, ev->down_ns);
+		if (ev->tls) {
+			const char *v = rd_log_tls_version_name(ev->tls_version);
+			rd_sb_printf(sb, " tls=%s cipher=", v ? v : "?");
+			rd_sb_text_str(sb, ev->cipher, ev->cipher_len);
+			if (ev->alpn_len) {
+				rd_sb_puts(sb, " alpn=");
+				rd_sb_text_str(sb, ev->alpn, ev->alpn_len);
+			}
+			rd_sb_puts(sb, ev->resumed ? " resumed" : " full handshake");
+		}
 		break;
 	case REDIAL_LOG_ALERT:
 		rd_sb_printf(sb, " %" PRIu32 " consecutive failures, last error=", ev->attempt);
@@ -233,11 +247,31 @@ void rd_log_render_json(struct rd_strbuf *sb, const struct rd_log_item *it,
 			if (redial_endpoint_format((const struct sockaddr *)&ev->addr, a, sizeof(a)) > 0)
 				rd_sb_printf(sb, ",\"addr\":\"%s\"", a);
 		}
+		if (ev->tls_reason) {
+			rd_sb_puts(sb, ",\"reason\":");
+			rd_sb_json_str(sb, ev->tls_reason, ev->tls_reason_len);
+		}
 		break;
 	case REDIAL_LOG_CONNECTED:
 		rd_sb_printf(sb, ",\"attempts\":%" PRIu32 ",\"duration_ns\":%" PRIu64
 				 ",\"down_ns\":%" PRIu64,
 			     ev->attempt, ev->duration_ns, ev->down_ns);
+		if (ev->tls) {
+			const char *v = rd_log_tls_version_name(ev->tls_version);
+			rd_sb_puts(sb, ",\"tls_version\":");
+			if (v)
+				rd_sb_printf(sb, "\"%s\"", v);
+			else
+				rd_sb_puts(sb, "null");
+			rd_sb_puts(sb, ",\"cipher\":");
+			rd_sb_json_str(sb, ev->cipher, ev->cipher_len);
+			rd_sb_puts(sb, ",\"alpn\":");
+			if (ev->alpn_len)
+				rd_sb_json_str(sb, ev->alpn, ev->alpn_len);
+			else
+				rd_sb_puts(sb, "null");
+			rd_sb_printf(sb, ",\"resumed\":%s", ev->resumed ? "true" : "false");
+		}
 		break;
 	case REDIAL_LOG_ALERT:
 		rd_sb_printf(sb, ",\"attempts\":%" PRIu32, ev->attempt);

@@ -57,7 +57,10 @@
  *    0 u64 duration_ns  8 u64 backoff_ns  16 u32 attempt  20 i32 errno  24 u8 class
  *   25 u8 addr_family (RD_LOG_AF_*)  26 u16 port (host value)
  *   28 addr: AF4: 4 bytes (network order); AF6: 16 bytes (network order) + u32 scope_id
+ *   tail (optional, TLS endpoints): u8 n, then n bytes: the TLS library's reason
  * connected (20):    0 u64 duration_ns  8 u64 down_ns  16 u32 attempts
+ *   tail (optional, TLS endpoints): 20 u8 tls_flags (RD_LOG_TLS_F_*)  21 u16 version (0x0304
+ *   TLS 1.3, 0x0303 TLS 1.2)  23 u8 n, n bytes cipher name, then u8 m, m bytes ALPN protocol
  * alert (8):         0 u32 streak  4 i32 errno
  * gave_up (9):       0 u32 attempts  4 i32 errno  8 u8 reason
  * disconnected (12): 0 u64 up_ns  8 i32 errno
@@ -75,6 +78,9 @@
 #define RD_LOG_AF_INET6 6
 #define RD_LOG_CF_BODY 28
 #define RD_LOG_CONNECTED_BODY 20
+#define RD_LOG_TLS_TAIL_MIN 5     /* flags, version, and the two length bytes */
+#define RD_LOG_TLS_F_TLS 0x01u
+#define RD_LOG_TLS_F_RESUMED 0x02u
 #define RD_LOG_ALERT_BODY 8
 #define RD_LOG_GAVE_UP_BODY 9
 #define RD_LOG_DISCONNECTED_BODY 12

@@ -33,6 +33,8 @@ struct cli_endpoint {
 
 struct cli_settings {
 	struct redial_endpoint_opts ep; /* every endpoint's options, from the flags */
+	struct redial_tls_opts tls;	/* the TLS endpoints' options (--tls-*) */
+	bool tls_all;			/* --tls: every endpoint; else those written tls:// */
 	uint64_t duration_ns;		/* 0: run until SIGINT or SIGTERM */
 	const char *log_path;		/* --log, NULL for none */
 	const char *summary_path;	/* --summary, "-" for stdout, NULL for none */
@@ -96,6 +98,12 @@ int cli_endpoint_push(struct cli_settings *s, const char *text, size_t len, cons
 
 /* "FILE:LINE" or "argument N", for messages about an endpoint. */
 void cli_endpoint_where(const struct cli_endpoint *e, char *buf, size_t len);
+
+/* The endpoint as redial_endpoint_add takes it: the text without its "tls://" prefix. */
+const char *cli_endpoint_addr(const struct cli_endpoint *e);
+/* The TLS options of an endpoint: s->tls for a TLS one (--tls, or tls://), else NULL. */
+const struct redial_tls_opts *cli_endpoint_tls(const struct cli_settings *s,
+					       const struct cli_endpoint *e);
 
 /* ---- run.c ---- */
 

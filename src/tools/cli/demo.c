@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "farm.h"
+#include "farm_pki.h"
 #include "log/reader.h"
 #include "log/render.h"
 #include "redial_log.h"
@@ -49,7 +50,33 @@ static void demo_opts(struct redial_endpoint_opts *o)
 	o->stable_after_ns = REDIAL_MSEC(1000);
 }
 
-enum group { G_ACCEPT, G_DROP, G_SLOW, G_REFUSE, G_BLACKHOLE, G_RECOVER, G_COUNT };
+enum group {
+	G_ACCEPT,
+	G_DROP,
+	G_SLOW,
+	G_REFUSE,
+	G_BLACKHOLE,
+	G_RECOVER,
+	G_TLS,
+	G_TLS_EXPIRED,
+	G_TLS_RESUME,
+	G_COUNT
+};
+
+/* The TLS groups' certificates (made at run time) and behaviour; their endpoints are
+ * tls://, verified against the demo's CA by the name redial.test (every endpoint has its own
+ * 127.0.X.Y address, which the certificate does not list). A tls-resume connection is closed
+ * (close_notify) 1.5 s after its handshake, and is up long enough to count as stable, so it
+ * reconnects after a jittered 50-100 ms and resumes its session: by 1.7 s. */
+static const struct {
+	enum farm_cert cert;
+	uint32_t hold_ms;
+} tls_groups[G_COUNT] = {
+	[G_TLS] = { FARM_CERT_VALID, 0 },
+	[G_TLS_EXPIRED] = { FARM_CERT_EXPIRED, 0 },
+	[G_TLS_RESUME] = { FARM_CERT_VALID, 1500 },
+};
+#define IS_TLS_GROUP(g) ((g) >= G_TLS)
 
 static const struct {
 	const char *name;
@@ -57,16 +84,22 @@ static const struct {
 	unsigned percent; /* share of the endpoints */
 	const char *behaviour;
 } groups[G_COUNT] = {
-	[G_ACCEPT] = { "accept", "accept", 30, "accepts and holds every connection" },
-	[G_DROP] = { "drop", "drop:2000:rst", 15, "accepts, resets each connection after 2 s" },
-	[G_SLOW] = { "slow", "slow:20:backlog=2", 15, "accepts 20 connections/s, backlog 2" },
-	[G_REFUSE] = { "refuse", "refuse", 15, "refuses every connect (ECONNREFUSED)" },
-	[G_BLACKHOLE] = { "blackhole", "blackhole", 15, "never answers: attempts time out" },
+	[G_ACCEPT] = { "accept", "accept", 24, "accepts and holds every connection" },
+	[G_DROP] = { "drop", "drop:2000:rst", 12, "accepts, resets each connection after 2 s" },
+	[G_SLOW] = { "slow", "slow:20:backlog=2", 12, "accepts 20 connections/s, backlog 2" },
+	[G_REFUSE] = { "refuse", "refuse", 12, "refuses every connect (ECONNREFUSED)" },
+	[G_BLACKHOLE] = { "blackhole", "blackhole", 12, "never answers: attempts time out" },
 	[G_RECOVER] = { "recover", NULL, 10, "refuses until 0.8 s, then accepts" },
+	[G_TLS] = { "tls", "tls", 6, "TLS: verifies, holds the connection" },
+	[G_TLS_EXPIRED] = { "tls-expired", "tls", 6,
+			    "TLS, expired certificate: given up at once, permanent" },
+	[G_TLS_RESUME] = { "tls-resume", "tls", 6,
+			   "TLS, closes after 1.5 s: the reconnect resumes the session" },
 };
 
 struct demo {
 	struct farm *farm;
+	struct farm_pki *pki;
 	int recover_fd;
 	bool recovered;
 	uint16_t port[G_COUNT];
@@ -115,6 +148,13 @@ static int start_targets(struct demo *d)
 			continue;
 		if ((ret = farm_spec_parse(groups[g].spec, &specs[n])) < 0)
 			return ret;
+		if (IS_TLS_GROUP(g)) {
+			if (!d->pki && (ret = farm_pki_create(FARM_KEY_EC_P256, &d->pki)) < 0)
+				return ret;
+			specs[n].tls_cert = d->pki->cert[tls_groups[g].cert];
+			specs[n].tls_key = d->pki->key[tls_groups[g].cert];
+			specs[n].hold_ms = tls_groups[g].hold_ms;
+		}
 		map[n++] = (size_t)g;
 	}
 	if ((ret = farm_start(specs, n, &d->farm)) < 0)
@@ -144,12 +184,13 @@ static int make_endpoints(struct demo *d, struct cli_settings *s, size_t n)
 	if (given < n)
 		d->count[G_ACCEPT] += n - given;
 	else if (given > n)
-		d->count[G_ACCEPT] -= given - n; /* n >= 6 and accept's share is largest */
+		d->count[G_ACCEPT] -= given - n; /* n >= G_COUNT and accept's share is largest */
 	size_t k = 0;
 	for (int g = 0; g < G_COUNT; g++) {
 		for (size_t i = 0; i < d->count[g]; i++, k++) {
 			char ep[64];
-			int len = snprintf(ep, sizeof(ep), "127.0.%zu.%zu:%u", k / 250, 1 + k % 250,
+			int len = snprintf(ep, sizeof(ep), "%s127.0.%zu.%zu:%u",
+					   IS_TLS_GROUP(g) ? "tls://" : "", k / 250, 1 + k % 250,
 					   (unsigned)d->port[g]);
 			if (cli_endpoint_push(s, ep, (size_t)len, NULL, (unsigned)k + 1, g) < 0)
 				return -ENOMEM;
@@ -163,9 +204,9 @@ static void print_targets(const struct demo *d, const struct cli_settings *s)
 	printf("redial demo: %zu endpoints against a loopback target farm (child pid %d), "
 	       "for %.1f s\n\n",
 	       s->neps, (int)farm_pid(d->farm), (double)s->duration_ns / 1e9);
-	printf("Targets\n  %-10s %6s %10s  %s\n", "target", "port", "endpoints", "behaviour");
+	printf("Targets\n  %-11s %6s %10s  %s\n", "target", "port", "endpoints", "behaviour");
 	for (int g = 0; g < G_COUNT; g++)
-		printf("  %-10s %6u %10zu  %s\n", groups[g].name, (unsigned)d->port[g], d->count[g],
+		printf("  %-11s %6u %10zu  %s\n", groups[g].name, (unsigned)d->port[g], d->count[g],
 		       groups[g].behaviour);
 	const struct redial_endpoint_opts *o = &s->ep;
 	printf("\nSettings, as flags of redial: --connect-timeout %" PRIu64
@@ -175,6 +216,9 @@ static void print_targets(const struct demo *d, const struct cli_settings *s)
 	       o->connect_timeout_ns / 1000000, o->backoff_initial_ns / 1000000,
 	       o->backoff_max_ns / 1000000, o->backoff_multiplier, o->backoff_max_attempts,
 	       o->alert_after, o->stable_after_ns / 1000000);
+	printf("TLS endpoints (tls://): --tls-ca %s --tls-sni %s (certificates made for this "
+	       "run)\n\n",
+	       s->tls.ca, s->tls.sni);
 	if (isatty(STDOUT_FILENO) != 1)
 		printf("(stdout is not a terminal: no live status line)\n\n");
 	fflush(stdout);
@@ -183,7 +227,7 @@ static void print_targets(const struct demo *d, const struct cli_settings *s)
 static void print_groups(const struct demo *d, const struct cli_settings *s,
 			 const struct cli_result *res)
 {
-	printf("\nPer target, at the end\n  %-10s %5s %5s %6s %7s %6s %8s %8s %8s %6s  %s\n",
+	printf("\nPer target, at the end\n  %-11s %5s %5s %6s %7s %6s %8s %8s %8s %6s  %s\n",
 	       "target", "eps", "up", "conn", "backoff", "failed", "attempts", "connects",
 	       "failures", "drops", "errors");
 	for (int g = 0; g < G_COUNT; g++) {
@@ -212,7 +256,7 @@ static void print_groups(const struct demo *d, const struct cli_settings *s,
 				}
 			}
 		}
-		printf("  %-10s %5zu %5" PRIu64 " %6" PRIu64 " %7" PRIu64 " %6" PRIu64 " %8" PRIu64
+		printf("  %-11s %5zu %5" PRIu64 " %6" PRIu64 " %7" PRIu64 " %6" PRIu64 " %8" PRIu64
 		       " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " ",
 		       groups[g].name, d->count[g], st[REDIAL_STATE_CONNECTED],
 		       st[REDIAL_STATE_CONNECTING] + st[REDIAL_STATE_IDLE] + st[REDIAL_STATE_QUEUED],
@@ -249,6 +293,8 @@ enum pick {
 	P_GAVE_UP,
 	P_RECONNECTED,
 	P_DISCONNECTED,
+	P_TLS_FAILED,
+	P_RESUMED,
 	P_COUNT,
 };
 
@@ -257,6 +303,7 @@ enum pick {
 struct picked {
 	struct rd_strbuf line;
 	uint64_t mono_ns;
+	uint64_t seq; /* its place in the log: the order of events with the same time */
 	bool have;
 };
 
@@ -268,12 +315,16 @@ static int pick_of(const struct rd_log_record *rec, const struct rd_log_event *e
 			return P_REFUSED;
 		if (ev->err == ETIMEDOUT)
 			return P_TIMEOUT;
+		if (ev->err >= REDIAL_E_TLS_CERT_UNTRUSTED && ev->err <= REDIAL_E_TLS_ERROR)
+			return P_TLS_FAILED;
 		return -1;
 	case REDIAL_LOG_ALERT:
 		return P_ALERT;
 	case REDIAL_LOG_GAVE_UP:
 		return P_GAVE_UP;
 	case REDIAL_LOG_CONNECTED:
+		if (ev->tls && ev->resumed)
+			return P_RESUMED;
 		return ev->attempt > 1 ? P_RECONNECTED : P_CONNECTED;
 	case REDIAL_LOG_DISCONNECTED:
 		return P_DISCONNECTED;
@@ -360,6 +411,7 @@ static int show_log(const char *path, off_t from, const struct cli_settings *s,
 		if (p >= 0 && !picks[p].have) {
 			render(&picks[p].line, &it, &ev, e, res->started_mono_ns);
 			picks[p].mono_ns = it.rec.mono_ns;
+			picks[p].seq = records;
 			picks[p].have = true;
 		}
 		if (it.rec.mono_ns < stop) {
@@ -382,13 +434,15 @@ static int show_log(const char *path, off_t from, const struct cli_settings *s,
 			printf("%s %" PRIu64 "  ", rd_log_type_name((uint16_t)order[i]),
 			       by_type[order[i]]);
 	printf("\nThe first record of each kind, in time order:\n");
-	/* Selection sort over six entries, by time. */
+	/* Selection sort over a few entries, by time. */
 	bool done[P_COUNT] = { false };
 	for (;;) {
 		int best = -1;
 		for (int p = 0; p < P_COUNT; p++)
 			if (picks[p].have && !done[p] &&
-			    (best < 0 || picks[p].mono_ns < picks[best].mono_ns))
+			    (best < 0 || picks[p].mono_ns < picks[best].mono_ns ||
+			     (picks[p].mono_ns == picks[best].mono_ns &&
+			      picks[p].seq < picks[best].seq)))
 				best = p;
 		if (best < 0)
 			break;
@@ -421,10 +475,12 @@ static const char demo_usage[] =
 	"Usage: redial demo [--endpoints N] [--duration SEC] [--log FILE] [--summary FILE]\n"
 	"\n"
 	"Starts a loopback target farm in a child process (targets that accept, drop after a\n"
-	"while, accept slowly, refuse, blackhole, and one that recovers), runs redial against\n"
-	"it with the live status, then prints the summary and a few decoded log records.\n"
+	"while, accept slowly, refuse, blackhole, one that recovers, and TLS targets: one that\n"
+	"verifies, one with an expired certificate, one whose reconnects resume), runs redial\n"
+	"against it with the live status, then prints the summary and a few decoded log\n"
+	"records.\n"
 	"\n"
-	"  --endpoints N     endpoints in all, 6 to 5000 (default 100)\n"
+	"  --endpoints N     endpoints in all, 9 to 5000 (default 100)\n"
 	"  --duration SEC    how long to run (default 7)\n"
 	"  --log FILE        keep the event log in FILE (default: a temporary file)\n"
 	"  --summary FILE    also write the JSON summary to FILE ('-': stdout)\n"
@@ -465,7 +521,8 @@ int cli_demo(int argc, char **argv)
 		const char *flag = argv[optind - 1];
 		switch (c) {
 		case O_ENDPOINTS:
-			if (!cli_parse_uint("--endpoints", optarg, 6, DEMO_MAX_ENDPOINTS, NULL, &n))
+			if (!cli_parse_uint("--endpoints", optarg, G_COUNT, DEMO_MAX_ENDPOINTS, NULL,
+					    &n))
 				return demo_usage_error();
 			break;
 		case O_DURATION:
@@ -533,6 +590,8 @@ int cli_demo(int argc, char **argv)
 		status = CLI_EXIT_RUNTIME;
 		goto out;
 	}
+	s.tls.ca = d.pki->ca;
+	s.tls.sni = "redial.test";
 	if (make_endpoints(&d, &s, (size_t)n) < 0) {
 		fprintf(stderr, "redial demo: out of memory\n");
 		status = CLI_EXIT_RUNTIME;
@@ -557,6 +616,7 @@ out:
 	if (tmp)
 		unlink(tmp_log);
 	farm_stop(d.farm);
+	farm_pki_destroy(d.pki);
 	if (d.recover_fd >= 0)
 		close(d.recover_fd);
 	cli_result_free(&res);

@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"       redial demo [--endpoints N] [--duration SEC]\n"
 	"\n"
 	"Keeps a TCP connection open to every ENDPOINT (\"A.B.C.D:PORT\", \"[IPv6]:PORT\" or\n"
-	"\"NAME:PORT\"),\n"
+	"\"NAME:PORT\"; \"tls://\" before one makes it a TLS endpoint),\n"
 	"reconnecting with backoff whenever one fails or drops, and reports what happened.\n"
 	"Runs until --duration has passed or SIGINT/SIGTERM arrives.\n"
 	"\n"
@@ -41,6 +41,21 @@ static const char usage_text[] =
 	"                             (default 5)\n"
 	"      --stable-after MS      a connection up this long resets the backoff\n"
 	"                             (default 1000)\n"
+	"TLS:\n"
+	"      --tls                  TLS to every endpoint (else to those written tls://)\n"
+	"      --tls-ca FILE|DIR      trusted CAs: a PEM file or a hashed directory\n"
+	"                             (default: the system's trust store)\n"
+	"      --tls-cert FILE        client certificate chain (PEM), for mutual TLS\n"
+	"      --tls-key FILE         its private key (PEM)\n"
+	"      --tls-sni NAME         the name to send and verify (default: the endpoint's\n"
+	"                             host name; an address is verified against IP SANs)\n"
+	"      --tls-alpn LIST        protocols to offer, comma-separated (h2,http/1.1)\n"
+	"      --tls-min-version V    1.2 or 1.3 (default 1.2)\n"
+	"      --tls-handshake-timeout MS  deadline of one handshake (default: the connect\n"
+	"                             timeout)\n"
+	"      --tls-insecure         DO NOT VERIFY the peer: any certificate, any name\n"
+	"      --recheck-permanent MS try an endpoint that gave up for a permanent reason\n"
+	"                             again after MS (default: never)\n"
 	"Names:\n"
 	"      --dns-server ADDR:PORT resolve NAME:PORT endpoints with this server\n"
 	"                             (repeatable; default: /etc/resolv.conf)\n"
@@ -76,6 +91,26 @@ void cli_settings_init(struct cli_settings *s)
 	s->ep.backoff_max_attempts = 0;
 	s->ep.alert_after = 5;
 	s->ep.stable_after_ns = REDIAL_MSEC(1000);
+	redial_tls_opts_init(&s->tls);
+}
+
+#define TLS_PREFIX "tls://"
+#define TLS_PREFIX_LEN 6
+
+static bool has_tls_prefix(const struct cli_endpoint *e)
+{
+	return strncmp(e->text, TLS_PREFIX, TLS_PREFIX_LEN) == 0;
+}
+
+const char *cli_endpoint_addr(const struct cli_endpoint *e)
+{
+	return has_tls_prefix(e) ? e->text + TLS_PREFIX_LEN : e->text;
+}
+
+const struct redial_tls_opts *cli_endpoint_tls(const struct cli_settings *s,
+					       const struct cli_endpoint *e)
+{
+	return s->tls_all || has_tls_prefix(e) ? &s->tls : NULL;
 }
 
 void cli_apply_dns(const struct cli_settings *s, struct redial_config *cfg)
@@ -499,7 +534,8 @@ static bool check_endpoints(const struct cli_settings *s)
 		if (e->bad)
 			bad_line_message(msg, sizeof(msg), e);
 		else
-			ret = redial_endpoint_parse(e->text, NULL, NULL, msg, sizeof(msg));
+			ret = redial_endpoint_parse(cli_endpoint_addr(e), NULL, NULL, msg,
+						    sizeof(msg));
 		if (ret >= 0 || ret == -ENOTSUP)
 			continue;
 		if (++bad > MAX_REPORTED)
@@ -543,6 +579,16 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 		O_LOG,
 		O_SUMMARY,
 		O_VERSION,
+		O_TLS,
+		O_TLS_CA,
+		O_TLS_CERT,
+		O_TLS_KEY,
+		O_TLS_SNI,
+		O_TLS_ALPN,
+		O_TLS_MIN,
+		O_TLS_TIMEOUT,
+		O_TLS_INSECURE,
+		O_RECHECK,
 	};
 	static const struct option longopts[] = {
 		{ "endpoints", required_argument, NULL, 'f' },
@@ -562,6 +608,16 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
+		{ "tls", no_argument, NULL, O_TLS },
+		{ "tls-ca", required_argument, NULL, O_TLS_CA },
+		{ "tls-cert", required_argument, NULL, O_TLS_CERT },
+		{ "tls-key", required_argument, NULL, O_TLS_KEY },
+		{ "tls-sni", required_argument, NULL, O_TLS_SNI },
+		{ "tls-alpn", required_argument, NULL, O_TLS_ALPN },
+		{ "tls-min-version", required_argument, NULL, O_TLS_MIN },
+		{ "tls-handshake-timeout", required_argument, NULL, O_TLS_TIMEOUT },
+		{ "tls-insecure", no_argument, NULL, O_TLS_INSECURE },
+		{ "recheck-permanent", required_argument, NULL, O_RECHECK },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* Files are read after the flags, so that their endpoints keep the order given. */
@@ -657,6 +713,46 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 			}
 			s->summary_path = optarg;
 			break;
+		case O_TLS:
+			s->tls_all = true;
+			break;
+		case O_TLS_CA:
+		case O_TLS_CERT:
+		case O_TLS_KEY:
+		case O_TLS_SNI:
+		case O_TLS_ALPN:
+			if (!*optarg) {
+				fprintf(stderr, "redial: %s: empty value\n", flag);
+				return usage_error();
+			}
+			*(c == O_TLS_CA     ? &s->tls.ca
+			  : c == O_TLS_CERT ? &s->tls.cert
+			  : c == O_TLS_KEY  ? &s->tls.key
+			  : c == O_TLS_SNI  ? &s->tls.sni
+					    : &s->tls.alpn) = optarg;
+			break;
+		case O_TLS_MIN:
+			if (strcmp(optarg, "1.2") && strcmp(optarg, "1.3")) {
+				fprintf(stderr, "redial: %s: ", flag);
+				print_quoted(stderr, optarg);
+				fprintf(stderr, " is not a TLS version (1.2 or 1.3)\n");
+				return usage_error();
+			}
+			s->tls.min_version = optarg[2] == '3' ? REDIAL_TLS_1_3 : REDIAL_TLS_1_2;
+			break;
+		case O_TLS_TIMEOUT:
+			if (!cli_parse_uint(flag, optarg, 1, 3600000, "ms", &v))
+				return usage_error();
+			s->ep.tls_handshake_timeout_ns = REDIAL_MSEC(v);
+			break;
+		case O_TLS_INSECURE:
+			s->tls.flags |= REDIAL_TLS_INSECURE;
+			break;
+		case O_RECHECK:
+			if (!cli_parse_uint(flag, optarg, 1, 86400000, "ms", &v))
+				return usage_error();
+			s->ep.recheck_permanent_ns = REDIAL_MSEC(v);
+			break;
 		case 'q':
 			s->quiet = true;
 			break;
@@ -690,6 +786,10 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 			max_set ? "" : ", the default");
 		return usage_error();
 	}
+	if (!s->tls.cert != !s->tls.key) {
+		fprintf(stderr, "redial: --tls-cert and --tls-key go together\n");
+		return usage_error();
+	}
 	if (s->log_path && s->summary_path && strcmp(s->log_path, s->summary_path) == 0) {
 		fprintf(stderr, "redial: --log and --summary name the same file \"%s\"\n",
 			s->log_path);
@@ -712,6 +812,9 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 			return CLI_EXIT_USAGE;
 	if (!check_endpoints(s))
 		return CLI_EXIT_USAGE;
+	if (s->tls.flags & REDIAL_TLS_INSECURE)
+		fprintf(stderr, "redial: WARNING: --tls-insecure: TLS peers are NOT verified; any "
+				"certificate is accepted\n");
 	if (s->neps == 0) {
 		if (nfiles)
 			fprintf(stderr, "redial: no endpoints in %s%s\n", files[0],

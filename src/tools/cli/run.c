@@ -127,7 +127,8 @@ static int probe_names(struct cli_settings *s)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->neps; i++)
-		if (redial_endpoint_parse(s->eps[i].text, NULL, NULL, NULL, 0) == -ENOTSUP)
+		if (redial_endpoint_parse(cli_endpoint_addr(&s->eps[i]), NULL, NULL, NULL, 0) ==
+		    -ENOTSUP)
 			n++;
 	if (n == 0)
 		return -1;
@@ -145,11 +146,12 @@ static int probe_names(struct cli_settings *s)
 	o.flags |= REDIAL_EP_START_IDLE;
 	for (size_t i = 0; i < s->neps; i++) {
 		struct cli_endpoint *e = &s->eps[i];
-		if (redial_endpoint_parse(e->text, NULL, NULL, NULL, 0) != -ENOTSUP)
+		if (redial_endpoint_parse(cli_endpoint_addr(e), NULL, NULL, NULL, 0) != -ENOTSUP)
 			continue;
+		o.tls = cli_endpoint_tls(s, e);
 		char msg[512], where[300];
 		redial_id_t id;
-		int ret = redial_endpoint_add(r, e->text, &o, &id, msg, sizeof(msg));
+		int ret = redial_endpoint_add(r, cli_endpoint_addr(e), &o, &id, msg, sizeof(msg));
 		if (ret >= 0)
 			continue;
 		if (++bad <= 10) {
@@ -412,7 +414,8 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 		char msg[512], where[300];
 		o.user = e;
 		o.flags |= REDIAL_EP_START_IDLE;
-		ret = redial_endpoint_add(r, e->text, &o, &e->id, msg, sizeof(msg));
+		o.tls = cli_endpoint_tls(s, e);
+		ret = redial_endpoint_add(r, cli_endpoint_addr(e), &o, &e->id, msg, sizeof(msg));
 		if (ret < 0) {
 			cli_endpoint_where(e, where, sizeof(where));
 			fprintf(stderr, "redial: %s: %s\n", where, *msg ? msg : strerror(-ret));

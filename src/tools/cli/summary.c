@@ -132,11 +132,16 @@ int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_r
 		", \"shutdown\": \"%s\",\n \"options\": {\"connect_timeout_ms\": %" PRIu64
 		", \"backoff_initial_ms\": %" PRIu64 ", \"backoff_max_ms\": %" PRIu64
 		", \"backoff_multiplier\": %g, \"jitter\": \"%s\", \"max_attempts\": %" PRIu32
-		", \"alert_after\": %" PRIu32 ", \"stable_after_ms\": %" PRIu64 "},\n",
+		", \"alert_after\": %" PRIu32 ", \"stable_after_ms\": %" PRIu64
+		", \"recheck_permanent_ms\": %" PRIu64 ", \"tls_handshake_timeout_ms\": %" PRIu64
+		", \"tls_insecure\": %s},\n",
 		res->shutdown_ret == 0 ? "clean" : "timed_out", o->connect_timeout_ns / 1000000,
 		o->backoff_initial_ns / 1000000, o->backoff_max_ns / 1000000, o->backoff_multiplier,
 		jitter_name(o->backoff_jitter), o->backoff_max_attempts, o->alert_after,
-		o->stable_after_ns / 1000000);
+		o->stable_after_ns / 1000000, o->recheck_permanent_ns / 1000000,
+		(o->tls_handshake_timeout_ns ? o->tls_handshake_timeout_ns : o->connect_timeout_ns) /
+			1000000,
+		s->tls.flags & REDIAL_TLS_INSECURE ? "true" : "false");
 	if (res->have_log) {
 		fputs(" \"log\": {\"path\": ", out);
 		json_cstr(out, s->log_path);
@@ -187,8 +192,25 @@ int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_r
 			fputs("null", out);
 		fprintf(out,
 			", \"alerts\": %" PRIu64 ", \"streak\": %" PRIu32
-			", \"local_errors\": %" PRIu64 "}",
+			", \"local_errors\": %" PRIu64,
 			e->alerts, st->streak, st->local_errors);
+		if (st->tls) {
+			/* Of the last completed handshake; null before the first. */
+			fprintf(out, ", \"tls\": {\"handshakes\": %" PRIu64 ", \"resumed\": %" PRIu64,
+				st->tls_handshakes, st->tls_resumed);
+			const char *f[3][2] = { { "version", st->tls_version },
+						{ "cipher", st->tls_cipher },
+						{ "alpn", st->tls_alpn } };
+			for (int k = 0; k < 3; k++) {
+				fprintf(out, ", \"%s\": ", f[k][0]);
+				if (f[k][1][0])
+					json_cstr(out, f[k][1]);
+				else
+					fputs("null", out);
+			}
+			fputc('}', out);
+		}
+		fputc('}', out);
 	}
 	fputs(s->neps ? "\n ]}\n" : "]}\n", out);
 	if (ferror(out))

@@ -1,0 +1,108 @@
+/* tls.h — TLS after the connect: the configurations (tls_cfg.c: SSL_CTX per distinct
+ * options, what a failure is called), and the handshake on the ring (tls.c: a memory BIO per
+ * connection, SEND/RECV SQEs under a linked timeout, buffers from a per-manager pool), and
+ * (tls_conn.c) the connection's end (its session kept for the next connect to resume) and
+ * its hand-over. Like attempt.c, tls.c never decides what a handshake's outcome means: it
+ * hands a struct rd_tls_outcome to policy.c. Only these three files call OpenSSL. */
+#ifndef RD_TLS_H
+#define RD_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "endpoint.h"
+#include "sockaddr.h"
+#include "ud.h"
+
+struct redial;
+struct rd_outcome;
+struct ssl_st;
+struct ssl_session_st;
+
+/* One distinct TLS configuration: its SSL_CTX and a copy of the caller's options. Kept,
+ * and shared by every endpoint with equal options, until the manager is destroyed. */
+struct rd_tls_cfg;
+
+/* Per TLS endpoint (ep->tls), allocated when it is added. */
+struct rd_tls_ep {
+	struct rd_tls_cfg *cfg;
+	struct ssl_session_st *session; /* the last good connection's, offered to resume */
+	struct ssl_st *ssl;         /* CONNECTED: the connection */
+	uint32_t hs;                /* the handshake in flight (index), or RD_NONE */
+	uint32_t unnamed;           /* unnamed verification failures in a row */
+	uint64_t handshakes, resumed;
+	char version[16], cipher[64], alpn[32]; /* of the last completed handshake */
+	char reason[128];           /* the library's reason for the last failure */
+};
+
+/* A finished handshake, for policy.c. On success (err 0) the endpoint's ep->tls->ssl holds
+ * the connection and fd is its socket; otherwise the socket is closed already. */
+struct rd_tls_outcome {
+	uint32_t ep;
+	int err;               /* 0, a positive errno or a REDIAL_E_TLS_* code */
+	bool unnamed;          /* a verification failure the library could not name */
+	int fd;
+	uint32_t addr_idx;
+	uint64_t start_ns;     /* when the connect began */
+	union rd_addr addr;
+};
+
+/* ---- tls_cfg.c ---- */
+
+/* The shared configuration for o: an existing one with equal options, else a new one.
+ * -EINVAL (errbuf names the field or the file), -ENOMEM. */
+int rd_tls_cfg_get(struct redial *r, const struct redial_tls_opts *o, struct rd_tls_cfg **ret,
+		   char *errbuf, size_t errlen);
+/* The options a configuration was made from (strings owned by it). */
+const struct redial_tls_opts *rd_tls_cfg_opts(const struct rd_tls_cfg *c);
+void rd_tls_cfgs_free(struct redial *r);
+
+/* What a failed handshake is called: a REDIAL_E_TLS_* code (or errno), with the library's
+ * reason in reason. rc is SSL_do_handshake's return. */
+int rd_tls_map_error(struct ssl_st *ssl, int rc, bool *ret_unnamed, char *reason, size_t len);
+/* What a connection negotiated: redial_tls_info without the peer's subject. */
+void rd_tls_negotiated(struct ssl_st *ssl, struct redial_tls_info *in);
+/* The verification results the library gives no reason for (tests reach it). */
+bool rd_tls_verify_unnamed(long verify_result);
+
+/* ---- tls.c ---- */
+
+int rd_tls_init(struct redial *r);
+/* Frees the handshakes still held (closing their sockets) and the buffer pool. */
+void rd_tls_free(struct redial *r);
+
+/* A TLS endpoint's state; -ENOMEM. */
+int rd_tls_ep_attach(struct redial *r, struct rd_endpoint *ep, struct rd_tls_cfg *cfg);
+/* Frees it (nothing may be in flight: stop the endpoint first). */
+void rd_tls_ep_free(struct rd_endpoint *ep);
+
+/* Starts the handshake on a connected socket (o->fd, now owned by the handshake and counted
+ * in fds_open). 0; -errno, or a REDIAL_E_TLS_* code when OpenSSL refused to begin (reason in
+ * ep->tls->reason): nothing started then, and the caller still owns the fd. */
+int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outcome *o);
+/* Stops ep's handshake, if any: the kernel is asked to cancel its operations before this
+ * returns, its socket closed; what is left drains in the background. */
+void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep);
+
+/* Sends queued handshake SQEs. False when the SQ filled up first. */
+bool rd_tls_pump(struct redial *r);
+/* One CQE of a handshake op. True, with *ret filled, when a handshake finished whose
+ * endpoint still wants to hear it. */
+bool rd_tls_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx, int res,
+		struct rd_tls_outcome *ret);
+
+/* ---- tls_conn.c ---- */
+
+/* The end of a CONNECTED endpoint's connection (before its fd is closed). by_peer: the peer
+ * went away; what it sent last (a session ticket) is read without taking the application's
+ * data, and the SSL is freed at the next run with the fd (the event still carries it).
+ * Otherwise redial closes it: close_notify, then freed now. The session is kept for the
+ * next connect either way. Returns the SSL the DISCONNECTED event carries (by_peer), or NULL. */
+struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by_peer);
+/* redial_endpoint_release: the SSL becomes the caller's; the session is kept. */
+struct ssl_st *rd_tls_conn_release(struct redial *r, struct rd_endpoint *ep);
+/* Frees the SSLs of connections whose DISCONNECTED event went out (with the late fds). */
+void rd_tls_late_run(struct redial *r);
+
+#endif
