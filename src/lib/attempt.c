@@ -25,16 +25,6 @@
 #include "sockerr.h"
 
 #define RD_MIN_WAIT_NS 20000ull /* shorter backoff remainders go without a TIMEOUT */
-#define RD_GRID_NS 1000000ull   /* the grid the kernel-side expiries are aligned to */
-
-/* A CLOCK_MONOTONIC time rounded up to the 1 ms grid. Thousands of backoff waits and
- * deadlines that end within one millisecond then end at the same instant: one timer
- * interrupt and one wake-up of the loop serve all of them, as an epoll loop's 1 ms timer
- * tick would. Rounded up, so nothing ever expires before the policy says. */
-static uint64_t grid_up(uint64_t ns)
-{
-	return (ns + RD_GRID_NS - 1) / RD_GRID_NS * RD_GRID_NS;
-}
 
 int rd_attempts_init(struct redial *r, uint32_t n)
 {
@@ -115,9 +105,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	a->has_wait = wait != 0;
 	a->start_ns = r->now + wait;
 	a->stage = r->fd_install ? RD_ST_CHAIN : RD_ST_SOCKET;
-	/* The direct chain's deadline is absolute (its start is known now); the fallback
-	 * path's CONNECT goes out later, so its deadline stays relative to that moment. */
-	a->conn_ts = r->fd_install ? rd_ts(grid_up(a->start_ns + timeout_ns)) : rd_ts(timeout_ns);
+	a->conn_ts = rd_ts(timeout_ns);
 	a->addr = *addr;
 	a->racer = racer;
 	a->addr_idx = addr_idx;
@@ -126,10 +114,9 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 
 	/* rd_reserve_sqes made room for the whole chain: none of these gets can fail. */
 	if (wait) {
-		a->wait_ts = rd_ts(grid_up(r->now + wait));
+		a->wait_ts = rd_ts(wait);
 		sqe = io_uring_get_sqe(&r->ring);
-		io_uring_prep_timeout(sqe, &a->wait_ts, 0,
-				      IORING_TIMEOUT_ABS | IORING_TIMEOUT_ETIME_SUCCESS);
+		io_uring_prep_timeout(sqe, &a->wait_ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
 		prep_attempt_sqe(sqe, RD_OP_TIMEOUT, a, idx, IOSQE_IO_LINK);
 	}
 	if (r->fd_install) {
@@ -140,7 +127,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, rd_addr_len(&a->addr));
 		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
 		sqe = io_uring_get_sqe(&r->ring);
-		io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
+		io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
 		prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, IOSQE_IO_LINK);
 		/* Hard link: the slot is closed even if the install fails (EMFILE). */
 		sqe = io_uring_get_sqe(&r->ring);
