@@ -365,6 +365,7 @@ static void scale(void)
 	res.remove_total_ns = bc_now() - start;
 	res.removed = k;
 	bc_scale_report(&res, IMPL);
+	free(order);
 }
 
 int main(int argc, char **argv)
