@@ -2,18 +2,22 @@
  * epoll, libuv and Go contenders, side by side in one run.
  *
  *   redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]
- *                [--only SCENARIO,...] [--impl IMPL,...] [--no-pin] [--no-callgrind]
+ *                [--max-reps N] [--only SCENARIO,...] [--impl IMPL,...] [--no-pin]
+ *                [--no-callgrind]
  *
  * The driver plans the runs, starts one loopback target farm per scenario (farm.h: the
  * farm's listeners are served by a child process; refusing ports are held by the driver),
  * and runs each contender in its own process (fork + exec of bench-IMPL, next to this
  * binary), one repetition of every contender after another (A B C .. A B C ..), each
- * repetition rotating the order: 3 repetitions, 5 for churn, refused, timeout and scale in
- * the full run (--reps N sets them all); the sizes of the scale sweep are interleaved too.
- * Each contender measures itself and prints one RESULT line (contender_common.h); the driver
- * adds the farm's CPU use and the load of other processes, and performs the drop in `hold`.
- * Ratios are taken pair by pair: redial's figure over a contender's in the same repetition,
- * then the median of those.
+ * repetition rotating the order; the sizes of the scale sweep are interleaved too. At least 3
+ * repetitions, 5 for churn, refused, timeout and scale in the full run (--reps N sets them
+ * all); then repetitions are added one at a time until the scenario's key ratio (redial
+ * against epoll, bd_key_ratio) is known within +-10% (struct bd_rstat), up to a cap (6 with
+ * --quick; 12, 8 for scale, 6 for hold in the full run; --max-reps N), and the output says
+ * when the cap was hit. Each contender measures itself and prints one RESULT line
+ * (contender_common.h); the driver adds the farm's CPU use and the load of other processes,
+ * and performs the drop in `hold`. Ratios are taken pair by pair: redial's figure over a
+ * contender's in the same repetition, then the median of those, with their spread.
  *
  * CPUs: with two or more CPUs the contender runs alone on one and the farm (and this
  * driver, which only waits) on another, so every contender gets the same single core and
@@ -90,6 +94,7 @@ static struct bd_scen *plan_add(const char *name, enum farm_kind kind, const cha
 	s->jitter = "full";
 	s->stable_after_ns = 1000000000ull;
 	s->reps = 3;
+	s->max_reps = B.quick ? 6 : 12;
 	return s;
 }
 
@@ -153,6 +158,7 @@ static void plan(const char *only)
 			s->b_initial_ns = s->b_max_ns = 60000000000ull;
 			s->jitter = "none";
 			s->reps = q ? 3 : 5;
+			s->max_reps = q ? 6 : 8;
 		}
 		if (!q) {
 			/* bench_remove's comparison: the same removal with every wait a kernel
@@ -178,6 +184,7 @@ static void plan(const char *only)
 		s->b_initial_ns = s->b_max_ns = 5000000000ull;
 		s->jitter = "none";
 		s->stable_after_ns = 0;
+		s->max_reps = 6;
 	}
 }
 
@@ -659,9 +666,31 @@ static int group_end(int first)
 	while (last + 1 < B.nscen && !strcmp(B.scen[last + 1].name, B.scen[first].name) &&
 	       B.scen[last + 1].kind == B.scen[first].kind &&
 	       B.scen[last + 1].impls == B.scen[first].impls &&
-	       B.scen[last + 1].reps == B.scen[first].reps)
+	       B.scen[last + 1].reps == B.scen[first].reps &&
+	       B.scen[last + 1].max_reps == B.scen[first].max_reps)
 		last++;
 	return last;
+}
+
+/* The widest spread of the group's key ratios, NAN when none has two repetitions to judge by
+ * (a contender that keeps failing: more repetitions would not help), and whether any
+ * scenario of the group has a key ratio at all. */
+static double group_spread(int first, int last, bool *adaptive)
+{
+	double worst = NAN;
+	*adaptive = false;
+	for (int si = first; si <= last; si++) {
+		enum bd_impl num, den;
+		enum bd_metric m;
+		if (!bd_key_ratio(&B.scen[si], &B, &num, &den, &m))
+			continue;
+		*adaptive = true;
+		struct bd_rstat st;
+		bd_ratio_stats(&B.scen[si], num, den, m, &st);
+		if (st.n >= 2 && !(st.pct <= worst))
+			worst = isnan(st.pct) ? INFINITY : st.pct;
+	}
+	return worst;
 }
 
 static void run_scenarios(void)
@@ -684,9 +713,35 @@ static void run_scenarios(void)
 		for (int si = first + 1; si <= last; si++)
 			fprintf(stderr, ", %u", B.scen[si].endpoints);
 		fprintf(stderr, " endpoints) ");
-		for (int rep = 0; rep < s0->reps; rep++)
+		/* The minimum, then one more at a time while the key ratios are too spread. */
+		int rep = 0;
+		bool adaptive = false;
+		double spread = NAN;
+		for (;;) {
+			if (rep >= s0->reps) {
+				spread = group_spread(first, last, &adaptive);
+				if (!adaptive || !(spread > BD_SPREAD_TARGET_PCT) || rep >= s0->max_reps)
+					break;
+				fputc('+', stderr);
+			}
 			for (int si = first; si <= last; si++)
 				run_rep(&B.scen[si], f, rep);
+			rep++;
+		}
+		for (int si = first; si <= last; si++) {
+			bool own;
+			B.scen[si].reps = rep;
+			/* Each scenario's own key ratio: one of a group can be within the target
+			 * while another kept the group going. */
+			double sp = group_spread(si, si, &own);
+			B.scen[si].adaptive = own;
+			B.scen[si].cap_hit = own && sp > BD_SPREAD_TARGET_PCT;
+		}
+		if (adaptive && isnan(spread))
+			fprintf(stderr, " %d repetition%s, no spread to judge", rep, rep == 1 ? "" : "s");
+		else if (adaptive)
+			fprintf(stderr, " %d repetitions, key ratio +-%.1f%%%s", rep, spread,
+				spread > BD_SPREAD_TARGET_PCT ? " (cap hit)" : "");
 		fputc('\n', stderr);
 		farm_stop(f);
 		first = last + 1;
@@ -762,15 +817,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]\n"
-		"                    [--only SCENARIO,...] [--impl IMPL,...] [--no-pin]\n"
-		"                    [--no-callgrind]\n"
+		"                    [--max-reps N] [--only SCENARIO,...] [--impl IMPL,...]\n"
+		"                    [--no-pin] [--no-callgrind]\n"
 		"Runs redial against the floor, blocking, epoll, libuv and go contenders in the\n"
 		"churn, refused, timeout, scale and hold scenarios; prints a table, and writes\n"
 		"DIR/bench.json and DIR/bench.png (DIR: %s/out, or out/quick with --quick).\n"
 		"--json and --chart write further copies where asked (e.g. --chart\n"
-		"bench/results.png for the README). --reps N: repetitions of every scenario\n"
-		"(default 3; 5 for churn, refused, timeout and scale in the full run).\n",
-		BENCH_SRCDIR);
+		"bench/results.png for the README).\n"
+		"--reps N: the repetitions every scenario starts with (default 3; 5 for churn,\n"
+		"refused, timeout and scale in the full run); more are added while the spread of\n"
+		"the scenario's redial/epoll ratio is over +-%.0f%%, up to --max-reps N (default 6\n"
+		"with --quick; 12 in the full run, 8 for scale, 6 for hold; at most %d).\n"
+		"--reps N --max-reps N runs exactly N.\n",
+		BENCH_SRCDIR, BD_SPREAD_TARGET_PCT, BD_MAX_REPS);
 }
 
 static int copy_file(const char *from, const char *to)
@@ -816,6 +875,13 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--reps") && v) {
 			B.reps_override = atoi(v);
+			if (B.reps_override < 1)
+				B.reps_override = -1;
+			i++;
+		} else if (!strcmp(a, "--max-reps") && v) {
+			B.max_reps_override = atoi(v);
+			if (B.max_reps_override < 1)
+				B.max_reps_override = -1;
 			i++;
 		} else if (!strcmp(a, "--only") && v) {
 			only = v;
@@ -835,8 +901,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (B.reps_override < 0 || B.reps_override > BD_MAX_REPS) {
-		fprintf(stderr, "redial-bench: --reps must be 1..%d\n", BD_MAX_REPS);
+	if (B.reps_override < 0 || B.reps_override > BD_MAX_REPS || B.max_reps_override < 0 ||
+	    B.max_reps_override > BD_MAX_REPS) {
+		fprintf(stderr, "redial-bench: --reps and --max-reps must be 1..%d\n", BD_MAX_REPS);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -857,9 +924,17 @@ int main(int argc, char **argv)
 	choose_cpus(no_pin);
 	pin_self(B.farm_cpu); /* the driver and the farm's children share the farm CPU */
 	plan(only);
-	for (int si = 0; si < B.nscen; si++)
+	for (int si = 0; si < B.nscen; si++) {
+		struct bd_scen *s = &B.scen[si];
 		if (B.reps_override)
-			B.scen[si].reps = B.reps_override;
+			s->reps = B.reps_override;
+		if (B.max_reps_override)
+			s->max_reps = B.max_reps_override;
+		if (s->max_reps < s->reps)
+			s->max_reps = B.max_reps_override ? B.max_reps_override : s->reps;
+		if (s->reps > s->max_reps)
+			s->reps = s->max_reps;
+	}
 	if (impls) {
 		unsigned keep = 0;
 		for (int i = 0; i < BD_IMPL_COUNT; i++)

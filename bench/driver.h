@@ -10,8 +10,11 @@
 
 #include "farm.h"
 
-#define BD_MAX_REPS 9
+#define BD_MAX_REPS 20 /* the cap of the adaptive repetitions can go no higher */
 #define BD_MAX_SCEN 16
+/* Repetitions are added until the key ratio of each scenario is known within this (see
+ * struct bd_rstat), or the scenario's cap is reached. */
+#define BD_SPREAD_TARGET_PCT 10.0
 
 /* Per-run figures. The JSON names are the where it names them. */
 enum bd_metric {
@@ -72,7 +75,10 @@ struct bd_scen {
 	double b_mult;
 	const char *jitter;
 	uint64_t stable_after_ns;
-	int reps;                  /* repetitions of this scenario */
+	int reps;                  /* repetitions run (planned: the minimum) */
+	int max_reps;              /* the cap of the adaptive repetitions */
+	bool adaptive;             /* it had a key ratio to watch (redial and epoll both ran) */
+	bool cap_hit;              /* the cap was reached with the key ratio still too spread */
 	unsigned impls;            /* bit per enum bd_impl */
 	const char *what;          /* one line for the table and the JSON */
 	struct bd_cell cell[BD_IMPL_COUNT];
@@ -87,6 +93,7 @@ struct bd_callgrind {
 struct bd_bench {
 	bool quick;
 	int reps_override;         /* --reps, 0 when not given */
+	int max_reps_override;     /* --max-reps, 0 when not given */
 	bool pinned;
 	int client_cpu, farm_cpu;
 	long nofile;
@@ -109,6 +116,25 @@ void bd_aggregate(struct bd_bench *b);
 /* redial's figure over impl's, pair by pair (same repetition), then the median; NAN if
  * there is no complete pair. */
 double bd_ratio(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m);
+
+/* The spread of the per-repetition ratios num/den of metric m: their median, min and max,
+ * and [lo, hi], the distribution-free confidence interval of the median (order statistics
+ * x(k)..x(n+1-k), the narrowest with at least 90% coverage; min..max when n < 5, whose
+ * coverage is then lower, 1 - 2^(1-n)). pct is the larger side of that interval around the
+ * median, in %: the "±" the adaptive repetitions drive under BD_SPREAD_TARGET_PCT (min..max
+ * can only widen as repetitions are added; the interval narrows). */
+struct bd_rstat {
+	int n;
+	double med, min, max, lo, hi, pct, coverage;
+};
+void bd_ratio_stats(const struct bd_scen *s, enum bd_impl num, enum bd_impl den, enum bd_metric m,
+		    struct bd_rstat *st);
+/* The ratio each scenario's repetitions are added for: redial / epoll of its first ratio
+ * column (churn connects/s, refused attempts/s, timeout CPU per attempt, scale memory,
+ * hold idle CPU). False when the pair did not both run. */
+bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_impl *num,
+		  enum bd_impl *den, enum bd_metric *m);
+const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len); /* churn, scale/1000 */
 void bd_print_tables(const struct bd_bench *b, FILE *out);
 int bd_write_json(const struct bd_bench *b, const char *path);
 int bd_write_chart(const struct bd_bench *b);

@@ -80,32 +80,59 @@ void bd_aggregate(struct bd_bench *b)
 	}
 }
 
-/* The smallest and largest per-repetition ratio: how much the pairs disagree. */
-static void ratio_range(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m, double *lo,
-			double *hi)
+/* P(Binomial(n, 1/2) <= k). */
+static double binom_cdf_half(int n, int k)
 {
-	const struct bd_cell *a = &s->cell[BD_REDIAL], *x = &s->cell[impl];
-	int n = a->nrep < x->nrep ? a->nrep : x->nrep;
-	*lo = *hi = NAN;
-	for (int r = 0; r < n; r++) {
-		if (!a->ok[r] || !x->ok[r] || x->m[r][m] == 0)
-			continue;
-		double v = a->m[r][m] / x->m[r][m];
-		if (isnan(*lo) || v < *lo)
-			*lo = v;
-		if (isnan(*hi) || v > *hi)
-			*hi = v;
+	double sum = 0, term = pow(0.5, n); /* C(n, 0) / 2^n */
+	for (int j = 0; j <= k; j++) {
+		sum += term;
+		term = term * (double)(n - j) / (double)(j + 1);
 	}
+	return sum;
+}
+
+void bd_ratio_stats(const struct bd_scen *s, enum bd_impl num, enum bd_impl den, enum bd_metric m,
+		    struct bd_rstat *st)
+{
+	const struct bd_cell *a = &s->cell[num], *x = &s->cell[den];
+	double v[BD_MAX_REPS];
+	int reps = a->nrep < x->nrep ? a->nrep : x->nrep, n = 0;
+	for (int r = 0; r < reps; r++)
+		if (a->ok[r] && x->ok[r] && x->m[r][m] != 0 && !isnan(a->m[r][m] / x->m[r][m]))
+			v[n++] = a->m[r][m] / x->m[r][m];
+	st->n = n;
+	st->med = st->min = st->max = st->lo = st->hi = st->pct = st->coverage = NAN;
+	if (!n)
+		return;
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	st->med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	st->min = v[0];
+	st->max = v[n - 1];
+	/* The narrowest x(k)..x(n+1-k) that covers the median with >= 90%; k = 1 at worst. */
+	int k = 1;
+	while (k + 1 <= n / 2 && 1 - 2 * binom_cdf_half(n, k) >= 0.90)
+		k++;
+	st->lo = v[k - 1];
+	st->hi = v[n - k];
+	st->coverage = n > 1 ? 1 - 2 * binom_cdf_half(n, k - 1) : 0;
+	double up = st->hi - st->med, down = st->med - st->lo;
+	st->pct = st->med != 0 ? (up > down ? up : down) / fabs(st->med) * 100 : NAN;
 }
 
 double bd_ratio(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m)
 {
-	const struct bd_cell *a = &s->cell[BD_REDIAL], *x = &s->cell[impl];
-	double v[BD_MAX_REPS];
-	int n = a->nrep < x->nrep ? a->nrep : x->nrep;
-	for (int r = 0; r < n; r++)
-		v[r] = a->ok[r] && x->ok[r] && x->m[r][m] != 0 ? a->m[r][m] / x->m[r][m] : NAN;
-	return bd_median(v, n);
+	struct bd_rstat st;
+	bd_ratio_stats(s, BD_REDIAL, impl, m, &st);
+	return st.med;
+}
+
+const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len)
+{
+	if (!strcmp(s->name, "scale"))
+		snprintf(buf, len, "scale/%u", s->endpoints);
+	else
+		snprintf(buf, len, "%s", s->name);
+	return buf;
 }
 
 /* The same contender's figure at this size over its figure at the smallest size planned. */
@@ -136,7 +163,7 @@ struct col {
 
 struct layout {
 	const char *scen;
-	struct col cols[9];
+	struct col cols[12];
 	int ncols;
 	enum bd_metric ratios[4];
 	int nratios;
@@ -161,8 +188,8 @@ static const struct layout layouts[] = {
 	  7, { BD_CPU_US_PER_ATTEMPT, BD_P50_US, BD_P99_US }, 3 },
 	{ "scale",
 	  { { BD_RSS_PER_EP, "B/endpoint", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
-	    { BD_REMOVE_NS, "remove ns/ep", 0, 1 }, { BD_P50_US, "rm call p50 ns", 0, 0.001 },
-	    { BD_P99_US, "rm call p99 ns", 0, 0.001 } },
+	    { BD_REMOVE_NS, "remove ns/ep", 0, 1 },
+	    { BD_P50_US, "rm call p50 ns", 0, 0.001 }, { BD_P99_US, "rm call p99 ns", 0, 0.001 } },
 	  5, { BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT, BD_REMOVE_NS }, 3 },
 	{ "hold",
 	  { { BD_CONNECTED, "held", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
@@ -179,6 +206,19 @@ static const struct layout *layout_of(const char *scen)
 		if (!strcmp(layouts[i].scen, scen))
 			return &layouts[i];
 	return NULL;
+}
+
+bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_impl *num,
+		  enum bd_impl *den, enum bd_metric *m)
+{
+	const struct layout *L = layout_of(s->name);
+	if (!L)
+		return false;
+	*num = BD_REDIAL;
+	*den = BD_EPOLL;
+	*m = L->ratios[0];
+	return (s->impls & (1u << *num)) && (s->impls & (1u << *den)) && b->impl[*num].available &&
+	       b->impl[*den].available;
 }
 
 static const char *short_name(enum bd_metric m)
@@ -205,14 +245,81 @@ static void print_num(FILE *out, double v, int width, int prec)
 		fprintf(out, " %*.*f", width, prec, v);
 }
 
+/* "1.05 [0.96..1.24] +-8%" into buf; "-" without a pair. */
+static const char *fmt_rstat(const struct bd_rstat *st, char *buf, size_t len)
+{
+	if (!st->n)
+		snprintf(buf, len, "-");
+	else if (st->n == 1)
+		snprintf(buf, len, "%.2f (one repetition)", st->med);
+	else
+		snprintf(buf, len, "%.2f [%.2f..%.2f] +-%.0f%%", st->med, st->min, st->max, st->pct);
+	return buf;
+}
+
+/* How the repetitions went: "5 repetitions (key ratio redial/epoll conn/s +-6%)". */
+static void reps_text(const struct bd_bench *b, const struct bd_scen *s, char *buf, size_t len)
+{
+	enum bd_impl num, den;
+	enum bd_metric m;
+	if (!s->adaptive || !bd_key_ratio(s, b, &num, &den, &m)) {
+		snprintf(buf, len, "%d repetitions", s->reps);
+		return;
+	}
+	struct bd_rstat st;
+	bd_ratio_stats(s, num, den, m, &st);
+	if (st.n < 2)
+		snprintf(buf, len, "%d repetition%s (no spread to judge)", s->reps,
+			 s->reps == 1 ? "" : "s");
+	else if (s->cap_hit)
+		snprintf(buf, len,
+			 "%d repetitions: CAP HIT, the key ratio %s/%s %s is still +-%.1f%% "
+			 "(target +-%.0f%%)",
+			 s->reps, order_names[num], order_names[den], short_name(m), st.pct,
+			 BD_SPREAD_TARGET_PCT);
+	else
+		snprintf(buf, len, "%d repetitions (key ratio %s/%s %s +-%.1f%%, target +-%.0f%%)",
+			 s->reps, order_names[num], order_names[den], short_name(m), st.pct,
+			 BD_SPREAD_TARGET_PCT);
+}
+
 static void print_scen_header(FILE *out, const struct bd_bench *b, const struct bd_scen *s)
 {
+	char reps[200];
+	reps_text(b, s, reps, sizeof(reps));
 	fprintf(out, "\n== %s: %s\n", s->name, s->what);
-	(void)b;
 	fprintf(out, "   farm target `%s`; connect deadline %.0f ms; backoff %.3g..%.3g ms x%g %s "
-		"jitter; medians of %d repetitions\n",
+		"jitter; medians of %s\n",
 		s->farm_spec, (double)s->timeout_ns / 1e6, (double)s->b_initial_ns / 1e6,
-		(double)s->b_max_ns / 1e6, s->b_mult, s->jitter, s->reps);
+		(double)s->b_max_ns / 1e6, s->b_mult, s->jitter, reps);
+}
+
+/* The notes of a cell, and a warning when the farm was the limit. */
+static void add_notes(char (*notes)[260], int *nnotes, int cap, const char *who,
+		      const struct bd_cell *c)
+{
+	if (c->note[0] && *nnotes < cap)
+		snprintf(notes[(*nnotes)++], 260, "%s: %s", who, c->note);
+	if (c->med[BD_FARM_CPU] > 90 && *nnotes < cap)
+		snprintf(notes[(*nnotes)++], 260,
+			 "%s: the farm used %.0f%% of its CPU: the farm may have been the limit of "
+			 "this run", who, c->med[BD_FARM_CPU]);
+}
+
+static void print_cols(FILE *out, const struct layout *L, const struct bd_cell *c)
+{
+	for (int k = 0; k < L->ncols; k++) {
+		const struct col *col = &L->cols[k];
+		int w = (int)strlen(col->head) < 9 ? 9 : (int)strlen(col->head);
+		print_num(out, c->med[col->m] / col->scale, w, col->prec);
+	}
+}
+
+static void print_heads(FILE *out, const struct layout *L)
+{
+	for (int c = 0; c < L->ncols; c++)
+		fprintf(out, " %*s", (int)strlen(L->cols[c].head) < 9 ? 9 : (int)strlen(L->cols[c].head),
+			L->cols[c].head);
 }
 
 static void print_table(FILE *out, const struct bd_bench *b, int first, int last)
@@ -226,9 +333,7 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 	fprintf(out, "   %-14s", "impl");
 	if (scale)
 		fprintf(out, " %8s", "N");
-	for (int c = 0; c < L->ncols; c++)
-		fprintf(out, " %*s", (int)strlen(L->cols[c].head) < 9 ? 9 : (int)strlen(L->cols[c].head),
-			L->cols[c].head);
+	print_heads(out, L);
 	if (scale)
 		fprintf(out, " %8s %8s", "cpu/1k", "rm/1k");
 	fprintf(out, " %6s", "other%");
@@ -238,8 +343,8 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 		fprintf(out, " %9s", h);
 	}
 	fprintf(out, "\n");
-	char notes[BD_IMPL_COUNT * 2][260];
-	int nnotes = 0;
+	char notes[BD_IMPL_COUNT * 8][260];
+	int nnotes = 0, cap = (int)(sizeof(notes) / sizeof(notes[0]));
 	for (int i = 0; i < BD_IMPL_COUNT; i++) {
 		for (int si = first; si <= last; si++) {
 			const struct bd_scen *s = &b->scen[si];
@@ -249,24 +354,21 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 			int ok = 0;
 			for (int r = 0; r < c->nrep; r++)
 				ok += c->ok[r];
-			if (c->note[0] && nnotes < (int)(sizeof(notes) / sizeof(notes[0]))) {
-				if (scale)
-					snprintf(notes[nnotes++], sizeof(notes[0]), "%s at %u: %s",
-						 order_names[i], s->endpoints, c->note);
-				else
-					snprintf(notes[nnotes++], sizeof(notes[0]), "%s: %s",
-						 order_names[i], c->note);
-			}
-			if (!ok)
+			char who[64];
+			if (scale)
+				snprintf(who, sizeof(who), "%s at %u", order_names[i], s->endpoints);
+			else
+				snprintf(who, sizeof(who), "%s", order_names[i]);
+			if (!ok) {
+				if (c->note[0] && nnotes < cap)
+					snprintf(notes[nnotes++], 260, "%s: %s", who, c->note);
 				continue;
+			}
+			add_notes(notes, &nnotes, cap, who, c);
 			fprintf(out, "   %-14s", order_names[i]);
 			if (scale)
 				fprintf(out, " %8u", s->endpoints);
-			for (int k = 0; k < L->ncols; k++) {
-				const struct col *col = &L->cols[k];
-				int w = (int)strlen(col->head) < 9 ? 9 : (int)strlen(col->head);
-				print_num(out, c->med[col->m] / col->scale, w, col->prec);
-			}
+			print_cols(out, L, c);
 			if (scale) {
 				print_num(out, flat_ratio(b, s, (enum bd_impl)i, BD_CPU_US_PER_ATTEMPT), 8, 2);
 				print_num(out, flat_ratio(b, s, (enum bd_impl)i, BD_REMOVE_NS), 8, 2);
@@ -279,17 +381,49 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 					print_num(out, bd_ratio(s, (enum bd_impl)i, L->ratios[r]), 9, 2);
 			}
 			fprintf(out, "\n");
-			if (c->med[BD_FARM_CPU] > 90 && nnotes < (int)(sizeof(notes) / sizeof(notes[0])))
-				snprintf(notes[nnotes++], sizeof(notes[0]),
-					 "%s: the farm used %.0f%% of its CPU: the farm may have been the "
-					 "limit of this run", order_names[i], c->med[BD_FARM_CPU]);
 		}
 	}
 	fprintf(out, "   r:X = redial's figure / that contender's (same repetition, then the "
 		"median): above 1 is better for redial in /s columns, below 1 elsewhere;\n"
-		"   other%% = CPU time other processes took on the contender's CPU during its run%s\n",
-		scale ? ";\n   cpu/1k, rm/1k = the contender's CPU per attempt and removal cost at N over "
-			"its own at 1000" : "");
+		"   other%% = CPU time other processes took on the contender's CPU during its run\n");
+	if (scale)
+		fprintf(out, "   cpu/1k, rm/1k = the contender's CPU per attempt and removal cost at N "
+			"over its own at 1000\n");
+	/* The spread of every ratio column: median [min..max] +-x%, x the larger side of the
+	 * median's confidence interval (struct bd_rstat). */
+	bool header = false;
+	for (int si = first; si <= last; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		if (!(s->impls & (1u << BD_REDIAL)))
+			continue;
+		for (int i = 0; i < BD_IMPL_COUNT; i++) {
+			if (i == BD_REDIAL || i == BD_REDIAL_KWAITS || !(s->impls & (1u << i)))
+				continue;
+			struct bd_rstat st;
+			bd_ratio_stats(s, BD_REDIAL, (enum bd_impl)i, L->ratios[0], &st);
+			if (!st.n)
+				continue;
+			if (!header) {
+				fprintf(out, "   spread of the per-repetition ratios, redial / X: median "
+					"[min..max] +-%% (90%% interval of the median; min..max under 5 "
+					"repetitions)\n");
+				header = true;
+			}
+			char who[64];
+			if (scale)
+				snprintf(who, sizeof(who), "%s @%u", order_names[i], s->endpoints);
+			else
+				snprintf(who, sizeof(who), "%s", order_names[i]);
+			fprintf(out, "     %-15s", who);
+			for (int r = 0; r < L->nratios; r++) {
+				char buf[80];
+				bd_ratio_stats(s, BD_REDIAL, (enum bd_impl)i, L->ratios[r], &st);
+				fprintf(out, "  %s %-26s", short_name(L->ratios[r]),
+					fmt_rstat(&st, buf, sizeof(buf)));
+			}
+			fprintf(out, "\n");
+		}
+	}
 	for (int k = 0; k < nnotes; k++)
 		fprintf(out, "   note: %s\n", notes[k]);
 }
@@ -300,6 +434,9 @@ struct goal {
 	char text[160];
 	double value;
 	double lo, hi; /* per-repetition range, NAN when not a ratio */
+	double pct;    /* the ratio's spread (struct bd_rstat) */
+	int n;         /* its repetitions */
+	bool cap_hit;  /* the adaptive repetitions stopped at their cap */
 	double bound;
 	bool at_least;
 	bool known;
@@ -335,10 +472,21 @@ static int goals(const struct bd_bench *b, struct goal *g)
 		struct goal *x = &g[n++];
 		snprintf(x->text, sizeof(x->text), "churn connects/s, redial / %s",
 			 order_names[churn[k].impl]);
-		x->value = si >= 0 ? bd_ratio(&b->scen[si], churn[k].impl, BD_CONNECTS_PER_S) : NAN;
-		x->lo = x->hi = NAN;
-		if (si >= 0)
-			ratio_range(&b->scen[si], churn[k].impl, BD_CONNECTS_PER_S, &x->lo, &x->hi);
+		x->value = x->lo = x->hi = NAN;
+		if (si >= 0) {
+			struct bd_rstat st;
+			enum bd_impl kn, kd;
+			enum bd_metric km;
+			bd_ratio_stats(&b->scen[si], BD_REDIAL, churn[k].impl, BD_CONNECTS_PER_S, &st);
+			x->value = st.med;
+			x->lo = st.min;
+			x->hi = st.max;
+			x->pct = st.pct;
+			x->n = st.n;
+			/* The cap concerns the key ratio only. */
+			x->cap_hit = b->scen[si].cap_hit && bd_key_ratio(&b->scen[si], b, &kn, &kd, &km) &&
+				     kd == churn[k].impl && km == BD_CONNECTS_PER_S;
+		}
 		x->bound = churn[k].bound;
 		x->at_least = true;
 		x->known = !isnan(x->value);
@@ -453,8 +601,9 @@ void bd_print_tables(const struct bd_bench *b, FILE *out)
 		}
 		fprintf(out, "   %-58s %8.3f   %s %-6g %-7s", g[k].text, g[k].value,
 			g[k].at_least ? ">=" : "<=", g[k].bound, goal_met(&g[k]) ? "met" : "NOT MET");
-		if (!isnan(g[k].lo))
-			fprintf(out, "  (repetitions: %.2f..%.2f)", g[k].lo, g[k].hi);
+		if (!isnan(g[k].lo) && g[k].n > 1)
+			fprintf(out, "  (repetitions: %.2f..%.2f, +-%.0f%% over %d%s)", g[k].lo, g[k].hi,
+				g[k].pct, g[k].n, g[k].cap_hit ? ", cap hit" : "");
 		fprintf(out, "\n");
 	}
 }
@@ -487,11 +636,30 @@ static void jstr(FILE *f, const char *s)
 
 static void scen_key(const struct bd_scen *s, char *buf, size_t len)
 {
-	if (!strcmp(s->name, "scale"))
-		snprintf(buf, len, "scale/%u", s->endpoints);
-	else
-		snprintf(buf, len, "%s", s->name);
+	bd_scen_label(s, buf, len);
+	if (s->impls == (1u << BD_REDIAL_KWAITS))
+		snprintf(buf + strlen(buf), len - strlen(buf), "/kernel-waits");
 }
+
+static void jrstat(FILE *f, const struct bd_rstat *st)
+{
+	fprintf(f, "{\"median\": ");
+	jnum(f, st->med);
+	fprintf(f, ", \"min\": ");
+	jnum(f, st->min);
+	fprintf(f, ", \"max\": ");
+	jnum(f, st->max);
+	fprintf(f, ", \"ci_lo\": ");
+	jnum(f, st->lo);
+	fprintf(f, ", \"ci_hi\": ");
+	jnum(f, st->hi);
+	fprintf(f, ", \"ci_coverage\": ");
+	jnum(f, st->coverage);
+	fprintf(f, ", \"spread_pct\": ");
+	jnum(f, st->pct);
+	fprintf(f, ", \"reps\": %d}", st->n);
+}
+
 
 int bd_write_json(const struct bd_bench *b, const char *path)
 {
@@ -507,9 +675,11 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		b->quick ? "quick" : "full", date);
 	fprintf(f, "  \"kernel\": ");
 	jstr(f, u.release);
-	fprintf(f, ",\n  \"reps_override\": %d,\n  \"pinned\": %s,\n  \"client_cpu\": %d,\n"
+	fprintf(f, ",\n  \"reps_override\": %d,\n  \"max_reps_override\": %d,\n"
+		"  \"spread_target_pct\": %g,\n  \"pinned\": %s,\n  \"client_cpu\": %d,\n"
 		"  \"farm_cpu\": %d,\n  \"nofile\": %ld,\n  \"wall_s\": %.1f,\n",
-		b->reps_override, b->pinned ? "true" : "false", b->client_cpu, b->farm_cpu, b->nofile, b->wall_s);
+		b->reps_override, b->max_reps_override, BD_SPREAD_TARGET_PCT,
+		b->pinned ? "true" : "false", b->client_cpu, b->farm_cpu, b->nofile, b->wall_s);
 
 	fprintf(f, "  \"skipped\": [");
 	bool first = true;
@@ -527,18 +697,29 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		const struct bd_scen *s = &b->scen[si];
 		char key[64];
 		scen_key(s, key, sizeof(key));
-		if (s->impls == (1u << BD_REDIAL_KWAITS))
-			snprintf(key + strlen(key), sizeof(key) - strlen(key), "/kernel-waits");
 		fprintf(f, "%s\n    \"%s\": {\"what\": ", first ? "" : ",", key);
 		jstr(f, s->what);
 		fprintf(f, ", \"farm\": \"%s\", \"endpoints\": %u, \"connect_timeout_ns\": %llu, "
 			"\"backoff\": {\"initial_ns\": %llu, \"max_ns\": %llu, \"multiplier\": %g, "
 			"\"jitter\": \"%s\"}, \"stable_after_ns\": %llu, \"warmup_ms\": %u, "
-			"\"measure_ms\": %u, \"idle_ms\": %u, \"reps\": %d}",
+			"\"measure_ms\": %u, \"idle_ms\": %u, \"reps\": %d, \"max_reps\": %d, "
+			"\"adaptive\": %s, \"cap_hit\": %s",
 			s->farm_spec, s->endpoints, (unsigned long long)s->timeout_ns,
 			(unsigned long long)s->b_initial_ns, (unsigned long long)s->b_max_ns, s->b_mult,
 			s->jitter, (unsigned long long)s->stable_after_ns, s->warmup_ms, s->measure_ms,
-			s->idle_ms, s->reps);
+			s->idle_ms, s->reps, s->max_reps, s->adaptive ? "true" : "false",
+			s->cap_hit ? "true" : "false");
+		enum bd_impl num, den;
+		enum bd_metric m;
+		if (bd_key_ratio(s, b, &num, &den, &m)) {
+			struct bd_rstat st;
+			bd_ratio_stats(s, num, den, m, &st);
+			fprintf(f, ", \"key_ratio\": {\"pair\": \"%s/%s\", \"metric\": \"%s\", \"spread\": ",
+				order_names[num], order_names[den], bd_metrics[m].json);
+			jrstat(f, &st);
+			fprintf(f, "}");
+		}
+		fprintf(f, "}");
 		first = false;
 	}
 	fprintf(f, "\n  },\n  \"rows\": [");
@@ -580,6 +761,7 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			fprintf(f, "]}");
 		}
 	}
+	/* ratios: scenario -> metric -> "redial/X" -> the spread of the per-repetition ratios. */
 	fprintf(f, "\n  ],\n  \"ratios\": {");
 	first = true;
 	for (int si = 0; si < b->nscen; si++) {
@@ -597,8 +779,10 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			for (int i = 0; i < BD_IMPL_COUNT; i++) {
 				if (i == BD_REDIAL || !(s->impls & (1u << i)))
 					continue;
-				fprintf(f, "%s\"%s\": ", f2 ? "" : ", ", order_names[i]);
-				jnum(f, bd_ratio(s, (enum bd_impl)i, L->ratios[r]));
+				struct bd_rstat st;
+				bd_ratio_stats(s, BD_REDIAL, (enum bd_impl)i, L->ratios[r], &st);
+				fprintf(f, "%s\"redial/%s\": ", f2 ? "" : ", ", order_names[i]);
+				jrstat(f, &st);
 				f2 = false;
 			}
 			fprintf(f, "}");
@@ -637,6 +821,9 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			jnum(f, g[k].lo);
 			fprintf(f, ", \"rep_max\": ");
 			jnum(f, g[k].hi);
+			fprintf(f, ", \"spread_pct\": ");
+			jnum(f, g[k].pct);
+			fprintf(f, ", \"reps\": %d, \"cap_hit\": %s", g[k].n, g[k].cap_hit ? "true" : "false");
 		}
 		fprintf(f, "}");
 	}
