@@ -3,7 +3,7 @@
  *
  *   redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]
  *                [--max-reps N] [--only SCENARIO,...] [--impl IMPL,...] [--no-pin]
- *                [--no-callgrind]
+ *                [--no-callgrind] [--no-syscalls]
  *
  * The driver plans the runs, starts one loopback target farm per scenario (farm.h: the
  * farm's listeners are served by a child process; refusing ports are held by the driver),
@@ -18,6 +18,16 @@
  * (contender_common.h); the driver adds the farm's CPU use and the load of other processes,
  * and performs the drop in `hold`. Ratios are taken pair by pair: redial's figure over a
  * contender's in the same repetition, then the median of those, with their spread.
+ *
+ * Wake-ups (voluntary context switches) are counted in every run (contender_common.h). System
+ * calls are counted with the raw_syscalls:sys_enter tracepoint (perf_event_open, the counter
+ * `perf stat -e raw_syscalls:sys_enter` reads), in one extra run per contender after the
+ * timed repetitions, since an enabled syscall tracepoint slows every system call on the
+ * machine: the contender reads it at the edges of its window (BENCH_SYSCALL_FD). Where the
+ * tracepoint cannot be had (tracefs hidden, perf_event_paranoid without root or
+ * CAP_PERFMON), the contenders' own counts are shown instead (sc_sites: epoll, blocking and
+ * floor count their calls; redial its io_uring_enter calls; libuv and go have none), each
+ * row saying which.
  *
  * CPUs: with two or more CPUs the contender runs alone on one and the farm (and this
  * driver, which only waits) on another, so every contender gets the same single core and
@@ -34,8 +44,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +107,8 @@ static struct bd_scen *plan_add(const char *name, enum farm_kind kind, const cha
 	s->stable_after_ns = 1000000000ull;
 	s->reps = 3;
 	s->max_reps = B.quick ? 6 : 12;
+	for (int i = 0; i < BD_IMPL_COUNT; i++)
+		s->cell[i].sc_counted = NAN;
 	return s;
 }
 
@@ -298,6 +312,81 @@ static uint64_t cpu_busy_ticks(int cpu)
 	return busy;
 }
 
+/* ---- system calls: the raw_syscalls:sys_enter tracepoint -------------------------------- */
+
+static unsigned long long tracepoint_id(void)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+		"/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		FILE *f = fopen(paths[i], "re");
+		unsigned long long id = 0;
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &id) != 1)
+			id = 0;
+		fclose(f);
+		if (id)
+			return id;
+	}
+	return 0;
+}
+
+/* A counter of the system calls entered by pid (0: the caller) and every thread and child it
+ * starts from now on. Returns the fd or -errno. */
+static int sc_open(pid_t pid, bool cloexec)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.config = B.sc_tracepoint;
+	a.inherit = 1;
+	long fd = syscall(SYS_perf_event_open, &a, pid, -1, -1, cloexec ? PERF_FLAG_FD_CLOEXEC : 0);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Chooses how system calls are counted (enum bd_sc_mode). */
+static void sc_probe(bool disabled)
+{
+	B.sc_mode = BD_SC_NONE;
+	if (disabled) {
+		bd_fmt(B.sc_why, sizeof(B.sc_why), "--no-syscalls");
+		return;
+	}
+	B.sc_mode = BD_SC_SITES;
+	B.sc_tracepoint = tracepoint_id();
+	/* tracefs may just not be mounted yet: perf mounts it when it may (as root). */
+	if (!B.sc_tracepoint &&
+	    system("perf stat -x, -o /dev/null -e raw_syscalls:sys_enter -- true >/dev/null 2>&1") == 0)
+		B.sc_tracepoint = tracepoint_id();
+	if (!B.sc_tracepoint) {
+		bd_fmt(B.sc_why, sizeof(B.sc_why),
+		       "the raw_syscalls:sys_enter tracepoint is not visible (tracefs not mounted or "
+		       "not readable; `perf` from linux-perf mounts it when run as root)");
+		return;
+	}
+	int fd = sc_open(0, true);
+	if (fd < 0) {
+		char par[16] = "?";
+		FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+		if (f) {
+			if (!fgets(par, sizeof(par), f))
+				snprintf(par, sizeof(par), "?");
+			par[strcspn(par, "\n")] = 0;
+			fclose(f);
+		}
+		bd_fmt(B.sc_why, sizeof(B.sc_why),
+		       "perf_event_open(raw_syscalls:sys_enter): %s (kernel.perf_event_paranoid = %s; "
+		       "root or CAP_PERFMON can count it)", strerror(-fd), par);
+		return;
+	}
+	close(fd);
+	B.sc_mode = BD_SC_PERF;
+}
+
 /* ---- one run ----------------------------------------------------------------------------- */
 
 struct kv {
@@ -356,6 +445,7 @@ struct run_spec {
 	const char *valgrind_out; /* non-NULL: under callgrind, out file */
 	uint64_t stop_after;
 	uint32_t endpoints;       /* 0: s->endpoints */
+	bool count_syscalls;      /* the counting run: a raw_syscalls:sys_enter counter on */
 };
 
 /* Reads one line from fd into buf (at most cap-1 bytes), waiting until deadline. Returns the
@@ -478,6 +568,18 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 				setenv("GOMAXPROCS", "1", 1);
 			setenv("GOGC", "100", 1);
 		}
+		if (rs->count_syscalls) {
+			/* The contender's own counter, read at the edges of its window; it stays
+			 * open across exec and counts every thread started after it. */
+			int fd = sc_open(0, false);
+			char v[16];
+			if (fd < 0) {
+				fprintf(stderr, "redial-bench: perf_event_open: %s\n", strerror(-fd));
+				_exit(126);
+			}
+			snprintf(v, sizeof(v), "%d", fd);
+			setenv("BENCH_SYSCALL_FD", v, 1);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "redial-bench: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -577,8 +679,14 @@ static void derive(const struct bd_scen *s, const struct result *r, double drop_
 	m[BD_LOCAL_ERRORS] = rv(r, "local_errors");
 	m[BD_SAMPLES] = rv(r, "hist_n");
 	m[BD_EARLY] = rv(r, "early");
-	if (attempts > 0)
+	if (attempts > 0) {
+		/* Over the same stretch as the CPU figure (window, round, connect phase). */
+		m[BD_ATTEMPTS] = attempts;
 		m[BD_CPU_US_PER_ATTEMPT] = cpu_us / attempts;
+		m[BD_WAKEUPS_PER_ATTEMPT] = rv(r, "vcsw") / attempts;
+		m[BD_SYSCALLS_PER_ATTEMPT] = rv(r, "syscalls") / attempts;
+		m[BD_SITES_PER_ATTEMPT] = rv(r, "sc_sites") / attempts;
+	}
 	if (eps > 0)
 		m[BD_RSS_PER_EP] = rv(r, "rss_delta") / eps;
 	if (!strcmp(s->name, "scale")) {
@@ -656,6 +764,42 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 	}
 }
 
+/* The counting run of scenario s: every contender once more, with a raw_syscalls:sys_enter
+ * counter; only its system calls per attempt are kept (cell.sc_counted). */
+static void count_syscalls(struct bd_scen *s, struct farm *f)
+{
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		struct bd_cell *c = &s->cell[i];
+		if (!(s->impls & (1u << i)) || !B.impl[i].available)
+			continue;
+		char note[200] = "";
+		/* Twice at most: on a loaded machine a run can be starved of its window. */
+		for (int tries = 0; tries < 2 && isnan(c->sc_counted); tries++) {
+			if (s->kind == FARM_ACCEPT)
+				farm_settle(f);
+			struct run_spec rs = { .s = s, .impl = (enum bd_impl)i,
+					       .port = farm_port(f, 0), .count_syscalls = true };
+			struct result res;
+			double drop_ms, farm_pct, other_pct, m[BD_METRIC_COUNT];
+			note[0] = 0;
+			int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, note,
+					  sizeof(note));
+			if (ret == 0) {
+				derive(s, &res, drop_ms, farm_pct, other_pct, m);
+				c->sc_counted = m[BD_SYSCALLS_PER_ATTEMPT];
+				if (isnan(c->sc_counted))
+					bd_fmt(note, sizeof(note), "%s",
+					       !(m[BD_ATTEMPTS] > 0) ? "no attempt in its window"
+								     : "no count in its result");
+			}
+			fputc(!isnan(c->sc_counted) ? 's' : 'x', stderr);
+		}
+		if (isnan(c->sc_counted))
+			bd_fmt(c->note, sizeof(c->note), "the system call counting run failed: %s",
+			       note[0] ? note : "?");
+	}
+}
+
 /* Consecutive scenarios of one name, farm kind and set of contenders (the scale sweep) form
  * a group that shares one farm and runs interleaved too: every size of repetition 1, then
  * every size of repetition 2..., so that a drift of the machine over time does not land on
@@ -727,6 +871,11 @@ static void run_scenarios(void)
 			for (int si = first; si <= last; si++)
 				run_rep(&B.scen[si], f, rep);
 			rep++;
+		}
+		if (B.sc_mode == BD_SC_PERF) {
+			fputc(' ', stderr);
+			for (int si = first; si <= last; si++)
+				count_syscalls(&B.scen[si], f);
 		}
 		for (int si = first; si <= last; si++) {
 			bool own;
@@ -828,7 +977,8 @@ static void usage(FILE *out)
 		"refused, timeout and scale in the full run); more are added while the spread of\n"
 		"the scenario's redial/epoll ratio is over +-%.0f%%, up to --max-reps N (default 6\n"
 		"with --quick; 12 in the full run, 8 for scale, 6 for hold; at most %d).\n"
-		"--reps N --max-reps N runs exactly N.\n",
+		"--reps N --max-reps N runs exactly N. --no-syscalls skips the run that counts\n"
+		"system calls (the raw_syscalls:sys_enter tracepoint).\n",
 		BENCH_SRCDIR, BD_SPREAD_TARGET_PCT, BD_MAX_REPS);
 }
 
@@ -855,7 +1005,7 @@ static int copy_file(const char *from, const char *to)
 int main(int argc, char **argv)
 {
 	const char *only = NULL, *impls = NULL;
-	bool no_pin = false, no_callgrind = false;
+	bool no_pin = false, no_callgrind = false, no_syscalls = false;
 	B.reps_override = 0;
 	B.srcdir = BENCH_SRCDIR;
 	B.out_dir = NULL;
@@ -893,6 +1043,8 @@ int main(int argc, char **argv)
 			no_pin = true;
 		} else if (!strcmp(a, "--no-callgrind")) {
 			no_callgrind = true;
+		} else if (!strcmp(a, "--no-syscalls")) {
+			no_syscalls = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -921,6 +1073,7 @@ int main(int argc, char **argv)
 			   : 1024;
 	uint64_t t0 = now_ns();
 	find_impls();
+	sc_probe(no_syscalls);
 	choose_cpus(no_pin);
 	pin_self(B.farm_cpu); /* the driver and the farm's children share the farm CPU */
 	plan(only);

@@ -36,6 +36,10 @@ enum bd_metric {
 	BD_EARLY,          /* timeout: deadlines that fired before their time */
 	BD_SAMPLES,        /* histogram samples */
 	BD_OTHER_CPU,      /* % of the contender's CPU that other processes used during the run */
+	BD_ATTEMPTS,       /* attempts in the window */
+	BD_WAKEUPS_PER_ATTEMPT,  /* voluntary context switches per attempt */
+	BD_SYSCALLS_PER_ATTEMPT, /* system calls per attempt: the counting run's (struct bd_cell) */
+	BD_SITES_PER_ATTEMPT,    /* the contender's own count of its calls, per attempt (fallback) */
 	BD_METRIC_COUNT
 };
 
@@ -62,6 +66,10 @@ struct bd_cell {
 	double m[BD_MAX_REPS][BD_METRIC_COUNT];
 	double med[BD_METRIC_COUNT];
 	char note[200];
+	/* The separate counting run (bd_bench.sc_mode == BD_SC_PERF): system calls per
+	 * attempt, NAN when it did not run or failed. */
+	double sc_counted;
+	const char *sc_method; /* how med[BD_SYSCALLS_PER_ATTEMPT] was counted, NULL: not */
 };
 
 struct bd_scen {
@@ -90,10 +98,20 @@ struct bd_callgrind {
 	char note[200];
 };
 
+/* How system calls are counted (bd_bench.sc_mode). */
+enum bd_sc_mode {
+	BD_SC_NONE,  /* --no-syscalls */
+	BD_SC_PERF,  /* the raw_syscalls:sys_enter tracepoint, in a separate counting run */
+	BD_SC_SITES, /* no tracepoint: the contenders' own counts (sc_sites) where they have one */
+};
+
 struct bd_bench {
 	bool quick;
 	int reps_override;         /* --reps, 0 when not given */
 	int max_reps_override;     /* --max-reps, 0 when not given */
+	enum bd_sc_mode sc_mode;
+	unsigned long long sc_tracepoint; /* the tracepoint's id (BD_SC_PERF) */
+	char sc_why[200];          /* why not BD_SC_PERF */
 	bool pinned;
 	int client_cpu, farm_cpu;
 	long nofile;

@@ -31,6 +31,10 @@ const struct bd_metric_def bd_metrics[BD_METRIC_COUNT] = {
 	[BD_EARLY] = { "early", false },
 	[BD_SAMPLES] = { "samples", true },
 	[BD_OTHER_CPU] = { "other_load_pct", false },
+	[BD_ATTEMPTS] = { "attempts", true },
+	[BD_WAKEUPS_PER_ATTEMPT] = { "wakeups_per_attempt", false },
+	[BD_SYSCALLS_PER_ATTEMPT] = { "syscalls_per_attempt", false },
+	[BD_SITES_PER_ATTEMPT] = { "syscall_sites_per_attempt", false },
 };
 
 static const char *const order_names[] = { "floor", "blocking", "epoll", "libuv", "go", "redial",
@@ -65,6 +69,20 @@ double bd_median(const double *v, int n)
 	return k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
 }
 
+/* How a row's system calls were counted. */
+static const char *sites_method(enum bd_impl i)
+{
+	switch (i) {
+	case BD_REDIAL:
+	case BD_REDIAL_KWAITS:
+		return "io_uring_enter calls only (redial_stats.submits)";
+	case BD_FLOOR:
+		return "liburing calls that may enter the kernel (an upper bound)";
+	default:
+		return "the contender's own count at each call site";
+	}
+}
+
 void bd_aggregate(struct bd_bench *b)
 {
 	for (int si = 0; si < b->nscen; si++) {
@@ -75,6 +93,17 @@ void bd_aggregate(struct bd_bench *b)
 				for (int r = 0; r < c->nrep; r++)
 					v[r] = c->ok[r] ? c->m[r][m] : NAN;
 				c->med[m] = bd_median(v, c->nrep);
+			}
+			/* System calls: the counting run's, else the contender's own count. */
+			c->sc_method = NULL;
+			if (!isnan(c->sc_counted)) {
+				c->med[BD_SYSCALLS_PER_ATTEMPT] = c->sc_counted;
+				c->sc_method = "raw_syscalls:sys_enter (perf_event_open), counting run";
+			} else if (b->sc_mode != BD_SC_NONE && !isnan(c->med[BD_SITES_PER_ATTEMPT])) {
+				c->med[BD_SYSCALLS_PER_ATTEMPT] = c->med[BD_SITES_PER_ATTEMPT];
+				c->sc_method = sites_method((enum bd_impl)i);
+			} else {
+				c->med[BD_SYSCALLS_PER_ATTEMPT] = NAN;
 			}
 		}
 	}
@@ -169,28 +198,33 @@ struct layout {
 	int nratios;
 };
 
+/* prec < 0: -prec significant digits (wake-ups per attempt run from 1e-5 to 1). */
+#define WAKE_SYS                                                                         \
+	{ BD_WAKEUPS_PER_ATTEMPT, "wake/att", -2, 1 }, { BD_SYSCALLS_PER_ATTEMPT, "sys/att", -3, 1 }
+
 static const struct layout layouts[] = {
 	{ "churn",
 	  { { BD_CONNECTS_PER_S, "conn/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
-	    { BD_P50_US, "p50 us", 1, 1 }, { BD_P99_US, "p99 us", 1, 1 },
+	    WAKE_SYS, { BD_P50_US, "p50 us", 1, 1 }, { BD_P99_US, "p99 us", 1, 1 },
 	    { BD_P999_US, "p99.9 us", 1, 1 }, { BD_FARM_CPU, "farm cpu%", 0, 1 } },
-	  6, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT, BD_P99_US }, 3 },
+	  8, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT, BD_P99_US }, 3 },
 	{ "refused",
 	  { { BD_ATTEMPTS_PER_S, "att/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
-	    { BD_P50_US, "p50 us", 1, 1 }, { BD_P99_US, "p99 us", 1, 1 },
+	    WAKE_SYS, { BD_P50_US, "p50 us", 1, 1 }, { BD_P99_US, "p99 us", 1, 1 },
 	    { BD_LOCAL_ERRORS, "local err", 0, 1 } },
-	  5, { BD_ATTEMPTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
+	  7, { BD_ATTEMPTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
 	{ "timeout",
 	  { { BD_ATTEMPTS_PER_S, "timeouts/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
-	    { BD_P50_US, "late p50 us", 0, 1 }, { BD_P99_US, "late p99 us", 0, 1 },
+	    WAKE_SYS, { BD_P50_US, "late p50 us", 0, 1 }, { BD_P99_US, "late p99 us", 0, 1 },
 	    { BD_P999_US, "late p99.9", 0, 1 }, { BD_EARLY, "early", 0, 1 },
 	    { BD_FARM_CPU, "farm cpu%", 0, 1 } },
-	  7, { BD_CPU_US_PER_ATTEMPT, BD_P50_US, BD_P99_US }, 3 },
+	  9, { BD_CPU_US_PER_ATTEMPT, BD_P50_US, BD_P99_US }, 3 },
 	{ "scale",
 	  { { BD_RSS_PER_EP, "B/endpoint", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 },
-	    { BD_REMOVE_NS, "remove ns/ep", 0, 1 },
+	    WAKE_SYS, { BD_REMOVE_NS, "remove ns/ep", 0, 1 },
 	    { BD_P50_US, "rm call p50 ns", 0, 0.001 }, { BD_P99_US, "rm call p99 ns", 0, 0.001 } },
-	  5, { BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT, BD_REMOVE_NS }, 3 },
+	  7, { BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT, BD_REMOVE_NS }, 3 },
+	/* hold: wake-ups and system calls per connection are in the JSON only (no room). */
 	{ "hold",
 	  { { BD_CONNECTED, "held", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
 	    { BD_RSS_PER_EP, "B/conn", 0, 1 }, { BD_IDLE_CPU, "idle cpu us/s", 0, 1 },
@@ -241,9 +275,12 @@ static void print_num(FILE *out, double v, int width, int prec)
 {
 	if (isnan(v))
 		fprintf(out, " %*s", width, "-");
+	else if (prec < 0 && v != 0 && fabs(v) < 1000)
+		fprintf(out, " %#*.*g", width, -prec, v);
 	else
-		fprintf(out, " %*.*f", width, prec, v);
+		fprintf(out, " %*.*f", width, prec < 0 ? 0 : prec, v);
 }
+
 
 /* "1.05 [0.96..1.24] +-8%" into buf; "-" without a pair. */
 static const char *fmt_rstat(const struct bd_rstat *st, char *buf, size_t len)
@@ -322,6 +359,10 @@ static void print_heads(FILE *out, const struct layout *L)
 			L->cols[c].head);
 }
 
+static const char *const col_legend =
+	"   wake/att = voluntary context switches per attempt (the process blocked and was woken);"
+	"\n   sys/att = system calls per attempt (see \"system calls\" below);\n";
+
 static void print_table(FILE *out, const struct bd_bench *b, int first, int last)
 {
 	const struct bd_scen *s0 = &b->scen[first];
@@ -385,7 +426,8 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 	}
 	fprintf(out, "   r:X = redial's figure / that contender's (same repetition, then the "
 		"median): above 1 is better for redial in /s columns, below 1 elsewhere;\n"
-		"   other%% = CPU time other processes took on the contender's CPU during its run\n");
+		"   other%% = CPU time other processes took on the contender's CPU during its run;\n%s",
+		col_legend);
 	if (scale)
 		fprintf(out, "   cpu/1k, rm/1k = the contender's CPU per attempt and removal cost at N "
 			"over its own at 1000\n");
@@ -553,6 +595,32 @@ static bool goal_met(const struct goal *g)
 	return g->known && (g->at_least ? g->value >= g->bound : g->value <= g->bound);
 }
 
+/* How system calls were counted in this run. */
+static void print_syscall_method(FILE *out, const struct bd_bench *b)
+{
+	fprintf(out, "\n== system calls (sys/att) and wake-ups (wake/att)\n");
+	fprintf(out, "   wake-ups: voluntary context switches of the contender's process, every "
+		"thread (getrusage ru_nvcsw), over its window\n");
+	switch (b->sc_mode) {
+	case BD_SC_PERF:
+		fprintf(out, "   system calls: the raw_syscalls:sys_enter tracepoint (id %llu), counted "
+			"by perf_event_open for the contender's process and its threads, in one extra "
+			"run\n   per contender after the timed repetitions (an enabled syscall "
+			"tracepoint slows every system call on the machine, so the timed runs go without "
+			"it)\n", b->sc_tracepoint);
+		break;
+	case BD_SC_SITES:
+		fprintf(out, "   system calls: no tracepoint here (%s);\n   shown instead: the "
+			"contenders' own counts (epoll, blocking: every call site; floor: liburing calls "
+			"that may enter;\n   redial: io_uring_enter calls from redial_stats.submits); none "
+			"for libuv and go\n", b->sc_why);
+		break;
+	case BD_SC_NONE:
+		fprintf(out, "   system calls: not counted (%s)\n", b->sc_why);
+		break;
+	}
+}
+
 void bd_print_tables(const struct bd_bench *b, FILE *out)
 {
 	fprintf(out, "redial-bench%s: contenders interleaved (A B C .. A B C ..); %s\n",
@@ -570,6 +638,7 @@ void bd_print_tables(const struct bd_bench *b, FILE *out)
 		print_table(out, b, si, last);
 		si = last + 1;
 	}
+	print_syscall_method(out, b);
 	if (b->cg[BD_REDIAL].ran || b->cg[BD_EPOLL].ran || b->cg[BD_REDIAL].note[0]) {
 		fprintf(out, "\n== callgrind: user-space instructions per attempt (refused, 200 "
 			"endpoints, a fixed number of attempts)\n");
@@ -680,6 +749,25 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		"  \"farm_cpu\": %d,\n  \"nofile\": %ld,\n  \"wall_s\": %.1f,\n",
 		b->reps_override, b->max_reps_override, BD_SPREAD_TARGET_PCT,
 		b->pinned ? "true" : "false", b->client_cpu, b->farm_cpu, b->nofile, b->wall_s);
+	fprintf(f, "  \"counting\": {\"wakeups\": \"voluntary context switches (getrusage "
+		"ru_nvcsw, every thread) over the window\", \"syscalls\": ");
+	switch (b->sc_mode) {
+	case BD_SC_PERF:
+		fprintf(f, "\"raw_syscalls:sys_enter tracepoint (perf_event_open, inherit), in one "
+			"extra counting run per contender\", \"tracepoint_id\": %llu",
+			b->sc_tracepoint);
+		break;
+	case BD_SC_SITES:
+		fprintf(f, "\"the contenders' own counts (see each row's syscall_method)\", "
+			"\"why_not_tracepoint\": ");
+		jstr(f, b->sc_why);
+		break;
+	case BD_SC_NONE:
+		fprintf(f, "null, \"why_not\": ");
+		jstr(f, b->sc_why);
+		break;
+	}
+	fprintf(f, "},\n");
 
 	fprintf(f, "  \"skipped\": [");
 	bool first = true;
@@ -737,6 +825,11 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 				fprintf(f, ", \"%s\": ", bd_metrics[m].json);
 				jnum(f, c->med[m]);
 			}
+			fprintf(f, ", \"syscall_method\": ");
+			if (c->sc_method)
+				jstr(f, c->sc_method);
+			else
+				fprintf(f, "null");
 			int ok = 0;
 			for (int r = 0; r < c->nrep; r++)
 				ok += c->ok[r];
