@@ -10,8 +10,8 @@
  * and runs each contender in its own process (fork + exec of bench-IMPL, next to this
  * binary), one repetition of every contender after another (A B C .. A B C ..), each
  * repetition rotating the order; the sizes of the scale sweep are interleaved too. At least 3
- * repetitions, 5 for churn, refused, timeout and scale in the full run (--reps N sets them
- * all); then repetitions are added one at a time until the scenario's key ratio (redial
+ * repetitions, 5 for churn, refused, timeout, scale and storm in the full run (--reps N sets
+ * them all); then repetitions are added one at a time until the scenario's key ratio (redial
  * against epoll, bd_key_ratio) is known within +-10% (struct bd_rstat), up to a cap (6 with
  * --quick; 12, 8 for scale, 6 for hold in the full run; --max-reps N), and the output says
  * when the cap was hit. Each contender measures itself and prints one RESULT line
@@ -19,15 +19,21 @@
  * and performs the drop in `hold`. Ratios are taken pair by pair: redial's figure over a
  * contender's in the same repetition, then the median of those, with their spread.
  *
+ * storm runs the `redial` tool itself (BENCH_REDIAL_CLI, from meson: the binary of the same
+ * build) as users run it, `redial --duration 3 -q --summary FILE -f LIST ...`, beside the
+ * epoll contender doing the same work for the same 3 s: CPU per attempt is the whole
+ * process's (the child's rusage from wait4) over the attempts it made (the summary's
+ * totals.attempts; the epoll contender's `started`).
+ *
  * Wake-ups (voluntary context switches) are counted in every run (contender_common.h). System
  * calls are counted with the raw_syscalls:sys_enter tracepoint (perf_event_open, the counter
  * `perf stat -e raw_syscalls:sys_enter` reads), in one extra run per contender after the
  * timed repetitions, since an enabled syscall tracepoint slows every system call on the
- * machine: the contender reads it at the edges of its window (BENCH_SYSCALL_FD). Where the
- * tracepoint cannot be had (tracefs hidden, perf_event_paranoid without root or
- * CAP_PERFMON), the contenders' own counts are shown instead (sc_sites: epoll, blocking and
- * floor count their calls; redial its io_uring_enter calls; libuv and go have none), each
- * row saying which.
+ * machine: the contender reads it at the edges of its window (BENCH_SYSCALL_FD); for storm
+ * the driver reads it for the whole process. Where the tracepoint cannot be had (tracefs
+ * hidden, perf_event_paranoid without root or CAP_PERFMON), the contenders' own counts are
+ * shown instead (sc_sites: epoll, blocking and floor count their calls; redial its
+ * io_uring_enter calls; libuv, go and the tool have none), each row saying which.
  *
  * CPUs: with two or more CPUs the contender runs alone on one and the farm (and this
  * driver, which only waits) on another, so every contender gets the same single core and
@@ -57,6 +63,9 @@
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR "bench"
 #endif
+#ifndef BENCH_REDIAL_CLI
+#define BENCH_REDIAL_CLI "redial" /* meson passes the tool's path in the build tree */
+#endif
 
 #define RUN_DEADLINE_S 180
 #define HOLD_RESERVE_FDS 128 /* descriptors kept back from the hold scenario's count */
@@ -66,7 +75,7 @@ static struct bd_bench B;
 static const char *const impl_names[BD_IMPL_COUNT] = {
 	[BD_FLOOR] = "floor", [BD_BLOCKING] = "blocking", [BD_EPOLL] = "epoll",
 	[BD_LIBUV] = "libuv", [BD_GO] = "go",             [BD_REDIAL] = "redial",
-	[BD_REDIAL_KWAITS] = "redial-kwaits",
+	[BD_REDIAL_KWAITS] = "redial-kwaits", [BD_REDIAL_CLI] = "redial-cli",
 };
 
 static uint64_t now_ns(void)
@@ -107,6 +116,7 @@ static struct bd_scen *plan_add(const char *name, enum farm_kind kind, const cha
 	s->stable_after_ns = 1000000000ull;
 	s->reps = 3;
 	s->max_reps = B.quick ? 6 : 12;
+	s->contender = name;
 	for (int i = 0; i < BD_IMPL_COUNT; i++)
 		s->cell[i].sc_counted = NAN;
 	return s;
@@ -200,6 +210,40 @@ static void plan(const char *only)
 		s->stable_after_ns = 0;
 		s->max_reps = 6;
 	}
+	if (wanted(only, "storm")) {
+		/* The same 3 s in the quick run: the tool's start-up and shutdown are part of what
+		 * is measured, and a shorter run would weigh them more. */
+		static const struct {
+			const char *variant, *contender;
+			enum farm_kind kind;
+			const char *spec;
+			uint32_t n;
+			uint64_t timeout_ms, backoff_ms;
+			const char *jitter, *what;
+		} st[] = {
+			{ "refused-fixed", "refused", FARM_REFUSE, "refuse", 2000, 2000, 1, "none",
+			  "refusal storm: the redial tool, 2000 endpoints on 2000 addresses refused, "
+			  "fixed 1 ms backoff" },
+			{ "refused-jitter", "refused", FARM_REFUSE, "refuse", 2000, 2000, 4, "full",
+			  "refusal storm: the redial tool, 2000 endpoints on 2000 addresses refused, "
+			  "full jitter between 0 and 4 ms" },
+			{ "timeout", "timeout", FARM_BLACKHOLE, "blackhole", 1000, 100, 1, "none",
+			  "timeout storm: the redial tool, 1000 endpoints blackholed, 100 ms connect "
+			  "deadline, fixed 1 ms backoff" },
+		};
+		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+			s = plan_add("storm", st[i].kind, st[i].spec, st[i].n,
+				     (1u << BD_EPOLL) | (1u << BD_REDIAL_CLI), st[i].what);
+			s->variant = st[i].variant;
+			s->contender = st[i].contender;
+			s->warmup_ms = 0;
+			s->measure_ms = 3000;
+			s->timeout_ns = st[i].timeout_ms * 1000000ull;
+			s->b_initial_ns = s->b_max_ns = st[i].backoff_ms * 1000000ull;
+			s->jitter = st[i].jitter;
+			s->reps = q ? 3 : 5;
+		}
+	}
 }
 
 /* ---- contenders -------------------------------------------------------------------------- */
@@ -218,7 +262,10 @@ static void find_impls(void)
 		struct bd_impl_info *im = &B.impl[i];
 		im->name = impl_names[i];
 		const char *bin = i == BD_REDIAL_KWAITS ? "redial" : impl_names[i];
-		bd_fmt(im->path, sizeof(im->path), "%s/bench-%s", self, bin);
+		if (i == BD_REDIAL_CLI)
+			bd_fmt(im->path, sizeof(im->path), "%s", B.cli_path);
+		else
+			bd_fmt(im->path, sizeof(im->path), "%s/bench-%s", self, bin);
 		im->available = access(im->path, X_OK) == 0;
 		if (im->available)
 			continue;
@@ -505,14 +552,85 @@ static void farm_settle(struct farm *f)
 	fprintf(stderr, "redial-bench: the farm still holds %" PRIu64 " connections\n", c.open);
 }
 
-/* Runs one contender process. On success fills *res (and, for hold, the drop duration). */
+static void kv_set(struct result *r, const char *key, double v)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->kv[i].key, key)) {
+			r->kv[i].v = v;
+			return;
+		}
+	if (r->n == (int)(sizeof(r->kv) / sizeof(r->kv[0])))
+		return;
+	snprintf(r->kv[r->n].key, sizeof(r->kv[r->n].key), "%s", key);
+	r->kv[r->n++].v = v;
+}
+
+/* The storm's endpoint list for the tool: the addresses bc_addr gives the contenders. */
+static int write_endpoint_list(const char *path, uint32_t n, uint16_t port)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "# redial-bench storm: %u endpoints, port %u\n", n, (unsigned)port);
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(f, "127.%u.%u.%u:%u\n", 1 + i / 62500, (i / 250) % 250, 1 + i % 250,
+			(unsigned)port);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* The figures of the tool's --summary: totals.attempts, connects, failures, local_errors and
+ * duration_s. Returns 0, or -EIO when the file is not a summary. */
+static int read_summary(const char *path, struct result *res)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char *buf = malloc(1 << 16); /* the totals come first; the endpoints follow */
+	if (!buf)
+		die("malloc", ENOMEM);
+	size_t n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	res->n = 0;
+	int ret = 0;
+	char *totals = strstr(buf, "\"totals\"");
+	char *dur = strstr(buf, "\"duration_s\":");
+	if (!totals || !dur) {
+		ret = -EIO;
+		goto out;
+	}
+	kv_set(res, "duration_ns", strtod(dur + strlen("\"duration_s\":"), NULL) * 1e9);
+	static const char *const keys[] = { "attempts", "connects", "failures", "local_errors" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		char pat[40];
+		snprintf(pat, sizeof(pat), "\"%s\":", keys[k]);
+		char *p = strstr(totals, pat);
+		if (!p) {
+			ret = -EIO;
+			goto out;
+		}
+		kv_set(res, keys[k], strtod(p + strlen(pat), NULL));
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* Runs one contender process (or, for BD_REDIAL_CLI, the tool). On success fills *res (and,
+ * for hold, the drop duration). Every run also gets the child's own rusage from wait4 in res
+ * (proc_user_us, proc_sys_us, proc_vcsw, proc_ivcsw) and, for a storm counting run, the
+ * system calls of its whole life (proc_syscalls). */
 static int run_one(const struct run_spec *rs, struct farm *f, struct result *res,
 		   double *drop_ms, double *farm_pct, double *other_pct, char *note, size_t notelen)
 {
 	const struct bd_scen *s = rs->s;
 	const struct bd_impl_info *im = &B.impl[rs->impl];
+	bool cli = rs->impl == BD_REDIAL_CLI;
+	bool whole = !strcmp(s->name, "storm"); /* the counter is read for the whole process */
 	char *argv[64];
 	int argc = 0;
+	char summary[PATH_MAX] = "";
+	res->n = 0;
 	if (rs->valgrind_out) {
 		arg_add(argv, &argc, "valgrind");
 		arg_add(argv, &argc, "--tool=callgrind");
@@ -521,30 +639,62 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 		arg_add(argv, &argc, "--log-file=%s.log", rs->valgrind_out);
 	}
 	arg_add(argv, &argc, "%s", im->path);
-	arg_add(argv, &argc, "--scenario=%s", s->name);
-	arg_add(argv, &argc, "--endpoints=%u", rs->endpoints ? rs->endpoints : s->endpoints);
-	arg_add(argv, &argc, "--port=%u", (unsigned)rs->port);
-	arg_add(argv, &argc, "--warmup-ms=%u", s->warmup_ms);
-	arg_add(argv, &argc, "--measure-ms=%u", s->measure_ms);
-	arg_add(argv, &argc, "--idle-ms=%u", s->idle_ms);
-	arg_add(argv, &argc, "--timeout-ns=%" PRIu64, s->timeout_ns);
-	arg_add(argv, &argc, "--backoff-initial-ns=%" PRIu64, s->b_initial_ns);
-	arg_add(argv, &argc, "--backoff-max-ns=%" PRIu64, s->b_max_ns);
-	arg_add(argv, &argc, "--backoff-mult=%g", s->b_mult);
-	arg_add(argv, &argc, "--jitter=%s", s->jitter);
-	arg_add(argv, &argc, "--stable-after-ns=%" PRIu64, s->stable_after_ns);
-	arg_add(argv, &argc, "--max-inflight=4096");
-	arg_add(argv, &argc, "--seed=12345");
-	if (rs->stop_after)
-		arg_add(argv, &argc, "--stop-after=%" PRIu64, rs->stop_after);
-	if (rs->valgrind_out)
-		arg_add(argv, &argc, "--callgrind");
-	if (rs->impl == BD_REDIAL_KWAITS)
-		arg_add(argv, &argc, "--kernel-waits");
+	if (cli) {
+		char list[PATH_MAX];
+		uint32_t n = rs->endpoints ? rs->endpoints : s->endpoints;
+		bd_fmt(list, sizeof(list), "%s/storm-%s.endpoints", B.out_dir, s->variant);
+		bd_fmt(summary, sizeof(summary), "%s/storm-%s.summary.json", B.out_dir, s->variant);
+		int ret = write_endpoint_list(list, n, rs->port);
+		if (ret < 0) {
+			bd_fmt(note, notelen, "%s: %s", list, strerror(-ret));
+			for (int i = 0; i < argc; i++)
+				free(argv[i]);
+			return ret;
+		}
+		unlink(summary);
+		arg_add(argv, &argc, "--duration");
+		arg_add(argv, &argc, "%g", s->measure_ms / 1000.0);
+		arg_add(argv, &argc, "-q");
+		arg_add(argv, &argc, "--summary");
+		arg_add(argv, &argc, "%s", summary);
+		arg_add(argv, &argc, "-f");
+		arg_add(argv, &argc, "%s", list);
+		arg_add(argv, &argc, "-t");
+		arg_add(argv, &argc, "%" PRIu64, s->timeout_ns / 1000000);
+		arg_add(argv, &argc, "--jitter");
+		arg_add(argv, &argc, "%s", s->jitter);
+		arg_add(argv, &argc, "--backoff-initial");
+		arg_add(argv, &argc, "%" PRIu64, s->b_initial_ns / 1000000);
+		arg_add(argv, &argc, "--backoff-max");
+		arg_add(argv, &argc, "%" PRIu64, s->b_max_ns / 1000000);
+		arg_add(argv, &argc, "--backoff-multiplier");
+		arg_add(argv, &argc, "%g", s->b_mult);
+	} else {
+		arg_add(argv, &argc, "--scenario=%s", s->contender);
+		arg_add(argv, &argc, "--endpoints=%u", rs->endpoints ? rs->endpoints : s->endpoints);
+		arg_add(argv, &argc, "--port=%u", (unsigned)rs->port);
+		arg_add(argv, &argc, "--warmup-ms=%u", s->warmup_ms);
+		arg_add(argv, &argc, "--measure-ms=%u", s->measure_ms);
+		arg_add(argv, &argc, "--idle-ms=%u", s->idle_ms);
+		arg_add(argv, &argc, "--timeout-ns=%" PRIu64, s->timeout_ns);
+		arg_add(argv, &argc, "--backoff-initial-ns=%" PRIu64, s->b_initial_ns);
+		arg_add(argv, &argc, "--backoff-max-ns=%" PRIu64, s->b_max_ns);
+		arg_add(argv, &argc, "--backoff-mult=%g", s->b_mult);
+		arg_add(argv, &argc, "--jitter=%s", s->jitter);
+		arg_add(argv, &argc, "--stable-after-ns=%" PRIu64, s->stable_after_ns);
+		arg_add(argv, &argc, "--max-inflight=4096");
+		arg_add(argv, &argc, "--seed=12345");
+		if (rs->stop_after)
+			arg_add(argv, &argc, "--stop-after=%" PRIu64, rs->stop_after);
+		if (rs->valgrind_out)
+			arg_add(argv, &argc, "--callgrind");
+		if (rs->impl == BD_REDIAL_KWAITS)
+			arg_add(argv, &argc, "--kernel-waits");
+	}
 	argv[argc] = NULL;
 
-	int out[2], in[2];
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
+	int out[2], in[2], go[2];
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		die("pipe2", errno);
 	uint64_t t0 = now_ns();
 	uint64_t ft0 = farm_ticks(f);
@@ -555,8 +705,9 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 	if (pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		int gofd = dup2(go[0], 3);
 		/* Nothing of the driver's (farm sockets, pipes) goes along. */
-		close_range(3, ~0u, 0);
+		close_range(4, ~0u, 0);
 		if (B.pinned) {
 			cpu_set_t set;
 			CPU_ZERO(&set);
@@ -568,7 +719,7 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 				setenv("GOMAXPROCS", "1", 1);
 			setenv("GOGC", "100", 1);
 		}
-		if (rs->count_syscalls) {
+		if (rs->count_syscalls && !whole) {
 			/* The contender's own counter, read at the edges of its window; it stays
 			 * open across exec and counts every thread started after it. */
 			int fd = sc_open(0, false);
@@ -580,14 +731,29 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 			snprintf(v, sizeof(v), "%d", fd);
 			setenv("BENCH_SYSCALL_FD", v, 1);
 		}
+		/* Wait for the driver's go (it opens its counters on this process first). */
+		char c;
+		if (gofd < 0 || read(gofd, &c, 1) != 1)
+			_exit(126);
+		close(gofd);
 		execvp(argv[0], argv);
 		fprintf(stderr, "redial-bench: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
 	close(in[0]);
+	close(go[0]);
 	for (int i = 0; i < argc; i++)
 		free(argv[i]);
+	int scfd = -1;
+	if (rs->count_syscalls && whole) {
+		scfd = sc_open(pid, true);
+		if (scfd < 0)
+			bd_fmt(note, notelen, "perf_event_open on the child: %s", strerror(-scfd));
+	}
+	if (write(go[1], "g", 1) != 1)
+		die("write", errno);
+	close(go[1]);
 
 	struct linebuf lb = { .len = 0 };
 	char line[2048];
@@ -603,6 +769,10 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 			break;
 		}
 		if (n == 0) {
+			if (cli) {
+				ret = 0; /* the tool prints nothing (-q): its summary is the result */
+				break;
+			}
 			bd_fmt(note, notelen, "exited without a result");
 			break;
 		}
@@ -628,7 +798,7 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 				bd_fmt(note, notelen, "could not send DROP");
 			continue;
 		}
-		if (!strncmp(line, "RESULT ", 7)) {
+		if (!cli && !strncmp(line, "RESULT ", 7)) {
 			parse_result(line, res);
 			ret = 0;
 			break;
@@ -643,18 +813,38 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 		;
 	uint64_t t1 = now_ns();
 	long hz = sysconf(_SC_CLK_TCK);
+	double user_us = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec;
+	double sys_us = (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
 	/* What else ran on the contender's CPU: its busy time minus the contender's own. */
 	*other_pct = NAN;
 	if (B.pinned && hz > 0) {
 		double busy = (double)(cpu_busy_ticks(B.client_cpu) - busy0) / (double)hz;
-		double own = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-			     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-		double pct = (busy - own) / ((double)(t1 - t0) / 1e9) * 100;
+		double pct = (busy - (user_us + sys_us) / 1e6) / ((double)(t1 - t0) / 1e9) * 100;
 		*other_pct = pct < 0 ? 0 : pct;
 	}
 	*farm_pct = f && farm_pid(f) && hz > 0
 			    ? (double)(farm_ticks(f) - ft0) / (double)hz / ((double)(t1 - t0) / 1e9) * 100
 			    : NAN;
+	if (ret == 0 && cli && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		int sret = read_summary(summary, res);
+		if (sret < 0) {
+			bd_fmt(note, notelen, "%s: %s", summary,
+			       sret == -EIO ? "not a summary" : strerror(-sret));
+			ret = sret;
+		}
+	}
+	if (ret == 0) {
+		kv_set(res, "proc_user_us", user_us);
+		kv_set(res, "proc_sys_us", sys_us);
+		kv_set(res, "proc_vcsw", (double)ru.ru_nvcsw);
+		kv_set(res, "proc_ivcsw", (double)ru.ru_nivcsw);
+		kv_set(res, "proc_wall_ns", (double)(t1 - t0));
+		uint64_t count;
+		if (scfd >= 0 && read(scfd, &count, sizeof(count)) == sizeof(count))
+			kv_set(res, "proc_syscalls", (double)count);
+	}
+	if (scfd >= 0)
+		close(scfd);
 	if (ret == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		bd_fmt(note, notelen, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		ret = -EIO;
@@ -665,12 +855,31 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 }
 
 /* Turns a RESULT into the per-run figures. */
-static void derive(const struct bd_scen *s, const struct result *r, double drop_ms,
-		   double farm_pct, double other_pct, double *m)
+static void derive(const struct bd_scen *s, enum bd_impl impl, const struct result *r,
+		   double drop_ms, double farm_pct, double other_pct, double *m)
 {
 	for (int i = 0; i < BD_METRIC_COUNT; i++)
 		m[i] = NAN;
 	m[BD_OTHER_CPU] = other_pct;
+	if (!strcmp(s->name, "storm")) {
+		/* The whole process, as the tool is run: its rusage from wait4 over the
+		 * attempts it made (the tool's totals.attempts; the contender's `started`). */
+		bool cli = impl == BD_REDIAL_CLI;
+		double att = cli ? rv(r, "attempts") : rv(r, "started");
+		double wall_ns = cli ? rv(r, "duration_ns") : rv(r, "wall_ns");
+		m[BD_FARM_CPU] = farm_pct;
+		m[BD_LOCAL_ERRORS] = rv(r, "local_errors");
+		if (!(att > 0))
+			return;
+		m[BD_ATTEMPTS] = att;
+		m[BD_CPU_US_PER_ATTEMPT] = (rv(r, "proc_user_us") + rv(r, "proc_sys_us")) / att;
+		m[BD_WAKEUPS_PER_ATTEMPT] = rv(r, "proc_vcsw") / att;
+		m[BD_SYSCALLS_PER_ATTEMPT] = rv(r, "proc_syscalls") / att;
+		m[BD_SITES_PER_ATTEMPT] = rv(r, "sc_sites") / att; /* the window: the whole run */
+		if (wall_ns > 0)
+			m[BD_ATTEMPTS_PER_S] = att / (wall_ns / 1e9);
+		return;
+	}
 	double wall_s = rv(r, "wall_ns") / 1e9;
 	double attempts = rv(r, "attempts"), connects = rv(r, "connects");
 	double cpu_us = rv(r, "user_us") + rv(r, "sys_us");
@@ -757,7 +966,7 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		int r = c->nrep++;
 		c->ok[r] = ret == 0;
 		if (ret == 0)
-			derive(s, &res, drop_ms, farm_pct, other_pct, c->m[r]);
+			derive(s, impl, &res, drop_ms, farm_pct, other_pct, c->m[r]);
 		if (note[0])
 			bd_fmt(c->note, sizeof(c->note), "%s", note);
 		fputc(ret == 0 ? '.' : 'x', stderr);
@@ -785,7 +994,7 @@ static void count_syscalls(struct bd_scen *s, struct farm *f)
 			int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, note,
 					  sizeof(note));
 			if (ret == 0) {
-				derive(s, &res, drop_ms, farm_pct, other_pct, m);
+				derive(s, (enum bd_impl)i, &res, drop_ms, farm_pct, other_pct, m);
 				c->sc_counted = m[BD_SYSCALLS_PER_ATTEMPT];
 				if (isnan(c->sc_counted))
 					bd_fmt(note, sizeof(note), "%s",
@@ -853,9 +1062,15 @@ static void run_scenarios(void)
 			first = last + 1;
 			continue;
 		}
-		fprintf(stderr, "redial-bench: %s (%u", s0->name, s0->endpoints);
+		char label[64];
+		fprintf(stderr, "redial-bench: %s", bd_scen_label(s0, label, sizeof(label)));
 		for (int si = first + 1; si <= last; si++)
-			fprintf(stderr, ", %u", B.scen[si].endpoints);
+			if (B.scen[si].variant)
+				fprintf(stderr, ", %s", B.scen[si].variant);
+		fprintf(stderr, " (%u", s0->endpoints);
+		for (int si = first + 1; si <= last; si++)
+			if (!B.scen[si].variant)
+				fprintf(stderr, ", %u", B.scen[si].endpoints);
 		fprintf(stderr, " endpoints) ");
 		/* The minimum, then one more at a time while the key ratios are too spread. */
 		int rep = 0;
@@ -872,11 +1087,6 @@ static void run_scenarios(void)
 				run_rep(&B.scen[si], f, rep);
 			rep++;
 		}
-		if (B.sc_mode == BD_SC_PERF) {
-			fputc(' ', stderr);
-			for (int si = first; si <= last; si++)
-				count_syscalls(&B.scen[si], f);
-		}
 		for (int si = first; si <= last; si++) {
 			bool own;
 			B.scen[si].reps = rep;
@@ -891,6 +1101,11 @@ static void run_scenarios(void)
 		else if (adaptive)
 			fprintf(stderr, " %d repetitions, key ratio +-%.1f%%%s", rep, spread,
 				spread > BD_SPREAD_TARGET_PCT ? " (cap hit)" : "");
+		if (B.sc_mode == BD_SC_PERF) {
+			fputc(' ', stderr);
+			for (int si = first; si <= last; si++)
+				count_syscalls(&B.scen[si], f);
+		}
 		fputc('\n', stderr);
 		farm_stop(f);
 		first = last + 1;
@@ -909,6 +1124,7 @@ static void run_callgrind(void)
 	struct bd_scen s;
 	memset(&s, 0, sizeof(s));
 	s.name = "refused";
+	s.contender = "refused";
 	s.kind = FARM_REFUSE;
 	s.endpoints = 200;
 	s.warmup_ms = 200;
@@ -967,18 +1183,19 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]\n"
 		"                    [--max-reps N] [--only SCENARIO,...] [--impl IMPL,...]\n"
-		"                    [--no-pin] [--no-callgrind]\n"
+		"                    [--no-pin] [--no-callgrind] [--no-syscalls]\n"
 		"Runs redial against the floor, blocking, epoll, libuv and go contenders in the\n"
-		"churn, refused, timeout, scale and hold scenarios; prints a table, and writes\n"
-		"DIR/bench.json and DIR/bench.png (DIR: %s/out, or out/quick with --quick).\n"
-		"--json and --chart write further copies where asked (e.g. --chart\n"
+		"churn, refused, timeout, scale and hold scenarios, and the redial tool against\n"
+		"epoll in the storm scenario; prints a table and the goal table (markdown), and\n"
+		"writes DIR/bench.json and DIR/bench.png (DIR: %s/out, or out/quick with\n"
+		"--quick). --json and --chart write further copies where asked (e.g. --chart\n"
 		"bench/results.png for the README).\n"
 		"--reps N: the repetitions every scenario starts with (default 3; 5 for churn,\n"
-		"refused, timeout and scale in the full run); more are added while the spread of\n"
-		"the scenario's redial/epoll ratio is over +-%.0f%%, up to --max-reps N (default 6\n"
-		"with --quick; 12 in the full run, 8 for scale, 6 for hold; at most %d).\n"
-		"--reps N --max-reps N runs exactly N. --no-syscalls skips the run that counts\n"
-		"system calls (the raw_syscalls:sys_enter tracepoint).\n",
+		"refused, timeout, scale and storm in the full run); more are added while the\n"
+		"spread of the scenario's redial/epoll ratio is over +-%.0f%%, up to --max-reps N\n"
+		"(default 6 with --quick; 12 in the full run, 8 for scale, 6 for hold; at most\n"
+		"%d). --reps N --max-reps N runs exactly N. --no-syscalls skips the run that\n"
+		"counts system calls (the raw_syscalls:sys_enter tracepoint).\n",
 		BENCH_SRCDIR, BD_SPREAD_TARGET_PCT, BD_MAX_REPS);
 }
 
@@ -1007,6 +1224,7 @@ int main(int argc, char **argv)
 	const char *only = NULL, *impls = NULL;
 	bool no_pin = false, no_callgrind = false, no_syscalls = false;
 	B.reps_override = 0;
+	B.cli_path = BENCH_REDIAL_CLI;
 	B.srcdir = BENCH_SRCDIR;
 	B.out_dir = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -1093,6 +1311,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < BD_IMPL_COUNT; i++)
 			if (wanted(impls, impl_names[i]))
 				keep |= 1u << i;
+		if (wanted(impls, "redial"))
+			keep |= 1u << BD_REDIAL_CLI; /* redial, as a library or as the tool */
 		for (int si = 0; si < B.nscen; si++)
 			B.scen[si].impls &= keep;
 	}

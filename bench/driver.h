@@ -11,7 +11,7 @@
 #include "farm.h"
 
 #define BD_MAX_REPS 20 /* the cap of the adaptive repetitions can go no higher */
-#define BD_MAX_SCEN 16
+#define BD_MAX_SCEN 20
 /* Repetitions are added until the key ratio of each scenario is known within this (see
  * struct bd_rstat), or the scenario's cap is reached. */
 #define BD_SPREAD_TARGET_PCT 10.0
@@ -36,7 +36,7 @@ enum bd_metric {
 	BD_EARLY,          /* timeout: deadlines that fired before their time */
 	BD_SAMPLES,        /* histogram samples */
 	BD_OTHER_CPU,      /* % of the contender's CPU that other processes used during the run */
-	BD_ATTEMPTS,       /* attempts in the window */
+	BD_ATTEMPTS,       /* attempts in the window (storm: made in the whole run) */
 	BD_WAKEUPS_PER_ATTEMPT,  /* voluntary context switches per attempt */
 	BD_SYSCALLS_PER_ATTEMPT, /* system calls per attempt: the counting run's (struct bd_cell) */
 	BD_SITES_PER_ATTEMPT,    /* the contender's own count of its calls, per attempt (fallback) */
@@ -49,7 +49,9 @@ struct bd_metric_def {
 };
 extern const struct bd_metric_def bd_metrics[BD_METRIC_COUNT];
 
-enum bd_impl { BD_FLOOR, BD_BLOCKING, BD_EPOLL, BD_LIBUV, BD_GO, BD_REDIAL, BD_REDIAL_KWAITS, BD_IMPL_COUNT };
+/* BD_REDIAL_CLI is the `redial` command-line tool itself (the storm scenario). */
+enum bd_impl { BD_FLOOR, BD_BLOCKING, BD_EPOLL, BD_LIBUV, BD_GO, BD_REDIAL, BD_REDIAL_KWAITS,
+	       BD_REDIAL_CLI, BD_IMPL_COUNT };
 
 struct bd_impl_info {
 	const char *name;
@@ -73,7 +75,9 @@ struct bd_cell {
 };
 
 struct bd_scen {
-	const char *name;          /* churn, refused, timeout, scale, hold */
+	const char *name;          /* churn, refused, timeout, scale, hold, storm */
+	const char *variant;       /* storm: refused-fixed, refused-jitter, timeout; else NULL */
+	const char *contender;     /* the contenders' --scenario (storm: refused or timeout) */
 	enum farm_kind kind;
 	const char *farm_spec;     /* farm-server syntax, for the record */
 	uint32_t endpoints;
@@ -112,6 +116,7 @@ struct bd_bench {
 	enum bd_sc_mode sc_mode;
 	unsigned long long sc_tracepoint; /* the tracepoint's id (BD_SC_PERF) */
 	char sc_why[200];          /* why not BD_SC_PERF */
+	const char *cli_path;      /* the redial tool (BENCH_REDIAL_CLI) */
 	bool pinned;
 	int client_cpu, farm_cpu;
 	long nofile;
@@ -149,10 +154,11 @@ void bd_ratio_stats(const struct bd_scen *s, enum bd_impl num, enum bd_impl den,
 		    struct bd_rstat *st);
 /* The ratio each scenario's repetitions are added for: redial / epoll of its first ratio
  * column (churn connects/s, refused attempts/s, timeout CPU per attempt, scale memory,
- * hold idle CPU). False when the pair did not both run. */
+ * hold idle CPU); storm: epoll / redial-cli of CPU per attempt. False when the pair did not
+ * both run. */
 bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_impl *num,
 		  enum bd_impl *den, enum bd_metric *m);
-const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len); /* churn, scale/1000 */
+const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len); /* churn, storm/timeout */
 void bd_print_tables(const struct bd_bench *b, FILE *out);
 int bd_write_json(const struct bd_bench *b, const char *path);
 int bd_write_chart(const struct bd_bench *b);

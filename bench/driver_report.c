@@ -38,7 +38,7 @@ const struct bd_metric_def bd_metrics[BD_METRIC_COUNT] = {
 };
 
 static const char *const order_names[] = { "floor", "blocking", "epoll", "libuv", "go", "redial",
-					   "redial-kwaits" };
+					   "redial-kwaits", "redial-cli" };
 
 void bd_fmt(char *buf, size_t len, const char *fmt, ...)
 {
@@ -155,9 +155,16 @@ double bd_ratio(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m)
 	return st.med;
 }
 
+static bool is_storm(const struct bd_scen *s)
+{
+	return !strcmp(s->name, "storm");
+}
+
 const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len)
 {
-	if (!strcmp(s->name, "scale"))
+	if (s->variant)
+		snprintf(buf, len, "%s/%s", s->name, s->variant);
+	else if (!strcmp(s->name, "scale"))
 		snprintf(buf, len, "scale/%u", s->endpoints);
 	else
 		snprintf(buf, len, "%s", s->name);
@@ -232,6 +239,12 @@ static const struct layout layouts[] = {
 	    { BD_NOTICE_ALL_MS, "all ms", 1, 1 }, { BD_DROP_MS, "farm drop ms", 1, 1 },
 	    { BD_NOTICE_LAG_MS, "lag ms", 1, 1 } },
 	  9, { BD_IDLE_CPU, BD_NOTICE_ALL_MS, BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT }, 4 },
+	/* storm: the ratio is epoll's over the tool's (bd_key_ratio), not redial's over X. */
+	{ "storm",
+	  { { BD_ATTEMPTS, "attempts", 0, 1 }, { BD_ATTEMPTS_PER_S, "att/s", 0, 1 },
+	    { BD_CPU_US_PER_ATTEMPT, "cpu us/att", 2, 1 }, WAKE_SYS,
+	    { BD_LOCAL_ERRORS, "local err", 0, 1 }, { BD_FARM_CPU, "farm cpu%", 0, 1 } },
+	  7, { BD_CPU_US_PER_ATTEMPT }, 1 },
 };
 
 static const struct layout *layout_of(const char *scen)
@@ -248,8 +261,8 @@ bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_imp
 	const struct layout *L = layout_of(s->name);
 	if (!L)
 		return false;
-	*num = BD_REDIAL;
-	*den = BD_EPOLL;
+	*num = is_storm(s) ? BD_EPOLL : BD_REDIAL;
+	*den = is_storm(s) ? BD_REDIAL_CLI : BD_EPOLL;
 	*m = L->ratios[0];
 	return (s->impls & (1u << *num)) && (s->impls & (1u << *den)) && b->impl[*num].available &&
 	       b->impl[*den].available;
@@ -280,7 +293,6 @@ static void print_num(FILE *out, double v, int width, int prec)
 	else
 		fprintf(out, " %*.*f", width, prec < 0 ? 0 : prec, v);
 }
-
 
 /* "1.05 [0.96..1.24] +-8%" into buf; "-" without a pair. */
 static const char *fmt_rstat(const struct bd_rstat *st, char *buf, size_t len)
@@ -470,6 +482,59 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 		fprintf(out, "   note: %s\n", notes[k]);
 }
 
+/* storm: one block, a row per variant and contender, then epoll / the tool per variant. */
+static void print_storm(FILE *out, const struct bd_bench *b, int first, int last)
+{
+	const struct layout *L = layout_of("storm");
+	fprintf(out, "\n== storm: the redial tool as users run it (`redial --duration 3 -q --summary "
+		"FILE -f LIST ...`) beside the epoll contender doing the same work for 3 s;\n"
+		"   the whole process: CPU = the child's rusage (user+sys, wait4) / the attempts it "
+		"made (the summary's totals.attempts; epoll's attempts begun)\n");
+	fprintf(out, "   %-15s %-11s", "variant", "impl");
+	print_heads(out, L);
+	fprintf(out, " %6s\n", "other%");
+	char notes[16][260];
+	int nnotes = 0;
+	for (int si = first; si <= last; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		static const enum bd_impl order[] = { BD_REDIAL_CLI, BD_EPOLL };
+		for (size_t k = 0; k < 2; k++) {
+			const struct bd_cell *c = &s->cell[order[k]];
+			if (!c->planned)
+				continue;
+			char who[64];
+			snprintf(who, sizeof(who), "%s %s", s->variant, order_names[order[k]]);
+			int ok = 0;
+			for (int r = 0; r < c->nrep; r++)
+				ok += c->ok[r];
+			if (!ok) {
+				if (c->note[0] && nnotes < 16)
+					snprintf(notes[nnotes++], 260, "%s: %s", who, c->note);
+				continue;
+			}
+			add_notes(notes, &nnotes, 16, who, c);
+			fprintf(out, "   %-15s %-11s", k ? "" : s->variant, order_names[order[k]]);
+			print_cols(out, L, c);
+			print_num(out, c->med[BD_OTHER_CPU], 6, 0);
+			fprintf(out, "\n");
+		}
+	}
+	fprintf(out, "   other%% = CPU time other processes took on the contender's CPU during its "
+		"run;\n%s", col_legend);
+	fprintf(out, "   epoll / redial-cli, CPU per attempt (above 1: the tool is cheaper; goal "
+		">= 1.15): median [min..max] +-%%\n");
+	for (int si = first; si <= last; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		struct bd_rstat st;
+		char buf[80], reps[200];
+		bd_ratio_stats(s, BD_EPOLL, BD_REDIAL_CLI, BD_CPU_US_PER_ATTEMPT, &st);
+		reps_text(b, s, reps, sizeof(reps));
+		fprintf(out, "     %-15s %-26s %s\n", s->variant, fmt_rstat(&st, buf, sizeof(buf)), reps);
+	}
+	for (int k = 0; k < nnotes; k++)
+		fprintf(out, "   note: %s\n", notes[k]);
+}
+
 /* ---- goals ------------------------------------------------------------------------------- */
 
 struct goal {
@@ -600,7 +665,8 @@ static void print_syscall_method(FILE *out, const struct bd_bench *b)
 {
 	fprintf(out, "\n== system calls (sys/att) and wake-ups (wake/att)\n");
 	fprintf(out, "   wake-ups: voluntary context switches of the contender's process, every "
-		"thread (getrusage ru_nvcsw), over its window\n");
+		"thread (getrusage ru_nvcsw), over its window;\n   storm: the whole process (wait4's "
+		"rusage of the child)\n");
 	switch (b->sc_mode) {
 	case BD_SC_PERF:
 		fprintf(out, "   system calls: the raw_syscalls:sys_enter tracepoint (id %llu), counted "
@@ -613,7 +679,7 @@ static void print_syscall_method(FILE *out, const struct bd_bench *b)
 		fprintf(out, "   system calls: no tracepoint here (%s);\n   shown instead: the "
 			"contenders' own counts (epoll, blocking: every call site; floor: liburing calls "
 			"that may enter;\n   redial: io_uring_enter calls from redial_stats.submits); none "
-			"for libuv and go\n", b->sc_why);
+			"for libuv, go and the redial tool\n", b->sc_why);
 		break;
 	case BD_SC_NONE:
 		fprintf(out, "   system calls: not counted (%s)\n", b->sc_why);
@@ -635,7 +701,10 @@ void bd_print_tables(const struct bd_bench *b, FILE *out)
 		while (last + 1 < b->nscen && !strcmp(b->scen[last + 1].name, b->scen[si].name) &&
 		       b->scen[last + 1].impls == b->scen[si].impls)
 			last++;
-		print_table(out, b, si, last);
+		if (is_storm(&b->scen[si]))
+			print_storm(out, b, si, last);
+		else
+			print_table(out, b, si, last);
 		si = last + 1;
 	}
 	print_syscall_method(out, b);
@@ -729,7 +798,6 @@ static void jrstat(FILE *f, const struct bd_rstat *st)
 	fprintf(f, ", \"reps\": %d}", st->n);
 }
 
-
 int bd_write_json(const struct bd_bench *b, const char *path)
 {
 	FILE *f = fopen(path, "we");
@@ -750,7 +818,8 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		b->reps_override, b->max_reps_override, BD_SPREAD_TARGET_PCT,
 		b->pinned ? "true" : "false", b->client_cpu, b->farm_cpu, b->nofile, b->wall_s);
 	fprintf(f, "  \"counting\": {\"wakeups\": \"voluntary context switches (getrusage "
-		"ru_nvcsw, every thread) over the window\", \"syscalls\": ");
+		"ru_nvcsw, every thread) over the window; storm: the whole process (wait4)\", "
+		"\"syscalls\": ");
 	switch (b->sc_mode) {
 	case BD_SC_PERF:
 		fprintf(f, "\"raw_syscalls:sys_enter tracepoint (perf_event_open, inherit), in one "
@@ -767,7 +836,9 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		jstr(f, b->sc_why);
 		break;
 	}
-	fprintf(f, "},\n");
+	fprintf(f, "},\n  \"redial_cli\": ");
+	jstr(f, b->cli_path ? b->cli_path : "");
+	fprintf(f, ",\n");
 
 	fprintf(f, "  \"skipped\": [");
 	bool first = true;
@@ -818,8 +889,10 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			const struct bd_cell *c = &s->cell[i];
 			if (!c->planned)
 				continue;
-			fprintf(f, "%s\n    {\"scenario\": \"%s\", \"impl\": \"%s\", \"endpoints\": %u",
-				first ? "" : ",", s->name, order_names[i], s->endpoints);
+			fprintf(f, "%s\n    {\"scenario\": \"%s\", ", first ? "" : ",", s->name);
+			if (s->variant)
+				fprintf(f, "\"variant\": \"%s\", ", s->variant);
+			fprintf(f, "\"impl\": \"%s\", \"endpoints\": %u", order_names[i], s->endpoints);
 			first = false;
 			for (int m = 0; m < BD_METRIC_COUNT; m++) {
 				fprintf(f, ", \"%s\": ", bd_metrics[m].json);
@@ -854,13 +927,14 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			fprintf(f, "]}");
 		}
 	}
-	/* ratios: scenario -> metric -> "redial/X" -> the spread of the per-repetition ratios. */
+	/* ratios: scenario -> metric -> "num/den" -> the spread of the per-repetition ratios. */
 	fprintf(f, "\n  ],\n  \"ratios\": {");
 	first = true;
 	for (int si = 0; si < b->nscen; si++) {
 		const struct bd_scen *s = &b->scen[si];
 		const struct layout *L = layout_of(s->name);
-		if (!L || !(s->impls & (1u << BD_REDIAL)))
+		bool storm = is_storm(s);
+		if (!L || !(s->impls & (1u << (storm ? BD_REDIAL_CLI : BD_REDIAL))))
 			continue;
 		char key[64];
 		scen_key(s, key, sizeof(key));
@@ -870,11 +944,16 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			fprintf(f, "%s\"%s\": {", r ? ", " : "", bd_metrics[L->ratios[r]].json);
 			bool f2 = true;
 			for (int i = 0; i < BD_IMPL_COUNT; i++) {
-				if (i == BD_REDIAL || !(s->impls & (1u << i)))
+				if (i == BD_REDIAL || i == BD_REDIAL_CLI || !(s->impls & (1u << i)))
 					continue;
 				struct bd_rstat st;
-				bd_ratio_stats(s, BD_REDIAL, (enum bd_impl)i, L->ratios[r], &st);
-				fprintf(f, "%s\"redial/%s\": ", f2 ? "" : ", ", order_names[i]);
+				if (storm) {
+					bd_ratio_stats(s, (enum bd_impl)i, BD_REDIAL_CLI, L->ratios[r], &st);
+					fprintf(f, "%s\"%s/redial-cli\": ", f2 ? "" : ", ", order_names[i]);
+				} else {
+					bd_ratio_stats(s, BD_REDIAL, (enum bd_impl)i, L->ratios[r], &st);
+					fprintf(f, "%s\"redial/%s\": ", f2 ? "" : ", ", order_names[i]);
+				}
 				jrstat(f, &st);
 				f2 = false;
 			}
