@@ -537,16 +537,19 @@ static void print_storm(FILE *out, const struct bd_bench *b, int first, int last
 
 /* ---- goals ------------------------------------------------------------------------------- */
 
+#define MAX_GOALS 16
+
 struct goal {
 	char text[160];
+	bool ratio;            /* a ratio of two contenders; else a figure of redial's */
+	const char *unit;      /* after the bound and the margin: "" or " B" */
 	double value;
-	double lo, hi; /* per-repetition range, NAN when not a ratio */
-	double pct;    /* the ratio's spread (struct bd_rstat) */
-	int n;         /* its repetitions */
-	bool cap_hit;  /* the adaptive repetitions stopped at their cap */
+	struct bd_rstat st;    /* ratio: its spread; figure: med, min, max over repetitions */
 	double bound;
 	bool at_least;
 	bool known;
+	bool cap_hit;          /* the adaptive repetitions stopped at their cap */
+	char note[160];
 };
 
 static int find_scen(const struct bd_bench *b, const char *name, uint32_t endpoints, enum bd_impl impl)
@@ -564,41 +567,113 @@ static int find_scen(const struct bd_bench *b, const char *name, uint32_t endpoi
 	return best;
 }
 
+static int find_variant(const struct bd_bench *b, const char *variant)
+{
+	for (int si = 0; si < b->nscen; si++)
+		if (b->scen[si].variant && !strcmp(b->scen[si].variant, variant))
+			return si;
+	return -1;
+}
+
+static struct goal *goal_new(struct goal *g, int *n, double bound, bool at_least, const char *fmt,
+			     ...) __attribute__((format(printf, 5, 6)));
+static struct goal *goal_new(struct goal *g, int *n, double bound, bool at_least, const char *fmt,
+			     ...)
+{
+	struct goal *x = &g[(*n)++];
+	memset(x, 0, sizeof(*x));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->text, sizeof(x->text), fmt, ap);
+	va_end(ap);
+	x->bound = bound;
+	x->at_least = at_least;
+	x->unit = "";
+	x->value = NAN;
+	x->st.n = 0;
+	return x;
+}
+
+static void goal_ratio(struct goal *x, const struct bd_bench *b, int si, enum bd_impl num,
+		       enum bd_impl den, enum bd_metric m)
+{
+	x->ratio = true;
+	if (si < 0) {
+		snprintf(x->note, sizeof(x->note), "not run (--only)");
+		return;
+	}
+	const struct bd_scen *s = &b->scen[si];
+	if (!b->impl[num].available || !b->impl[den].available) {
+		snprintf(x->note, sizeof(x->note), "%s not available",
+			 order_names[!b->impl[num].available ? num : den]);
+		return;
+	}
+	if (!(s->impls & (1u << num)) || !(s->impls & (1u << den))) {
+		snprintf(x->note, sizeof(x->note), "not run (--impl)");
+		return;
+	}
+	bd_ratio_stats(s, num, den, m, &x->st);
+	x->value = x->st.med;
+	x->known = x->st.n > 0;
+	/* The cap concerns the key ratio only: the pair the repetitions were added for. */
+	enum bd_impl kn, kd;
+	enum bd_metric km;
+	x->cap_hit = s->cap_hit && bd_key_ratio(s, b, &kn, &kd, &km) && kn == num && kd == den &&
+		     km == m;
+}
+
+/* redial's own figure m in scenario si: its median and range over the repetitions. */
+static void goal_figure(struct goal *x, const struct bd_bench *b, int si, enum bd_metric m)
+{
+	if (si < 0) {
+		snprintf(x->note, sizeof(x->note), "not run (--only)");
+		return;
+	}
+	const struct bd_cell *c = &b->scen[si].cell[BD_REDIAL];
+	x->st.n = 0;
+	x->st.min = x->st.max = NAN;
+	for (int r = 0; r < c->nrep; r++) {
+		double v = c->ok[r] ? c->m[r][m] : NAN;
+		if (isnan(v))
+			continue;
+		if (!x->st.n || v < x->st.min)
+			x->st.min = v;
+		if (!x->st.n || v > x->st.max)
+			x->st.max = v;
+		x->st.n++;
+	}
+	x->value = x->st.med = c->med[m];
+	x->known = !isnan(x->value);
+}
+
 static int goals(const struct bd_bench *b, struct goal *g)
 {
 	int n = 0;
-	memset(g, 0, 10 * sizeof(*g));
-	for (int k = 0; k < 10; k++)
-		g[k].lo = g[k].hi = NAN;
-	int si = find_scen(b, "churn", 0, BD_REDIAL);
+	struct goal *x;
+	/* The goals, in its order. */
+	static const struct {
+		const char *variant, *what;
+	} storms[] = {
+		{ "refused-fixed", "refusal storm, fixed 1 ms backoff" },
+		{ "refused-jitter", "refusal storm, full jitter 0-4 ms" },
+		{ "timeout", "timeout storm, 100 ms deadline, 1 ms backoff" },
+	};
+	for (size_t k = 0; k < sizeof(storms) / sizeof(storms[0]); k++) {
+		x = goal_new(g, &n, 1.15, true, "%s: CPU/attempt, epoll / redial tool", storms[k].what);
+		goal_ratio(x, b, find_variant(b, storms[k].variant), BD_EPOLL, BD_REDIAL_CLI,
+			   BD_CPU_US_PER_ATTEMPT);
+	}
+	int churn = find_scen(b, "churn", 0, BD_REDIAL);
 	static const struct {
 		enum bd_impl impl;
 		double bound;
-	} churn[] = { { BD_FLOOR, 0.95 }, { BD_EPOLL, 1.15 }, { BD_LIBUV, 1.5 }, { BD_GO, 2.0 } };
-	for (size_t k = 0; k < sizeof(churn) / sizeof(churn[0]); k++) {
-		struct goal *x = &g[n++];
-		snprintf(x->text, sizeof(x->text), "churn connects/s, redial / %s",
-			 order_names[churn[k].impl]);
-		x->value = x->lo = x->hi = NAN;
-		if (si >= 0) {
-			struct bd_rstat st;
-			enum bd_impl kn, kd;
-			enum bd_metric km;
-			bd_ratio_stats(&b->scen[si], BD_REDIAL, churn[k].impl, BD_CONNECTS_PER_S, &st);
-			x->value = st.med;
-			x->lo = st.min;
-			x->hi = st.max;
-			x->pct = st.pct;
-			x->n = st.n;
-			/* The cap concerns the key ratio only. */
-			x->cap_hit = b->scen[si].cap_hit && bd_key_ratio(&b->scen[si], b, &kn, &kd, &km) &&
-				     kd == churn[k].impl && km == BD_CONNECTS_PER_S;
-		}
-		x->bound = churn[k].bound;
-		x->at_least = true;
-		x->known = !isnan(x->value);
+	} ch[] = { { BD_EPOLL, 1.15 }, { BD_LIBUV, 1.5 }, { BD_FLOOR, 0.95 }, { BD_GO, 2.0 } };
+	for (size_t k = 0; k < sizeof(ch) / sizeof(ch[0]); k++) {
+		x = goal_new(g, &n, ch[k].bound, true, "churn connects/s, redial / %s",
+			     order_names[ch[k].impl]);
+		goal_ratio(x, b, churn, BD_REDIAL, ch[k].impl, BD_CONNECTS_PER_S);
 	}
-	int lo = -1, hi = -1;
+	int lo = -1, hi = -1, hi2 = -1;
 	for (int k = 0; k < b->nscen; k++) {
 		const struct bd_scen *s = &b->scen[k];
 		if (strcmp(s->name, "scale") || !(s->impls & (1u << BD_REDIAL)))
@@ -608,49 +683,50 @@ static int goals(const struct bd_bench *b, struct goal *g)
 		if (hi < 0 || s->endpoints > b->scen[hi].endpoints)
 			hi = k;
 	}
-	struct goal *x = &g[n++];
-	snprintf(x->text, sizeof(x->text), "scale: redial bytes per idle endpoint at %u",
-		 hi >= 0 ? b->scen[hi].endpoints : 0);
-	x->value = hi >= 0 ? b->scen[hi].cell[BD_REDIAL].med[BD_RSS_PER_EP] : NAN;
-	x->bound = 256;
-	x->known = !isnan(x->value);
-	/* The same per endpoint, as the slope between the two largest tables: what one more
-	 * idle endpoint costs, without the ring and the fixed tables. */
-	int hi2 = -1;
 	for (int k = 0; k < b->nscen; k++) {
 		const struct bd_scen *s = &b->scen[k];
-		if (strcmp(s->name, "scale") || !(s->impls & (1u << BD_REDIAL)) || k == hi)
-			continue;
-		if (hi2 < 0 || s->endpoints > b->scen[hi2].endpoints)
+		if (!strcmp(s->name, "scale") && (s->impls & (1u << BD_REDIAL)) && k != hi &&
+		    (hi2 < 0 || s->endpoints > b->scen[hi2].endpoints))
 			hi2 = k;
 	}
-	x = &g[n++];
-	snprintf(x->text, sizeof(x->text), "scale: redial bytes per idle endpoint, %u..%u slope",
-		 hi2 >= 0 ? b->scen[hi2].endpoints : 0, hi >= 0 ? b->scen[hi].endpoints : 0);
+	uint32_t nhi = hi >= 0 ? b->scen[hi].endpoints : 100000;
+	x = goal_new(g, &n, 128, false, "memory: bytes per idle endpoint at %u", nhi);
+	x->unit = " B";
+	goal_figure(x, b, hi, BD_RSS_PER_EP);
+	if (hi >= 0 && nhi != 100000)
+		snprintf(x->note, sizeof(x->note), "the goal is stated at 100000 (`make bench`)");
+	/* What one more idle endpoint costs, without the ring and the fixed tables. */
+	if (hi2 >= 0)
+		x = goal_new(g, &n, 128, false, "memory: bytes per idle endpoint, slope %u..%u",
+			     b->scen[hi2].endpoints, nhi);
+	else
+		x = goal_new(g, &n, 128, false, "memory: bytes per idle endpoint, slope between "
+			     "the two largest tables");
+	x->unit = " B";
 	if (hi >= 0 && hi2 >= 0) {
 		const struct bd_scen *a = &b->scen[hi2], *z = &b->scen[hi];
 		x->value = (z->cell[BD_REDIAL].med[BD_RSS_PER_EP] * z->endpoints -
 			    a->cell[BD_REDIAL].med[BD_RSS_PER_EP] * a->endpoints) /
 			   (double)(z->endpoints - a->endpoints);
+		x->known = !isnan(x->value);
 	} else {
-		x->value = NAN;
+		snprintf(x->note, sizeof(x->note), "needs two scale sizes");
 	}
-	x->bound = 256;
-	x->known = !isnan(x->value);
 	static const struct {
 		enum bd_metric m;
 		const char *what;
 	} flat[] = { { BD_CPU_US_PER_ATTEMPT, "CPU per attempt" },
 		     { BD_REMOVE_NS, "removal cost per endpoint" } };
 	for (size_t k = 0; k < sizeof(flat) / sizeof(flat[0]); k++) {
-		x = &g[n++];
-		snprintf(x->text, sizeof(x->text), "scale: redial %s at %u / at %u", flat[k].what,
-			 hi >= 0 ? b->scen[hi].endpoints : 0, lo >= 0 ? b->scen[lo].endpoints : 0);
-		x->value = lo >= 0 && hi > lo ? b->scen[hi].cell[BD_REDIAL].med[flat[k].m] /
-							b->scen[lo].cell[BD_REDIAL].med[flat[k].m]
-					      : NAN;
-		x->bound = 1.2;
-		x->known = !isnan(x->value);
+		x = goal_new(g, &n, 1.2, false, "scale: redial %s at %u / at %u", flat[k].what, nhi,
+			     lo >= 0 ? b->scen[lo].endpoints : 1000);
+		if (lo >= 0 && hi > lo) {
+			x->value = b->scen[hi].cell[BD_REDIAL].med[flat[k].m] /
+				   b->scen[lo].cell[BD_REDIAL].med[flat[k].m];
+			x->known = !isnan(x->value);
+		} else {
+			snprintf(x->note, sizeof(x->note), "needs two scale sizes");
+		}
 	}
 	return n;
 }
@@ -658,6 +734,69 @@ static int goals(const struct bd_bench *b, struct goal *g)
 static bool goal_met(const struct goal *g)
 {
 	return g->known && (g->at_least ? g->value >= g->bound : g->value <= g->bound);
+}
+
+/* By how much the goal is met (> 0) or missed (< 0), in the goal's unit. */
+static double goal_margin(const struct goal *g)
+{
+	return g->at_least ? g->value - g->bound : g->bound - g->value;
+}
+
+static void goal_spread_text(const struct goal *g, char *buf, size_t len)
+{
+	if (!g->known || g->st.n == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	if (g->ratio && g->st.n > 1)
+		snprintf(buf, len, "%.2f\u2013%.2f, \u00b1%.0f%% (%d reps%s)", g->st.min, g->st.max,
+			 g->st.pct, g->st.n, g->cap_hit ? ", cap hit" : "");
+	else if (g->ratio)
+		snprintf(buf, len, "one repetition");
+	else
+		snprintf(buf, len, "%.0f\u2013%.0f (%d rep%s)", g->st.min, g->st.max, g->st.n,
+			 g->st.n == 1 ? "" : "s");
+}
+
+static void goal_result_text(const struct goal *g, char *buf, size_t len)
+{
+	if (!g->known) {
+		snprintf(buf, len, "not measured%s%s", g->note[0] ? ": " : "", g->note);
+		return;
+	}
+	double d = goal_margin(g), rel = fabs(d) / g->bound * 100;
+	const char *unit = g->unit;
+	int prec = g->bound < 10 ? 2 : 0;
+	if (d >= 0)
+		snprintf(buf, len, "met (by %.*f%s, %.0f%%)", prec, d, unit, rel);
+	else
+		snprintf(buf, len, "**missed** by %.*f%s (%.0f%%)", prec, -d, unit, rel);
+	/* The goal inside the spread: the verdict could go either way. */
+	if (g->ratio && g->st.n > 1 && g->st.lo < g->bound && g->st.hi > g->bound)
+		snprintf(buf + strlen(buf), len - strlen(buf), "; the goal is inside the interval");
+	if (g->note[0])
+		snprintf(buf + strlen(buf), len - strlen(buf), "; %s", g->note);
+}
+
+/* The goal table as markdown (the README's). */
+static void goal_table(const struct bd_bench *b, FILE *out)
+{
+	struct goal g[MAX_GOALS];
+	int n = goals(b, g);
+	fprintf(out, "| goal | target | measured | per repetition | result |\n"
+		"| --- | --- | ---: | --- | --- |\n");
+	for (int k = 0; k < n; k++) {
+		char spread[120], result[300], value[32];
+		goal_spread_text(&g[k], spread, sizeof(spread));
+		goal_result_text(&g[k], result, sizeof(result));
+		if (!g[k].known)
+			snprintf(value, sizeof(value), "-");
+		else
+			snprintf(value, sizeof(value), "%.*f", g[k].bound < 10 ? 2 : 0, g[k].value);
+		fprintf(out, "| %s | %s %g%s | %s | %s | %s |\n", g[k].text,
+			g[k].at_least ? "\u2265" : "\u2264", g[k].bound, g[k].unit, value, spread,
+			result);
+	}
 }
 
 /* How system calls were counted in this run. */
@@ -726,24 +865,10 @@ void bd_print_tables(const struct bd_bench *b, FILE *out)
 				(b->cg[BD_REDIAL].instructions / b->cg[BD_REDIAL].attempts) /
 					(b->cg[BD_EPOLL].instructions / b->cg[BD_EPOLL].attempts));
 	}
-	struct goal g[16];
-	int n = goals(b, g);
-	fprintf(out, "\n== goals (benchmark figures, not tests)\n");
-	if (b->quick)
-		fprintf(out, "   (--quick stops the scale sweep at 10000: the memory and flatness "
-			"goals are stated for 100000, see `make bench`)\n");
-	for (int k = 0; k < n; k++) {
-		if (!g[k].known) {
-			fprintf(out, "   %-58s %8s   (not measured in this run)\n", g[k].text, "-");
-			continue;
-		}
-		fprintf(out, "   %-58s %8.3f   %s %-6g %-7s", g[k].text, g[k].value,
-			g[k].at_least ? ">=" : "<=", g[k].bound, goal_met(&g[k]) ? "met" : "NOT MET");
-		if (!isnan(g[k].lo) && g[k].n > 1)
-			fprintf(out, "  (repetitions: %.2f..%.2f, +-%.0f%% over %d%s)", g[k].lo, g[k].hi,
-				g[k].pct, g[k].n, g[k].cap_hit ? ", cap hit" : "");
-		fprintf(out, "\n");
-	}
+	fprintf(out, "\n== goals (benchmark figures, not tests): the median of the per-repetition "
+		"ratios;\n   per repetition: their min\u2013max, and \u00b1 the larger side of the 90%% "
+		"interval of the median (min..max under 5 repetitions)\n\n");
+	goal_table(b, out);
 }
 
 /* ---- JSON -------------------------------------------------------------------------------- */
@@ -979,7 +1104,7 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		first = false;
 	}
 	fprintf(f, "},\n  \"goals\": [");
-	struct goal g[16];
+	struct goal g[MAX_GOALS];
 	int n = goals(b, g);
 	for (int k = 0; k < n; k++) {
 		fprintf(f, "%s\n    {\"goal\": ", k ? "," : "");
@@ -987,19 +1112,43 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		fprintf(f, ", \"bound\": %g, \"direction\": \"%s\", \"value\": ", g[k].bound,
 			g[k].at_least ? ">=" : "<=");
 		jnum(f, g[k].known ? g[k].value : NAN);
-		fprintf(f, ", \"met\": %s", !g[k].known ? "null" : goal_met(&g[k]) ? "true" : "false");
-		if (!isnan(g[k].lo)) {
+		fprintf(f, ", \"met\": %s, \"margin\": ",
+			!g[k].known ? "null" : goal_met(&g[k]) ? "true" : "false");
+		jnum(f, g[k].known ? goal_margin(&g[k]) : NAN);
+		if (g[k].st.n > 0) {
 			fprintf(f, ", \"rep_min\": ");
-			jnum(f, g[k].lo);
+			jnum(f, g[k].st.min);
 			fprintf(f, ", \"rep_max\": ");
-			jnum(f, g[k].hi);
+			jnum(f, g[k].st.max);
+			fprintf(f, ", \"reps\": %d", g[k].st.n);
+		}
+		if (g[k].ratio && g[k].st.n > 1) {
 			fprintf(f, ", \"spread_pct\": ");
-			jnum(f, g[k].pct);
-			fprintf(f, ", \"reps\": %d, \"cap_hit\": %s", g[k].n, g[k].cap_hit ? "true" : "false");
+			jnum(f, g[k].st.pct);
+			fprintf(f, ", \"ci_lo\": ");
+			jnum(f, g[k].st.lo);
+			fprintf(f, ", \"ci_hi\": ");
+			jnum(f, g[k].st.hi);
+			fprintf(f, ", \"cap_hit\": %s", g[k].cap_hit ? "true" : "false");
+		}
+		if (g[k].note[0]) {
+			fprintf(f, ", \"note\": ");
+			jstr(f, g[k].note);
 		}
 		fprintf(f, "}");
 	}
-	fprintf(f, "\n  ]\n}\n");
+	/* The same as the markdown table printed on stdout. */
+	char *md = NULL;
+	size_t mdlen = 0;
+	FILE *mf = open_memstream(&md, &mdlen);
+	if (mf) {
+		goal_table(b, mf);
+		fclose(mf);
+	}
+	fprintf(f, "\n  ],\n  \"goal_table_markdown\": ");
+	jstr(f, md ? md : "");
+	free(md);
+	fprintf(f, "\n}\n");
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
