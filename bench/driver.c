@@ -12,8 +12,9 @@
  * repetition rotating the order; the sizes of the scale sweep are interleaved too. At least 3
  * repetitions, 5 for churn, refused, timeout, scale and storm in the full run (--reps N sets
  * them all); then repetitions are added one at a time until the scenario's key ratio (redial
- * against epoll, bd_key_ratio) is known within +-10% (struct bd_rstat), up to a cap (6 with
- * --quick; 12, 8 for scale, 6 for hold in the full run; --max-reps N), and the output says
+ * against epoll, bd_key_ratio; in the scale sweep the largest table's) is known within
+ * +-10% (struct bd_rstat), up to a cap (6 with --quick; 12, 8 for scale, 6 for hold in the
+ * full run; --max-reps N), and the output says
  * when the cap was hit. Each contender measures itself and prints one RESULT line
  * (contender_common.h); the driver adds the farm's CPU use and the load of other processes,
  * and performs the drop in `hold`. Ratios are taken pair by pair: redial's figure over a
@@ -996,7 +997,7 @@ static void count_syscalls(struct bd_scen *s, struct farm *f)
 			if (ret == 0) {
 				derive(s, (enum bd_impl)i, &res, drop_ms, farm_pct, other_pct, m);
 				c->sc_counted = m[BD_SYSCALLS_PER_ATTEMPT];
-				if (isnan(c->sc_counted))
+				if (isnan(c->sc_counted) && !note[0])
 					bd_fmt(note, sizeof(note), "%s",
 					       !(m[BD_ATTEMPTS] > 0) ? "no attempt in its window"
 								     : "no count in its result");
@@ -1025,17 +1026,34 @@ static int group_end(int first)
 	return last;
 }
 
-/* The widest spread of the group's key ratios, NAN when none has two repetitions to judge by
- * (a contender that keeps failing: more repetitions would not help), and whether any
- * scenario of the group has a key ratio at all. */
-static double group_spread(int first, int last, bool *adaptive)
+/* Whether scenario si of the group first..last has its key ratio judged: in the scale sweep
+ * only the largest table's (where the goals are; at 1000 endpoints the memory figures are a
+ * few pages, which move by tens of percent from run to run). */
+static bool judged(int si, int first, int last)
+{
+	enum bd_impl num, den;
+	enum bd_metric m;
+	if (!bd_key_ratio(&B.scen[si], &B, &num, &den, &m))
+		return false;
+	if (strcmp(B.scen[si].name, "scale"))
+		return true;
+	for (int k = first; k <= last; k++)
+		if (B.scen[k].endpoints > B.scen[si].endpoints)
+			return false;
+	return true;
+}
+
+/* The widest spread of the key ratios judged among scenarios lo..hi of the group
+ * first..last, NAN when none has two repetitions to judge by (a contender that keeps
+ * failing: more repetitions would not help), and whether any is judged at all. */
+static double group_spread(int lo, int hi, int first, int last, bool *adaptive)
 {
 	double worst = NAN;
 	*adaptive = false;
-	for (int si = first; si <= last; si++) {
+	for (int si = lo; si <= hi; si++) {
 		enum bd_impl num, den;
 		enum bd_metric m;
-		if (!bd_key_ratio(&B.scen[si], &B, &num, &den, &m))
+		if (!judged(si, first, last) || !bd_key_ratio(&B.scen[si], &B, &num, &den, &m))
 			continue;
 		*adaptive = true;
 		struct bd_rstat st;
@@ -1078,7 +1096,7 @@ static void run_scenarios(void)
 		double spread = NAN;
 		for (;;) {
 			if (rep >= s0->reps) {
-				spread = group_spread(first, last, &adaptive);
+				spread = group_spread(first, last, first, last, &adaptive);
 				if (!adaptive || !(spread > BD_SPREAD_TARGET_PCT) || rep >= s0->max_reps)
 					break;
 				fputc('+', stderr);
@@ -1092,7 +1110,7 @@ static void run_scenarios(void)
 			B.scen[si].reps = rep;
 			/* Each scenario's own key ratio: one of a group can be within the target
 			 * while another kept the group going. */
-			double sp = group_spread(si, si, &own);
+			double sp = group_spread(si, si, first, last, &own);
 			B.scen[si].adaptive = own;
 			B.scen[si].cap_hit = own && sp > BD_SPREAD_TARGET_PCT;
 		}

@@ -153,9 +153,9 @@ struct bd_rstat {
 void bd_ratio_stats(const struct bd_scen *s, enum bd_impl num, enum bd_impl den, enum bd_metric m,
 		    struct bd_rstat *st);
 /* The ratio each scenario's repetitions are added for: redial / epoll of its first ratio
- * column (churn connects/s, refused attempts/s, timeout CPU per attempt, scale memory,
- * hold idle CPU); storm: epoll / redial-cli of CPU per attempt. False when the pair did not
- * both run. */
+ * column (churn connects/s, refused attempts/s, timeout CPU per attempt, scale memory --
+ * judged at the largest table of the sweep only --, hold idle CPU); storm: epoll /
+ * redial-cli of CPU per attempt. False when the pair did not both run. */
 bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_impl *num,
 		  enum bd_impl *den, enum bd_metric *m);
 const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len); /* churn, storm/timeout */

@@ -316,7 +316,12 @@ static void reps_text(const struct bd_bench *b, const struct bd_scen *s, char *b
 		return;
 	}
 	struct bd_rstat st;
+	char what[64];
 	bd_ratio_stats(s, num, den, m, &st);
+	if (!strcmp(s->name, "scale"))
+		snprintf(what, sizeof(what), "%s @%u", short_name(m), s->endpoints);
+	else
+		snprintf(what, sizeof(what), "%s", short_name(m));
 	if (st.n < 2)
 		snprintf(buf, len, "%d repetition%s (no spread to judge)", s->reps,
 			 s->reps == 1 ? "" : "s");
@@ -324,11 +329,11 @@ static void reps_text(const struct bd_bench *b, const struct bd_scen *s, char *b
 		snprintf(buf, len,
 			 "%d repetitions: CAP HIT, the key ratio %s/%s %s is still +-%.1f%% "
 			 "(target +-%.0f%%)",
-			 s->reps, order_names[num], order_names[den], short_name(m), st.pct,
+			 s->reps, order_names[num], order_names[den], what, st.pct,
 			 BD_SPREAD_TARGET_PCT);
 	else
 		snprintf(buf, len, "%d repetitions (key ratio %s/%s %s +-%.1f%%, target +-%.0f%%)",
-			 s->reps, order_names[num], order_names[den], short_name(m), st.pct,
+			 s->reps, order_names[num], order_names[den], what, st.pct,
 			 BD_SPREAD_TARGET_PCT);
 }
 
@@ -382,7 +387,13 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 	if (!L)
 		return;
 	bool scale = !strcmp(s0->name, "scale");
-	print_scen_header(out, b, s0);
+	/* The header's repetitions: those of the scenario whose key ratio was judged (in the
+	 * scale sweep, the largest table). */
+	const struct bd_scen *hs = s0;
+	for (int si = first; si <= last; si++)
+		if (b->scen[si].adaptive)
+			hs = &b->scen[si];
+	print_scen_header(out, b, hs);
 	fprintf(out, "   %-14s", "impl");
 	if (scale)
 		fprintf(out, " %8s", "N");
