@@ -33,16 +33,16 @@ static uint64_t throttle_delay;
 /* A blocking connect bounded by the connect deadline. Returns the fd, or -errno. */
 static int connect_one(const struct sockaddr_in *sa)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = BC_SYS(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	if (fd < 0)
 		return -errno;
 	struct timeval tv = { .tv_sec = (time_t)(opts.timeout_ns / 1000000000u),
 			      .tv_usec = (suseconds_t)(opts.timeout_ns % 1000000000u / 1000) };
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+	BC_SYS(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	if (BC_SYS(connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) == 0)
 		return fd;
 	int err = errno == EINPROGRESS ? ETIMEDOUT : errno;
-	close(fd);
+	BC_SYS(close(fd));
 	return -err;
 }
 
@@ -63,6 +63,7 @@ static void windowed(void)
 		if (!next)
 			break;
 		if (e->due > now) {
+			bc_sites++; /* clock_nanosleep */
 			bc_sleep_until(e->due < next ? e->due : next);
 			if (bc_now() < e->due)
 				continue; /* woke for the window, not for this endpoint */
@@ -76,11 +77,11 @@ static void windowed(void)
 			throttle_delay = 0;
 			/* Wait for the server to close first, then close our side. */
 			struct timeval tv = { .tv_sec = 2 };
-			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			BC_SYS(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 			char buf[64];
-			while (read(fd, buf, sizeof(buf)) > 0)
+			while (BC_SYS(read(fd, buf, sizeof(buf))) > 0)
 				;
-			close(fd);
+			BC_SYS(close(fd));
 			uint64_t down = bc_now();
 			if (down - now >= opts.stable_after_ns) {
 				e->level = 0;
@@ -131,7 +132,7 @@ static void held(void)
 		uint64_t wait = next > now ? next - now : 0;
 		struct timespec ts = { .tv_sec = (time_t)(wait / 1000000000u),
 				       .tv_nsec = (long)(wait % 1000000000u) };
-		int ready = ppoll(p, n, &ts, NULL);
+		int ready = BC_SYS(ppoll(p, n, &ts, NULL));
 		if (ready < 0 && errno != EINTR)
 			bc_die("ppoll", errno);
 		now = bc_now();
@@ -139,7 +140,7 @@ static void held(void)
 			if (p[i].fd < 0 || !p[i].revents)
 				continue;
 			ready--;
-			close(p[i].fd);
+			BC_SYS(close(p[i].fd));
 			p[i].fd = -1;
 			bc_hold_dropped(&hold, now);
 		}
@@ -151,6 +152,7 @@ static void held(void)
 int main(int argc, char **argv)
 {
 	bc_parse(argc, argv, IMPL, &opts);
+	bc_sites_on = true; /* every system call goes through BC_SYS */
 	redial_rng_seed(&rng, opts.seed);
 	switch (opts.scenario) {
 	case BC_SCALE:

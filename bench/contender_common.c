@@ -165,6 +165,24 @@ void bc_sleep_until(uint64_t t)
 		;
 }
 
+uint64_t bc_sites;
+bool bc_sites_on;
+uint64_t (*bc_sites_fn)(void);
+
+/* The driver's system call counter: -2 not looked up yet, -1 none. */
+static int sc_fd = -2;
+
+bool bc_have_syscalls(void)
+{
+	if (sc_fd == -2) {
+		const char *v = getenv("BENCH_SYSCALL_FD");
+		char *end;
+		long fd = v ? strtol(v, &end, 10) : -1;
+		sc_fd = v && *v && !*end && fd >= 0 && fd < 1024 ? (int)fd : -1;
+	}
+	return sc_fd >= 0;
+}
+
 struct bc_cpu bc_cpu(void)
 {
 	struct rusage ru;
@@ -172,8 +190,36 @@ struct bc_cpu bc_cpu(void)
 	struct bc_cpu c = {
 		.user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec,
 		.sys_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec,
+		.vcsw = (uint64_t)ru.ru_nvcsw,
+		.ivcsw = (uint64_t)ru.ru_nivcsw,
+		.sites = bc_sites_fn ? bc_sites_fn() : bc_sites,
 	};
+	/* A counting event opened with inherit: the read sums every thread. */
+	if (bc_have_syscalls() && read(sc_fd, &c.syscalls, sizeof(c.syscalls)) != sizeof(c.syscalls))
+		bc_die("read BENCH_SYSCALL_FD", errno);
 	return c;
+}
+
+struct bc_cpu bc_cpu_sub(struct bc_cpu a, struct bc_cpu b)
+{
+	struct bc_cpu d = {
+		.user_us = a.user_us - b.user_us,
+		.sys_us = a.sys_us - b.sys_us,
+		.vcsw = a.vcsw - b.vcsw,
+		.ivcsw = a.ivcsw - b.ivcsw,
+		.syscalls = a.syscalls - b.syscalls,
+		.sites = a.sites - b.sites,
+	};
+	return d;
+}
+
+void bc_print_usage(const struct bc_cpu *d)
+{
+	printf(" vcsw=%" PRIu64 " ivcsw=%" PRIu64, d->vcsw, d->ivcsw);
+	if (bc_have_syscalls())
+		printf(" syscalls=%" PRIu64, d->syscalls);
+	if (bc_sites_on || bc_sites_fn)
+		printf(" sc_sites=%" PRIu64, d->sites);
 }
 
 long bc_rss(void)
@@ -320,6 +366,12 @@ void bc_window_local_error(struct bc_window *w)
 		w->local_errors++;
 }
 
+void bc_window_started(struct bc_window *w)
+{
+	if (w->open)
+		w->started++;
+}
+
 static void print_hist(const struct bc_hist *h)
 {
 	printf(" hist_n=%" PRIu64 " early=%" PRIu64 " p50_ns=%" PRIu64 " p99_ns=%" PRIu64
@@ -330,12 +382,15 @@ static void print_hist(const struct bc_hist *h)
 
 void bc_window_report(const struct bc_window *w, const char *impl, long rss_delta)
 {
+	struct bc_cpu d = bc_cpu_sub(w->cpu1, w->cpu0);
 	printf("RESULT impl=%s scenario=%s endpoints=%u attempts=%" PRIu64 " connects=%" PRIu64
 	       " failures=%" PRIu64 " timeouts=%" PRIu64 " local_errors=%" PRIu64
-	       " wall_ns=%" PRIu64 " user_us=%" PRIu64 " sys_us=%" PRIu64 " rss_delta=%ld",
+	       " started=%" PRIu64 " wall_ns=%" PRIu64 " user_us=%" PRIu64 " sys_us=%" PRIu64
+	       " rss_delta=%ld",
 	       impl, bc_scenario_name(w->o->scenario), w->o->endpoints, w->attempts, w->connects,
-	       w->failures, w->timeouts, w->local_errors, w->t_closed - w->t_opened,
-	       w->cpu1.user_us - w->cpu0.user_us, w->cpu1.sys_us - w->cpu0.sys_us, rss_delta);
+	       w->failures, w->timeouts, w->local_errors, w->started, w->t_closed - w->t_opened,
+	       d.user_us, d.sys_us, rss_delta);
+	bc_print_usage(&d);
 	print_hist(&w->hist);
 	printf("\n");
 	fflush(stdout);
@@ -370,6 +425,7 @@ void bc_scale_report(const struct bc_scale_result *s, const char *impl)
 	       s->cpu.sys_us, s->rss_delta, s->removed, s->remove_total_ns);
 	printf(" remove_p50_ns=%" PRIu64 " remove_p99_ns=%" PRIu64,
 	       bc_hist_quantile(&s->remove_hist, 0.5), bc_hist_quantile(&s->remove_hist, 0.99));
+	bc_print_usage(&s->cpu);
 	printf("\n");
 	fflush(stdout);
 }
@@ -472,6 +528,7 @@ void bc_hold_report(struct bc_hold *h, const char *impl)
 			last = h->notice[i];
 	}
 	uint64_t idle_ns = h->t_idle_end - h->t_idle_start;
+	struct bc_cpu d = bc_cpu_sub(h->cpu_all, h->cpu_start);
 	printf("RESULT impl=%s scenario=hold endpoints=%u attempts=%u connects=%u failures=0"
 	       " wall_ns=%" PRIu64 " user_us=%" PRIu64 " sys_us=%" PRIu64 " rss_delta=%ld"
 	       " idle_ns=%" PRIu64 " idle_user_us=%" PRIu64 " idle_sys_us=%" PRIu64
@@ -481,6 +538,7 @@ void bc_hold_report(struct bc_hold *h, const char *impl)
 	       h->rss_all - h->rss0, idle_ns, h->cpu_idle1.user_us - h->cpu_idle0.user_us,
 	       h->cpu_idle1.sys_us - h->cpu_idle0.sys_us, h->noticed,
 	       t0 && last > t0 ? last - t0 : 0);
+	bc_print_usage(&d); /* the connect phase, as user_us and sys_us */
 	print_hist(&hist);
 	printf("\n");
 	fflush(stdout);

@@ -9,7 +9,20 @@
  *   RESULT impl=epoll scenario=churn endpoints=1000 attempts=... key=value ...
  *
  * Every figure in that line is measured by the contender on itself (getrusage RUSAGE_SELF,
- * /proc/self/statm, CLOCK_MONOTONIC), over a window that excludes process start-up. */
+ * /proc/self/statm, CLOCK_MONOTONIC), over a window that excludes process start-up.
+ *
+ * Wake-ups and system calls, over the same window as the CPU figures:
+ *   vcsw, ivcsw  voluntary and involuntary context switches (getrusage ru_nvcsw, ru_nivcsw,
+ *                every thread): vcsw counts the times the process blocked and was woken;
+ *   syscalls     system calls entered by every thread, when the driver hands over a counter
+ *                of the raw_syscalls:sys_enter tracepoint (perf_event_open, opened on the
+ *                contender before exec; its descriptor number is in BENCH_SYSCALL_FD) -
+ *                only in the driver's separate counting run, since the tracepoint slows
+ *                every system call on the machine while it is counted;
+ *   sc_sites     the fallback where no such counter can be had: the contender's own count
+ *                of the system calls it makes, incremented at each call site (BC_SYS), or
+ *                what the library counts (redial: io_uring_enter calls, redial_stats.submits).
+ *                Contenders that cannot see their library's calls (libuv, go) omit it. */
 #ifndef CONTENDER_COMMON_H
 #define CONTENDER_COMMON_H
 
@@ -65,10 +78,28 @@ void bc_addr(uint32_t i, uint16_t port, struct sockaddr_in *ret);
 uint64_t bc_now(void); /* CLOCK_MONOTONIC ns */
 void bc_sleep_until(uint64_t t);
 
+/* A reading of the process's own counters; differences of two readings are what the RESULT
+ * line reports. */
 struct bc_cpu {
 	uint64_t user_us, sys_us;
+	uint64_t vcsw, ivcsw; /* context switches: voluntary (wake-ups), involuntary */
+	uint64_t syscalls;    /* the driver's raw_syscalls:sys_enter counter (bc_have_syscalls) */
+	uint64_t sites;       /* the contender's own system call count (bc_sites_on) */
 };
 struct bc_cpu bc_cpu(void);
+struct bc_cpu bc_cpu_sub(struct bc_cpu a, struct bc_cpu b); /* a - b, field by field */
+/* Prints " vcsw=.. ivcsw=.. [syscalls=..] [sc_sites=..]" for a difference of readings. */
+void bc_print_usage(const struct bc_cpu *d);
+/* True when the driver handed over a system call counter (BENCH_SYSCALL_FD). */
+bool bc_have_syscalls(void);
+
+/* The fallback system call count: a contender that counts its own calls sets bc_sites_on
+ * and wraps each call in BC_SYS, or sets bc_sites_fn to a function that returns a count
+ * kept elsewhere (the library's). */
+extern uint64_t bc_sites;
+extern bool bc_sites_on;
+extern uint64_t (*bc_sites_fn)(void);
+#define BC_SYS(call) (bc_sites++, (call))
 long bc_rss(void); /* resident bytes */
 
 /* ---- Histogram: 16 linear sub-buckets per power of two (6% resolution), in ns ----------- */
@@ -92,6 +123,8 @@ struct bc_window {
 	uint64_t t_opened, t_closed; /* actual */
 	bool open, done;
 	uint64_t attempts, connects, failures, timeouts, local_errors; /* inside the window */
+	uint64_t started; /* attempts begun inside the window (contenders that call
+			     bc_window_started; 0 otherwise) */
 	struct bc_cpu cpu0, cpu1;
 	struct bc_hist hist;
 };
@@ -105,6 +138,8 @@ uint64_t bc_window_tick(struct bc_window *w, uint64_t now);
  * attempt began; now is when the contender learnt the outcome. */
 void bc_window_attempt(struct bc_window *w, int err, uint64_t start_ns, uint64_t now);
 void bc_window_local_error(struct bc_window *w);
+/* One attempt began (counted in `started`; the storm scenario divides by it). */
+void bc_window_started(struct bc_window *w);
 /* Prints the RESULT line of a windowed run. */
 void bc_window_report(const struct bc_window *w, const char *impl, long rss_delta);
 

@@ -169,7 +169,7 @@ static void connected(uint32_t i, uint64_t now)
 static void disconnected(uint32_t i, uint64_t now)
 {
 	struct ep *e = &eps[i];
-	close(e->fd);
+	BC_SYS(close(e->fd));
 	e->fd = -1;
 	if (opts.scenario == BC_HOLD)
 		bc_hold_dropped(&hold, now);
@@ -186,22 +186,24 @@ static void start_attempt(uint32_t i, uint64_t now)
 	struct ep *e = &eps[i];
 	e->start_ns = now;
 	e->gen++;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	bc_window_started(&win);
+	int fd = BC_SYS(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (fd < 0) {
 		attempt_failed(i, errno, now);
 		return;
 	}
-	if (connect(fd, (struct sockaddr *)&e->addr, sizeof(e->addr)) < 0 && errno != EINPROGRESS) {
+	if (BC_SYS(connect(fd, (struct sockaddr *)&e->addr, sizeof(e->addr))) < 0 &&
+	    errno != EINPROGRESS) {
 		int err = errno;
-		close(fd);
+		BC_SYS(close(fd));
 		attempt_failed(i, err, now);
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP | EPOLLET,
 				  .data.u64 = (uint64_t)e->gen << 32 | i };
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (BC_SYS(epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) < 0) {
 		int err = errno;
-		close(fd);
+		BC_SYS(close(fd));
 		attempt_failed(i, err, now);
 		return;
 	}
@@ -220,14 +222,14 @@ static void on_event(uint64_t data, uint32_t events, uint64_t now)
 	if (e->state == ST_CONNECTING) {
 		int err = 0;
 		socklen_t len = sizeof(err);
-		if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		if (BC_SYS(getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len)) < 0)
 			err = errno;
 		if (!err && !(events & EPOLLOUT))
 			return;
 		if (err) {
 			heap_remove(i);
 			inflight--;
-			close(e->fd);
+			BC_SYS(close(e->fd));
 			e->fd = -1;
 			attempt_failed(i, err, now);
 			return;
@@ -247,7 +249,7 @@ static void expire(uint64_t now)
 		if (e->state == ST_WAIT) {
 			ready_push(i);
 		} else if (e->state == ST_CONNECTING) {
-			close(e->fd);
+			BC_SYS(close(e->fd));
 			e->fd = -1;
 			inflight--;
 			attempt_failed(i, ETIMEDOUT, now);
@@ -280,14 +282,14 @@ static void loop_once(uint64_t next)
 	struct epoll_event evs[BATCH];
 	int n;
 	if (have_pwait2) {
-		n = epoll_pwait2(epfd, evs, BATCH, &ts, NULL);
+		n = BC_SYS(epoll_pwait2(epfd, evs, BATCH, &ts, NULL));
 		if (n < 0 && errno == ENOSYS) {
 			/* Before Linux 5.11, or under valgrind 3.19: whole milliseconds. */
 			have_pwait2 = false;
 			return;
 		}
 	} else {
-		n = epoll_wait(epfd, evs, BATCH, (int)((wait + 999999u) / 1000000u));
+		n = BC_SYS(epoll_wait(epfd, evs, BATCH, (int)((wait + 999999u) / 1000000u)));
 	}
 	if (n < 0) {
 		if (errno == EINTR)
@@ -328,7 +330,7 @@ static void ep_remove(uint32_t i)
 	if (e->state == ST_CONNECTING)
 		inflight--;
 	if (e->fd >= 0) {
-		close(e->fd);
+		BC_SYS(close(e->fd));
 		e->fd = -1;
 	}
 	e->state = ST_FREE;
@@ -351,8 +353,7 @@ static void scale(void)
 	struct bc_cpu c1 = bc_cpu();
 	res.round_ns = bc_now() - t0;
 	res.attempts = round_failures;
-	res.cpu.user_us = c1.user_us - c0.user_us;
-	res.cpu.sys_us = c1.sys_us - c0.sys_us;
+	res.cpu = bc_cpu_sub(c1, c0);
 	res.rss_delta = bc_rss() - rss0;
 
 	uint64_t start = bc_now();
@@ -365,11 +366,13 @@ static void scale(void)
 	res.remove_total_ns = bc_now() - start;
 	res.removed = k;
 	bc_scale_report(&res, IMPL);
+	free(order);
 }
 
 int main(int argc, char **argv)
 {
 	bc_parse(argc, argv, IMPL, &opts);
+	bc_sites_on = true; /* every system call below goes through BC_SYS */
 	if (opts.scenario == BC_SCALE) {
 		scale();
 		return 0;

@@ -221,13 +221,49 @@ func (h *hist) format() string {
 
 // ---- readings ---------------------------------------------------------------------------
 
-type cpu struct{ user, sys uint64 }
+// cpu is contender_common.c's struct bc_cpu: CPU time, context switches and, when the driver
+// handed over a counter of the raw_syscalls:sys_enter tracepoint (BENCH_SYSCALL_FD, opened
+// with inherit before exec, so it sums every thread), the system calls entered. Go has no
+// fallback count of its own: the runtime makes the calls.
+type cpu struct{ user, sys, vcsw, ivcsw, syscalls uint64 }
+
+var scFd = func() int {
+	v, ok := os.LookupEnv("BENCH_SYSCALL_FD")
+	if !ok {
+		return -1
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 0 {
+		return -1
+	}
+	return fd
+}()
 
 func readCPU() cpu {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return cpu{uint64(ru.Utime.Sec)*1000000 + uint64(ru.Utime.Usec),
-		uint64(ru.Stime.Sec)*1000000 + uint64(ru.Stime.Usec)}
+	c := cpu{user: uint64(ru.Utime.Sec)*1000000 + uint64(ru.Utime.Usec),
+		sys:  uint64(ru.Stime.Sec)*1000000 + uint64(ru.Stime.Usec),
+		vcsw: uint64(ru.Nvcsw), ivcsw: uint64(ru.Nivcsw)}
+	if scFd >= 0 {
+		var b [8]byte
+		if n, err := syscall.Read(scFd, b[:]); err != nil || n != 8 {
+			fmt.Fprintln(os.Stderr, "bench-go: read BENCH_SYSCALL_FD:", err)
+			os.Exit(1)
+		}
+		c.syscalls = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	}
+	return c
+}
+
+// usage is bc_print_usage: the counters between two readings.
+func usage(c0, c1 cpu) string {
+	s := fmt.Sprintf(" vcsw=%d ivcsw=%d", c1.vcsw-c0.vcsw, c1.ivcsw-c0.ivcsw)
+	if scFd >= 0 {
+		s += fmt.Sprintf(" syscalls=%d", c1.syscalls-c0.syscalls)
+	}
+	return s
 }
 
 func rss() int64 {
@@ -466,11 +502,11 @@ func (b *bench) windowed() {
 	atomic.StoreInt32(&b.open, 0)
 	t1, c1 := nanotime(), readCPU()
 	fmt.Printf("RESULT impl=%s scenario=%s endpoints=%d attempts=%d connects=%d failures=%d"+
-		" timeouts=%d local_errors=%d wall_ns=%d user_us=%d sys_us=%d rss_delta=%d%s\n",
+		" timeouts=%d local_errors=%d wall_ns=%d user_us=%d sys_us=%d rss_delta=%d%s%s\n",
 		implName, b.scenario, b.endpoints, atomic.LoadUint64(&b.attempts),
 		atomic.LoadUint64(&b.connects), atomic.LoadUint64(&b.failures),
 		atomic.LoadUint64(&b.timeouts), atomic.LoadUint64(&b.localErrs), t1-t0,
-		c1.user-c0.user, c1.sys-c0.sys, rss()-rss0, b.h.format())
+		c1.user-c0.user, c1.sys-c0.sys, rss()-rss0, usage(c0, c1), b.h.format())
 }
 
 // removalOrder is contender_common.c's bc_removal_order: the same indices in the same order.
@@ -523,9 +559,9 @@ func (b *bench) scale() {
 	removeTotal := nanotime() - removeStart
 	fmt.Printf("RESULT impl=%s scenario=scale endpoints=%d attempts=%d connects=0 failures=%d"+
 		" wall_ns=%d user_us=%d sys_us=%d rss_delta=%d remove_n=%d remove_total_ns=%d"+
-		" remove_p50_ns=%d remove_p99_ns=%d\n",
+		" remove_p50_ns=%d remove_p99_ns=%d%s\n",
 		implName, n, attempts, attempts, t1-t0, c1.user-c0.user, c1.sys-c0.sys, rssDelta, k,
-		removeTotal, rh.quantile(0.5), rh.quantile(0.99))
+		removeTotal, rh.quantile(0.5), rh.quantile(0.99), usage(c0, c1))
 }
 
 func (b *bench) hold() {
@@ -584,10 +620,10 @@ func (b *bench) hold() {
 	}
 	fmt.Printf("RESULT impl=%s scenario=hold endpoints=%d attempts=%d connects=%d failures=0"+
 		" wall_ns=%d user_us=%d sys_us=%d rss_delta=%d idle_ns=%d idle_user_us=%d"+
-		" idle_sys_us=%d noticed=%d notice_all_ns=%d%s\n",
+		" idle_sys_us=%d noticed=%d notice_all_ns=%d%s%s\n",
 		implName, n, connected, connected, tAll-tStart, cAll.user-cStart.user,
 		cAll.sys-cStart.sys, rssAll-rss0, tIdle-tIdle0, cIdle.user-cIdle0.user, cIdle.sys-cIdle0.sys,
-		noticed, all2, h.format())
+		noticed, all2, usage(cStart, cAll), h.format())
 }
 
 func main() {

@@ -274,8 +274,7 @@ static void scale(void)
 	struct bc_cpu c1 = bc_cpu();
 	res.round_ns = bc_now() - t0;
 	res.attempts = round_failures;
-	res.cpu.user_us = c1.user_us - c0.user_us;
-	res.cpu.sys_us = c1.sys_us - c0.sys_us;
+	res.cpu = bc_cpu_sub(c1, c0);
 	res.rss_delta = bc_rss() - rss0;
 
 	uint64_t start = bc_now();
@@ -292,6 +291,7 @@ static void scale(void)
 	res.remove_total_ns = bc_now() - start;
 	res.removed = k;
 	bc_scale_report(&res, IMPL);
+	free(order);
 }
 
 int main(int argc, char **argv)

@@ -2,18 +2,39 @@
  * epoll, libuv and Go contenders, side by side in one run.
  *
  *   redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]
- *                [--only SCENARIO,...] [--impl IMPL,...] [--no-pin] [--no-callgrind]
+ *                [--max-reps N] [--only SCENARIO,...] [--impl IMPL,...] [--no-pin]
+ *                [--no-callgrind] [--no-syscalls]
  *
  * The driver plans the runs, starts one loopback target farm per scenario (farm.h: the
  * farm's listeners are served by a child process; refusing ports are held by the driver),
  * and runs each contender in its own process (fork + exec of bench-IMPL, next to this
  * binary), one repetition of every contender after another (A B C .. A B C ..), each
- * repetition rotating the order: 3 repetitions, 5 for churn, refused, timeout and scale in
- * the full run (--reps N sets them all); the sizes of the scale sweep are interleaved too.
- * Each contender measures itself and prints one RESULT line (contender_common.h); the driver
- * adds the farm's CPU use and the load of other processes, and performs the drop in `hold`.
- * Ratios are taken pair by pair: redial's figure over a contender's in the same repetition,
- * then the median of those.
+ * repetition rotating the order; the sizes of the scale sweep are interleaved too. At least 3
+ * repetitions, 5 for churn, refused, timeout, scale and storm in the full run (--reps N sets
+ * them all); then repetitions are added one at a time until the scenario's key ratio (redial
+ * against epoll, bd_key_ratio; in the scale sweep the largest table's) is known within
+ * +-10% (struct bd_rstat), up to a cap (6 with --quick; 12, 8 for scale, 6 for hold in the
+ * full run; --max-reps N), and the output says
+ * when the cap was hit. Each contender measures itself and prints one RESULT line
+ * (contender_common.h); the driver adds the farm's CPU use and the load of other processes,
+ * and performs the drop in `hold`. Ratios are taken pair by pair: redial's figure over a
+ * contender's in the same repetition, then the median of those, with their spread.
+ *
+ * storm runs the `redial` tool itself (BENCH_REDIAL_CLI, from meson: the binary of the same
+ * build) as users run it, `redial --duration 3 -q --summary FILE -f LIST ...`, beside the
+ * epoll contender doing the same work for the same 3 s: CPU per attempt is the whole
+ * process's (the child's rusage from wait4) over the attempts it made (the summary's
+ * totals.attempts; the epoll contender's `started`).
+ *
+ * Wake-ups (voluntary context switches) are counted in every run (contender_common.h). System
+ * calls are counted with the raw_syscalls:sys_enter tracepoint (perf_event_open, the counter
+ * `perf stat -e raw_syscalls:sys_enter` reads), in one extra run per contender after the
+ * timed repetitions, since an enabled syscall tracepoint slows every system call on the
+ * machine: the contender reads it at the edges of its window (BENCH_SYSCALL_FD); for storm
+ * the driver reads it for the whole process. Where the tracepoint cannot be had (tracefs
+ * hidden, perf_event_paranoid without root or CAP_PERFMON), the contenders' own counts are
+ * shown instead (sc_sites: epoll, blocking and floor count their calls; redial its
+ * io_uring_enter calls; libuv, go and the tool have none), each row saying which.
  *
  * CPUs: with two or more CPUs the contender runs alone on one and the farm (and this
  * driver, which only waits) on another, so every contender gets the same single core and
@@ -30,8 +51,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +65,9 @@
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR "bench"
 #endif
+#ifndef BENCH_REDIAL_CLI
+#define BENCH_REDIAL_CLI "redial" /* meson passes the tool's path in the build tree */
+#endif
 
 #define RUN_DEADLINE_S 180
 #define HOLD_RESERVE_FDS 128 /* descriptors kept back from the hold scenario's count */
@@ -51,7 +77,7 @@ static struct bd_bench B;
 static const char *const impl_names[BD_IMPL_COUNT] = {
 	[BD_FLOOR] = "floor", [BD_BLOCKING] = "blocking", [BD_EPOLL] = "epoll",
 	[BD_LIBUV] = "libuv", [BD_GO] = "go",             [BD_REDIAL] = "redial",
-	[BD_REDIAL_KWAITS] = "redial-kwaits",
+	[BD_REDIAL_KWAITS] = "redial-kwaits", [BD_REDIAL_CLI] = "redial-cli",
 };
 
 static uint64_t now_ns(void)
@@ -101,6 +127,10 @@ static struct bd_scen *plan_add(const char *name, enum farm_kind kind, const cha
 	s->jitter = "full";
 	s->stable_after_ns = 1000000000ull;
 	s->reps = 3;
+	s->max_reps = B.quick ? 6 : 12;
+	s->contender = name;
+	for (int i = 0; i < BD_IMPL_COUNT; i++)
+		s->cell[i].sc_counted = NAN;
 	return s;
 }
 
@@ -164,6 +194,7 @@ static void plan(const char *only)
 			s->b_initial_ns = s->b_max_ns = 60000000000ull;
 			s->jitter = "none";
 			s->reps = q ? 3 : 5;
+			s->max_reps = q ? 6 : 8;
 		}
 		if (!q) {
 			/* bench_remove's comparison: the same removal with every wait a kernel
@@ -211,6 +242,41 @@ static void plan(const char *only)
 		s->b_initial_ns = s->b_max_ns = 5000000000ull;
 		s->jitter = "none";
 		s->stable_after_ns = 0;
+		s->max_reps = 6;
+	}
+	if (wanted(only, "storm")) {
+		/* The same 3 s in the quick run: the tool's start-up and shutdown are part of what
+		 * is measured, and a shorter run would weigh them more. */
+		static const struct {
+			const char *variant, *contender;
+			enum farm_kind kind;
+			const char *spec;
+			uint32_t n;
+			uint64_t timeout_ms, backoff_ms;
+			const char *jitter, *what;
+		} st[] = {
+			{ "refused-fixed", "refused", FARM_REFUSE, "refuse", 2000, 2000, 1, "none",
+			  "refusal storm: the redial tool, 2000 endpoints on 2000 addresses refused, "
+			  "fixed 1 ms backoff" },
+			{ "refused-jitter", "refused", FARM_REFUSE, "refuse", 2000, 2000, 4, "full",
+			  "refusal storm: the redial tool, 2000 endpoints on 2000 addresses refused, "
+			  "full jitter between 0 and 4 ms" },
+			{ "timeout", "timeout", FARM_BLACKHOLE, "blackhole", 1000, 100, 1, "none",
+			  "timeout storm: the redial tool, 1000 endpoints blackholed, 100 ms connect "
+			  "deadline, fixed 1 ms backoff" },
+		};
+		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+			s = plan_add("storm", st[i].kind, st[i].spec, st[i].n,
+				     (1u << BD_EPOLL) | (1u << BD_REDIAL_CLI), st[i].what);
+			s->variant = st[i].variant;
+			s->contender = st[i].contender;
+			s->warmup_ms = 0;
+			s->measure_ms = 3000;
+			s->timeout_ns = st[i].timeout_ms * 1000000ull;
+			s->b_initial_ns = s->b_max_ns = st[i].backoff_ms * 1000000ull;
+			s->jitter = st[i].jitter;
+			s->reps = q ? 3 : 5;
+		}
 	}
 }
 
@@ -230,7 +296,10 @@ static void find_impls(void)
 		struct bd_impl_info *im = &B.impl[i];
 		im->name = impl_names[i];
 		const char *bin = i == BD_REDIAL_KWAITS ? "redial" : impl_names[i];
-		bd_fmt(im->path, sizeof(im->path), "%s/bench-%s", self, bin);
+		if (i == BD_REDIAL_CLI)
+			bd_fmt(im->path, sizeof(im->path), "%s", B.cli_path);
+		else
+			bd_fmt(im->path, sizeof(im->path), "%s/bench-%s", self, bin);
 		im->available = access(im->path, X_OK) == 0;
 		if (im->available)
 			continue;
@@ -324,6 +393,81 @@ static uint64_t cpu_busy_ticks(int cpu)
 	return busy;
 }
 
+/* ---- system calls: the raw_syscalls:sys_enter tracepoint -------------------------------- */
+
+static unsigned long long tracepoint_id(void)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+		"/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		FILE *f = fopen(paths[i], "re");
+		unsigned long long id = 0;
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &id) != 1)
+			id = 0;
+		fclose(f);
+		if (id)
+			return id;
+	}
+	return 0;
+}
+
+/* A counter of the system calls entered by pid (0: the caller) and every thread and child it
+ * starts from now on. Returns the fd or -errno. */
+static int sc_open(pid_t pid, bool cloexec)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.config = B.sc_tracepoint;
+	a.inherit = 1;
+	long fd = syscall(SYS_perf_event_open, &a, pid, -1, -1, cloexec ? PERF_FLAG_FD_CLOEXEC : 0);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Chooses how system calls are counted (enum bd_sc_mode). */
+static void sc_probe(bool disabled)
+{
+	B.sc_mode = BD_SC_NONE;
+	if (disabled) {
+		bd_fmt(B.sc_why, sizeof(B.sc_why), "--no-syscalls");
+		return;
+	}
+	B.sc_mode = BD_SC_SITES;
+	B.sc_tracepoint = tracepoint_id();
+	/* tracefs may just not be mounted yet: perf mounts it when it may (as root). */
+	if (!B.sc_tracepoint &&
+	    system("perf stat -x, -o /dev/null -e raw_syscalls:sys_enter -- true >/dev/null 2>&1") == 0)
+		B.sc_tracepoint = tracepoint_id();
+	if (!B.sc_tracepoint) {
+		bd_fmt(B.sc_why, sizeof(B.sc_why),
+		       "the raw_syscalls:sys_enter tracepoint is not visible (tracefs not mounted or "
+		       "not readable; `perf` from linux-perf mounts it when run as root)");
+		return;
+	}
+	int fd = sc_open(0, true);
+	if (fd < 0) {
+		char par[16] = "?";
+		FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+		if (f) {
+			if (!fgets(par, sizeof(par), f))
+				snprintf(par, sizeof(par), "?");
+			par[strcspn(par, "\n")] = 0;
+			fclose(f);
+		}
+		bd_fmt(B.sc_why, sizeof(B.sc_why),
+		       "perf_event_open(raw_syscalls:sys_enter): %s (kernel.perf_event_paranoid = %s; "
+		       "root or CAP_PERFMON can count it)", strerror(-fd), par);
+		return;
+	}
+	close(fd);
+	B.sc_mode = BD_SC_PERF;
+}
+
 /* ---- one run ----------------------------------------------------------------------------- */
 
 struct kv {
@@ -382,6 +526,7 @@ struct run_spec {
 	const char *valgrind_out; /* non-NULL: under callgrind, out file */
 	uint64_t stop_after;
 	uint32_t endpoints;       /* 0: s->endpoints */
+	bool count_syscalls;      /* the counting run: a raw_syscalls:sys_enter counter on */
 };
 
 /* Reads one line from fd into buf (at most cap-1 bytes), waiting until deadline. Returns the
@@ -441,14 +586,85 @@ static void farm_settle(struct farm *f)
 	fprintf(stderr, "redial-bench: the farm still holds %" PRIu64 " connections\n", c.open);
 }
 
-/* Runs one contender process. On success fills *res (and, for hold, the drop duration). */
+static void kv_set(struct result *r, const char *key, double v)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->kv[i].key, key)) {
+			r->kv[i].v = v;
+			return;
+		}
+	if (r->n == (int)(sizeof(r->kv) / sizeof(r->kv[0])))
+		return;
+	snprintf(r->kv[r->n].key, sizeof(r->kv[r->n].key), "%s", key);
+	r->kv[r->n++].v = v;
+}
+
+/* The storm's endpoint list for the tool: the addresses bc_addr gives the contenders. */
+static int write_endpoint_list(const char *path, uint32_t n, uint16_t port)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "# redial-bench storm: %u endpoints, port %u\n", n, (unsigned)port);
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(f, "127.%u.%u.%u:%u\n", 1 + i / 62500, (i / 250) % 250, 1 + i % 250,
+			(unsigned)port);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* The figures of the tool's --summary: totals.attempts, connects, failures, local_errors and
+ * duration_s. Returns 0, or -EIO when the file is not a summary. */
+static int read_summary(const char *path, struct result *res)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char *buf = malloc(1 << 16); /* the totals come first; the endpoints follow */
+	if (!buf)
+		die("malloc", ENOMEM);
+	size_t n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	res->n = 0;
+	int ret = 0;
+	char *totals = strstr(buf, "\"totals\"");
+	char *dur = strstr(buf, "\"duration_s\":");
+	if (!totals || !dur) {
+		ret = -EIO;
+		goto out;
+	}
+	kv_set(res, "duration_ns", strtod(dur + strlen("\"duration_s\":"), NULL) * 1e9);
+	static const char *const keys[] = { "attempts", "connects", "failures", "local_errors" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		char pat[40];
+		snprintf(pat, sizeof(pat), "\"%s\":", keys[k]);
+		char *p = strstr(totals, pat);
+		if (!p) {
+			ret = -EIO;
+			goto out;
+		}
+		kv_set(res, keys[k], strtod(p + strlen(pat), NULL));
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* Runs one contender process (or, for BD_REDIAL_CLI, the tool). On success fills *res (and,
+ * for hold, the drop duration). Every run also gets the child's own rusage from wait4 in res
+ * (proc_user_us, proc_sys_us, proc_vcsw, proc_ivcsw) and, for a storm counting run, the
+ * system calls of its whole life (proc_syscalls). */
 static int run_one(const struct run_spec *rs, struct farm *f, struct result *res,
 		   double *drop_ms, double *farm_pct, double *other_pct, char *note, size_t notelen)
 {
 	const struct bd_scen *s = rs->s;
 	const struct bd_impl_info *im = &B.impl[rs->impl];
+	bool cli = rs->impl == BD_REDIAL_CLI;
+	bool whole = !strcmp(s->name, "storm"); /* the counter is read for the whole process */
 	char *argv[64];
 	int argc = 0;
+	char summary[PATH_MAX] = "";
+	res->n = 0;
 	if (rs->valgrind_out) {
 		arg_add(argv, &argc, "valgrind");
 		arg_add(argv, &argc, "--tool=callgrind");
@@ -467,30 +683,62 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 	} else {
 		arg_add(argv, &argc, "%s", im->path);
 	}
-	arg_add(argv, &argc, "--scenario=%s", s->name);
-	arg_add(argv, &argc, "--endpoints=%u", rs->endpoints ? rs->endpoints : s->endpoints);
-	arg_add(argv, &argc, "--port=%u", (unsigned)rs->port);
-	arg_add(argv, &argc, "--warmup-ms=%u", s->warmup_ms);
-	arg_add(argv, &argc, "--measure-ms=%u", s->measure_ms);
-	arg_add(argv, &argc, "--idle-ms=%u", s->idle_ms);
-	arg_add(argv, &argc, "--timeout-ns=%" PRIu64, s->timeout_ns);
-	arg_add(argv, &argc, "--backoff-initial-ns=%" PRIu64, s->b_initial_ns);
-	arg_add(argv, &argc, "--backoff-max-ns=%" PRIu64, s->b_max_ns);
-	arg_add(argv, &argc, "--backoff-mult=%g", s->b_mult);
-	arg_add(argv, &argc, "--jitter=%s", s->jitter);
-	arg_add(argv, &argc, "--stable-after-ns=%" PRIu64, s->stable_after_ns);
-	arg_add(argv, &argc, "--max-inflight=4096");
-	arg_add(argv, &argc, "--seed=12345");
-	if (rs->stop_after)
-		arg_add(argv, &argc, "--stop-after=%" PRIu64, rs->stop_after);
-	if (rs->valgrind_out)
-		arg_add(argv, &argc, "--callgrind");
-	if (rs->impl == BD_REDIAL_KWAITS)
-		arg_add(argv, &argc, "--kernel-waits");
+	if (cli) {
+		char list[PATH_MAX];
+		uint32_t n = rs->endpoints ? rs->endpoints : s->endpoints;
+		bd_fmt(list, sizeof(list), "%s/storm-%s.endpoints", B.out_dir, s->variant);
+		bd_fmt(summary, sizeof(summary), "%s/storm-%s.summary.json", B.out_dir, s->variant);
+		int ret = write_endpoint_list(list, n, rs->port);
+		if (ret < 0) {
+			bd_fmt(note, notelen, "%s: %s", list, strerror(-ret));
+			for (int i = 0; i < argc; i++)
+				free(argv[i]);
+			return ret;
+		}
+		unlink(summary);
+		arg_add(argv, &argc, "--duration");
+		arg_add(argv, &argc, "%g", s->measure_ms / 1000.0);
+		arg_add(argv, &argc, "-q");
+		arg_add(argv, &argc, "--summary");
+		arg_add(argv, &argc, "%s", summary);
+		arg_add(argv, &argc, "-f");
+		arg_add(argv, &argc, "%s", list);
+		arg_add(argv, &argc, "-t");
+		arg_add(argv, &argc, "%" PRIu64, s->timeout_ns / 1000000);
+		arg_add(argv, &argc, "--jitter");
+		arg_add(argv, &argc, "%s", s->jitter);
+		arg_add(argv, &argc, "--backoff-initial");
+		arg_add(argv, &argc, "%" PRIu64, s->b_initial_ns / 1000000);
+		arg_add(argv, &argc, "--backoff-max");
+		arg_add(argv, &argc, "%" PRIu64, s->b_max_ns / 1000000);
+		arg_add(argv, &argc, "--backoff-multiplier");
+		arg_add(argv, &argc, "%g", s->b_mult);
+	} else {
+		arg_add(argv, &argc, "--scenario=%s", s->contender);
+		arg_add(argv, &argc, "--endpoints=%u", rs->endpoints ? rs->endpoints : s->endpoints);
+		arg_add(argv, &argc, "--port=%u", (unsigned)rs->port);
+		arg_add(argv, &argc, "--warmup-ms=%u", s->warmup_ms);
+		arg_add(argv, &argc, "--measure-ms=%u", s->measure_ms);
+		arg_add(argv, &argc, "--idle-ms=%u", s->idle_ms);
+		arg_add(argv, &argc, "--timeout-ns=%" PRIu64, s->timeout_ns);
+		arg_add(argv, &argc, "--backoff-initial-ns=%" PRIu64, s->b_initial_ns);
+		arg_add(argv, &argc, "--backoff-max-ns=%" PRIu64, s->b_max_ns);
+		arg_add(argv, &argc, "--backoff-mult=%g", s->b_mult);
+		arg_add(argv, &argc, "--jitter=%s", s->jitter);
+		arg_add(argv, &argc, "--stable-after-ns=%" PRIu64, s->stable_after_ns);
+		arg_add(argv, &argc, "--max-inflight=4096");
+		arg_add(argv, &argc, "--seed=12345");
+		if (rs->stop_after)
+			arg_add(argv, &argc, "--stop-after=%" PRIu64, rs->stop_after);
+		if (rs->valgrind_out)
+			arg_add(argv, &argc, "--callgrind");
+		if (rs->impl == BD_REDIAL_KWAITS)
+			arg_add(argv, &argc, "--kernel-waits");
+	}
 	argv[argc] = NULL;
 
-	int out[2], in[2];
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
+	int out[2], in[2], go[2];
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		die("pipe2", errno);
 	uint64_t t0 = now_ns();
 	uint64_t ft0 = farm_ticks(f);
@@ -501,8 +749,9 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 	if (pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		int gofd = dup2(go[0], 3);
 		/* Nothing of the driver's (farm sockets, pipes) goes along. */
-		close_range(3, ~0u, 0);
+		close_range(4, ~0u, 0);
 		if (B.pinned) {
 			cpu_set_t set;
 			CPU_ZERO(&set);
@@ -514,14 +763,41 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 				setenv("GOMAXPROCS", "1", 1);
 			setenv("GOGC", "100", 1);
 		}
+		if (rs->count_syscalls && !whole) {
+			/* The contender's own counter, read at the edges of its window; it stays
+			 * open across exec and counts every thread started after it. */
+			int fd = sc_open(0, false);
+			char v[16];
+			if (fd < 0) {
+				fprintf(stderr, "redial-bench: perf_event_open: %s\n", strerror(-fd));
+				_exit(126);
+			}
+			snprintf(v, sizeof(v), "%d", fd);
+			setenv("BENCH_SYSCALL_FD", v, 1);
+		}
+		/* Wait for the driver's go (it opens its counters on this process first). */
+		char c;
+		if (gofd < 0 || read(gofd, &c, 1) != 1)
+			_exit(126);
+		close(gofd);
 		execvp(argv[0], argv);
 		fprintf(stderr, "redial-bench: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
 	close(in[0]);
+	close(go[0]);
 	for (int i = 0; i < argc; i++)
 		free(argv[i]);
+	int scfd = -1;
+	if (rs->count_syscalls && whole) {
+		scfd = sc_open(pid, true);
+		if (scfd < 0)
+			bd_fmt(note, notelen, "perf_event_open on the child: %s", strerror(-scfd));
+	}
+	if (write(go[1], "g", 1) != 1)
+		die("write", errno);
+	close(go[1]);
 
 	struct linebuf lb = { .len = 0 };
 	char line[2048];
@@ -537,6 +813,10 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 			break;
 		}
 		if (n == 0) {
+			if (cli) {
+				ret = 0; /* the tool prints nothing (-q): its summary is the result */
+				break;
+			}
 			bd_fmt(note, notelen, "exited without a result");
 			break;
 		}
@@ -562,7 +842,7 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 				bd_fmt(note, notelen, "could not send DROP");
 			continue;
 		}
-		if (!strncmp(line, "RESULT ", 7)) {
+		if (!cli && !strncmp(line, "RESULT ", 7)) {
 			parse_result(line, res);
 			ret = 0;
 			break;
@@ -577,18 +857,38 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 		;
 	uint64_t t1 = now_ns();
 	long hz = sysconf(_SC_CLK_TCK);
+	double user_us = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec;
+	double sys_us = (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
 	/* What else ran on the contender's CPU: its busy time minus the contender's own. */
 	*other_pct = NAN;
 	if (B.pinned && hz > 0) {
 		double busy = (double)(cpu_busy_ticks(B.client_cpu) - busy0) / (double)hz;
-		double own = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-			     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-		double pct = (busy - own) / ((double)(t1 - t0) / 1e9) * 100;
+		double pct = (busy - (user_us + sys_us) / 1e6) / ((double)(t1 - t0) / 1e9) * 100;
 		*other_pct = pct < 0 ? 0 : pct;
 	}
 	*farm_pct = f && farm_pid(f) && hz > 0
 			    ? (double)(farm_ticks(f) - ft0) / (double)hz / ((double)(t1 - t0) / 1e9) * 100
 			    : NAN;
+	if (ret == 0 && cli && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		int sret = read_summary(summary, res);
+		if (sret < 0) {
+			bd_fmt(note, notelen, "%s: %s", summary,
+			       sret == -EIO ? "not a summary" : strerror(-sret));
+			ret = sret;
+		}
+	}
+	if (ret == 0) {
+		kv_set(res, "proc_user_us", user_us);
+		kv_set(res, "proc_sys_us", sys_us);
+		kv_set(res, "proc_vcsw", (double)ru.ru_nvcsw);
+		kv_set(res, "proc_ivcsw", (double)ru.ru_nivcsw);
+		kv_set(res, "proc_wall_ns", (double)(t1 - t0));
+		uint64_t count;
+		if (scfd >= 0 && read(scfd, &count, sizeof(count)) == sizeof(count))
+			kv_set(res, "proc_syscalls", (double)count);
+	}
+	if (scfd >= 0)
+		close(scfd);
 	if (ret == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		bd_fmt(note, notelen, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		ret = -EIO;
@@ -599,12 +899,31 @@ static int run_one(const struct run_spec *rs, struct farm *f, struct result *res
 }
 
 /* Turns a RESULT into the per-run figures. */
-static void derive(const struct bd_scen *s, const struct result *r, double drop_ms,
-		   double farm_pct, double other_pct, double *m)
+static void derive(const struct bd_scen *s, enum bd_impl impl, const struct result *r,
+		   double drop_ms, double farm_pct, double other_pct, double *m)
 {
 	for (int i = 0; i < BD_METRIC_COUNT; i++)
 		m[i] = NAN;
 	m[BD_OTHER_CPU] = other_pct;
+	if (!strcmp(s->name, "storm")) {
+		/* The whole process, as the tool is run: its rusage from wait4 over the
+		 * attempts it made (the tool's totals.attempts; the contender's `started`). */
+		bool cli = impl == BD_REDIAL_CLI;
+		double att = cli ? rv(r, "attempts") : rv(r, "started");
+		double wall_ns = cli ? rv(r, "duration_ns") : rv(r, "wall_ns");
+		m[BD_FARM_CPU] = farm_pct;
+		m[BD_LOCAL_ERRORS] = rv(r, "local_errors");
+		if (!(att > 0))
+			return;
+		m[BD_ATTEMPTS] = att;
+		m[BD_CPU_US_PER_ATTEMPT] = (rv(r, "proc_user_us") + rv(r, "proc_sys_us")) / att;
+		m[BD_WAKEUPS_PER_ATTEMPT] = rv(r, "proc_vcsw") / att;
+		m[BD_SYSCALLS_PER_ATTEMPT] = rv(r, "proc_syscalls") / att;
+		m[BD_SITES_PER_ATTEMPT] = rv(r, "sc_sites") / att; /* the window: the whole run */
+		if (wall_ns > 0)
+			m[BD_ATTEMPTS_PER_S] = att / (wall_ns / 1e9);
+		return;
+	}
 	double wall_s = rv(r, "wall_ns") / 1e9;
 	double attempts = rv(r, "attempts"), connects = rv(r, "connects");
 	double cpu_us = rv(r, "user_us") + rv(r, "sys_us");
@@ -613,8 +932,14 @@ static void derive(const struct bd_scen *s, const struct result *r, double drop_
 	m[BD_LOCAL_ERRORS] = rv(r, "local_errors");
 	m[BD_SAMPLES] = rv(r, "hist_n");
 	m[BD_EARLY] = rv(r, "early");
-	if (attempts > 0)
+	if (attempts > 0) {
+		/* Over the same stretch as the CPU figure (window, round, connect phase). */
+		m[BD_ATTEMPTS] = attempts;
 		m[BD_CPU_US_PER_ATTEMPT] = cpu_us / attempts;
+		m[BD_WAKEUPS_PER_ATTEMPT] = rv(r, "vcsw") / attempts;
+		m[BD_SYSCALLS_PER_ATTEMPT] = rv(r, "syscalls") / attempts;
+		m[BD_SITES_PER_ATTEMPT] = rv(r, "sc_sites") / attempts;
+	}
 	if (eps > 0)
 		m[BD_RSS_PER_EP] = rv(r, "rss_delta") / eps;
 	if (!strcmp(s->name, "scale")) {
@@ -709,7 +1034,7 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		int r = c->nrep++;
 		c->ok[r] = ret == 0;
 		if (ret == 0)
-			derive(s, &res, drop_ms, farm_pct, other_pct, c->m[r]);
+			derive(s, impl, &res, drop_ms, farm_pct, other_pct, c->m[r]);
 		/* A resumed scenario whose handshakes did not resume measures something else. */
 		if (ret == 0 && !strcmp(s->name, "tls-resumed") &&
 		    rv(&res, "resumed") < 0.9 * rv(&res, "connects"))
@@ -718,6 +1043,42 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		if (note[0])
 			bd_fmt(c->note, sizeof(c->note), "%s", note);
 		fputc(ret == 0 ? '.' : 'x', stderr);
+	}
+}
+
+/* The counting run of scenario s: every contender once more, with a raw_syscalls:sys_enter
+ * counter; only its system calls per attempt are kept (cell.sc_counted). */
+static void count_syscalls(struct bd_scen *s, struct farm *f)
+{
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		struct bd_cell *c = &s->cell[i];
+		if (!(s->impls & (1u << i)) || !B.impl[i].available)
+			continue;
+		char note[200] = "";
+		/* Twice at most: on a loaded machine a run can be starved of its window. */
+		for (int tries = 0; tries < 2 && isnan(c->sc_counted); tries++) {
+			if (s->kind == FARM_ACCEPT)
+				farm_settle(f);
+			struct run_spec rs = { .s = s, .impl = (enum bd_impl)i,
+					       .port = farm_port(f, 0), .count_syscalls = true };
+			struct result res;
+			double drop_ms, farm_pct, other_pct, m[BD_METRIC_COUNT];
+			note[0] = 0;
+			int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, note,
+					  sizeof(note));
+			if (ret == 0) {
+				derive(s, (enum bd_impl)i, &res, drop_ms, farm_pct, other_pct, m);
+				c->sc_counted = m[BD_SYSCALLS_PER_ATTEMPT];
+				if (isnan(c->sc_counted) && !note[0])
+					bd_fmt(note, sizeof(note), "%s",
+					       !(m[BD_ATTEMPTS] > 0) ? "no attempt in its window"
+								     : "no count in its result");
+			}
+			fputc(!isnan(c->sc_counted) ? 's' : 'x', stderr);
+		}
+		if (isnan(c->sc_counted))
+			bd_fmt(c->note, sizeof(c->note), "the system call counting run failed: %s",
+			       note[0] ? note : "?");
 	}
 }
 
@@ -731,9 +1092,48 @@ static int group_end(int first)
 	while (last + 1 < B.nscen && !strcmp(B.scen[last + 1].name, B.scen[first].name) &&
 	       B.scen[last + 1].kind == B.scen[first].kind &&
 	       B.scen[last + 1].impls == B.scen[first].impls &&
-	       B.scen[last + 1].reps == B.scen[first].reps)
+	       B.scen[last + 1].reps == B.scen[first].reps &&
+	       B.scen[last + 1].max_reps == B.scen[first].max_reps)
 		last++;
 	return last;
+}
+
+/* Whether scenario si of the group first..last has its key ratio judged: in the scale sweep
+ * only the largest table's (where the goals are; at 1000 endpoints the memory figures are a
+ * few pages, which move by tens of percent from run to run). */
+static bool judged(int si, int first, int last)
+{
+	enum bd_impl num, den;
+	enum bd_metric m;
+	if (!bd_key_ratio(&B.scen[si], &B, &num, &den, &m))
+		return false;
+	if (strcmp(B.scen[si].name, "scale"))
+		return true;
+	for (int k = first; k <= last; k++)
+		if (B.scen[k].endpoints > B.scen[si].endpoints)
+			return false;
+	return true;
+}
+
+/* The widest spread of the key ratios judged among scenarios lo..hi of the group
+ * first..last, NAN when none has two repetitions to judge by (a contender that keeps
+ * failing: more repetitions would not help), and whether any is judged at all. */
+static double group_spread(int lo, int hi, int first, int last, bool *adaptive)
+{
+	double worst = NAN;
+	*adaptive = false;
+	for (int si = lo; si <= hi; si++) {
+		enum bd_impl num, den;
+		enum bd_metric m;
+		if (!judged(si, first, last) || !bd_key_ratio(&B.scen[si], &B, &num, &den, &m))
+			continue;
+		*adaptive = true;
+		struct bd_rstat st;
+		bd_ratio_stats(&B.scen[si], num, den, m, &st);
+		if (st.n >= 2 && !(st.pct <= worst))
+			worst = isnan(st.pct) ? INFINITY : st.pct;
+	}
+	return worst;
 }
 
 static void run_scenarios(void)
@@ -752,13 +1152,50 @@ static void run_scenarios(void)
 			first = last + 1;
 			continue;
 		}
-		fprintf(stderr, "redial-bench: %s (%u", s0->name, s0->endpoints);
+		char label[64];
+		fprintf(stderr, "redial-bench: %s", bd_scen_label(s0, label, sizeof(label)));
 		for (int si = first + 1; si <= last; si++)
-			fprintf(stderr, ", %u", B.scen[si].endpoints);
+			if (B.scen[si].variant)
+				fprintf(stderr, ", %s", B.scen[si].variant);
+		fprintf(stderr, " (%u", s0->endpoints);
+		for (int si = first + 1; si <= last; si++)
+			if (!B.scen[si].variant)
+				fprintf(stderr, ", %u", B.scen[si].endpoints);
 		fprintf(stderr, " endpoints) ");
-		for (int rep = 0; rep < s0->reps; rep++)
+		/* The minimum, then one more at a time while the key ratios are too spread. */
+		int rep = 0;
+		bool adaptive = false;
+		double spread = NAN;
+		for (;;) {
+			if (rep >= s0->reps) {
+				spread = group_spread(first, last, first, last, &adaptive);
+				if (!adaptive || !(spread > BD_SPREAD_TARGET_PCT) || rep >= s0->max_reps)
+					break;
+				fputc('+', stderr);
+			}
 			for (int si = first; si <= last; si++)
 				run_rep(&B.scen[si], f, rep);
+			rep++;
+		}
+		for (int si = first; si <= last; si++) {
+			bool own;
+			B.scen[si].reps = rep;
+			/* Each scenario's own key ratio: one of a group can be within the target
+			 * while another kept the group going. */
+			double sp = group_spread(si, si, first, last, &own);
+			B.scen[si].adaptive = own;
+			B.scen[si].cap_hit = own && sp > BD_SPREAD_TARGET_PCT;
+		}
+		if (adaptive && isnan(spread))
+			fprintf(stderr, " %d repetition%s, no spread to judge", rep, rep == 1 ? "" : "s");
+		else if (adaptive)
+			fprintf(stderr, " %d repetitions, key ratio +-%.1f%%%s", rep, spread,
+				spread > BD_SPREAD_TARGET_PCT ? " (cap hit)" : "");
+		if (B.sc_mode == BD_SC_PERF) {
+			fputc(' ', stderr);
+			for (int si = first; si <= last; si++)
+				count_syscalls(&B.scen[si], f);
+		}
 		fputc('\n', stderr);
 		farm_stop(f);
 		first = last + 1;
@@ -777,6 +1214,7 @@ static void run_callgrind(void)
 	struct bd_scen s;
 	memset(&s, 0, sizeof(s));
 	s.name = "refused";
+	s.contender = "refused";
 	s.kind = FARM_REFUSE;
 	s.endpoints = 200;
 	s.warmup_ms = 200;
@@ -834,15 +1272,21 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: redial-bench [--quick] [--json FILE] [--chart FILE] [--out DIR] [--reps N]\n"
-		"                    [--only SCENARIO,...] [--impl IMPL,...] [--no-pin]\n"
-		"                    [--no-callgrind]\n"
+		"                    [--max-reps N] [--only SCENARIO,...] [--impl IMPL,...]\n"
+		"                    [--no-pin] [--no-callgrind] [--no-syscalls]\n"
 		"Runs redial against the floor, blocking, epoll, libuv and go contenders in the\n"
-		"churn, refused, timeout, scale and hold scenarios; prints a table, and writes\n"
-		"DIR/bench.json and DIR/bench.png (DIR: %s/out, or out/quick with --quick).\n"
-		"--json and --chart write further copies where asked (e.g. --chart\n"
-		"bench/results.png for the README). --reps N: repetitions of every scenario\n"
-		"(default 3; 5 for churn, refused, timeout and scale in the full run).\n",
-		BENCH_SRCDIR);
+		"churn, refused, timeout, scale and hold scenarios, and the redial tool against\n"
+		"epoll in the storm scenario; prints a table and the goal table (markdown), and\n"
+		"writes DIR/bench.json and DIR/bench.png (DIR: %s/out, or out/quick with\n"
+		"--quick). --json and --chart write further copies where asked (e.g. --chart\n"
+		"bench/results.png for the README).\n"
+		"--reps N: the repetitions every scenario starts with (default 3; 5 for churn,\n"
+		"refused, timeout, scale and storm in the full run); more are added while the\n"
+		"spread of the scenario's redial/epoll ratio is over +-%.0f%%, up to --max-reps N\n"
+		"(default 6 with --quick; 12 in the full run, 8 for scale, 6 for hold; at most\n"
+		"%d). --reps N --max-reps N runs exactly N. --no-syscalls skips the run that\n"
+		"counts system calls (the raw_syscalls:sys_enter tracepoint).\n",
+		BENCH_SRCDIR, BD_SPREAD_TARGET_PCT, BD_MAX_REPS);
 }
 
 static int copy_file(const char *from, const char *to)
@@ -868,8 +1312,9 @@ static int copy_file(const char *from, const char *to)
 int main(int argc, char **argv)
 {
 	const char *only = NULL, *impls = NULL;
-	bool no_pin = false, no_callgrind = false;
+	bool no_pin = false, no_callgrind = false, no_syscalls = false;
 	B.reps_override = 0;
+	B.cli_path = BENCH_REDIAL_CLI;
 	B.srcdir = BENCH_SRCDIR;
 	B.out_dir = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -888,6 +1333,13 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--reps") && v) {
 			B.reps_override = atoi(v);
+			if (B.reps_override < 1)
+				B.reps_override = -1;
+			i++;
+		} else if (!strcmp(a, "--max-reps") && v) {
+			B.max_reps_override = atoi(v);
+			if (B.max_reps_override < 1)
+				B.max_reps_override = -1;
 			i++;
 		} else if (!strcmp(a, "--only") && v) {
 			only = v;
@@ -899,6 +1351,8 @@ int main(int argc, char **argv)
 			no_pin = true;
 		} else if (!strcmp(a, "--no-callgrind")) {
 			no_callgrind = true;
+		} else if (!strcmp(a, "--no-syscalls")) {
+			no_syscalls = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -907,8 +1361,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (B.reps_override < 0 || B.reps_override > BD_MAX_REPS) {
-		fprintf(stderr, "redial-bench: --reps must be 1..%d\n", BD_MAX_REPS);
+	if (B.reps_override < 0 || B.reps_override > BD_MAX_REPS || B.max_reps_override < 0 ||
+	    B.max_reps_override > BD_MAX_REPS) {
+		fprintf(stderr, "redial-bench: --reps and --max-reps must be 1..%d\n", BD_MAX_REPS);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -926,17 +1381,28 @@ int main(int argc, char **argv)
 			   : 1024;
 	uint64_t t0 = now_ns();
 	find_impls();
+	sc_probe(no_syscalls);
 	choose_cpus(no_pin);
 	pin_self(B.farm_cpu); /* the driver and the farm's children share the farm CPU */
 	plan(only);
-	for (int si = 0; si < B.nscen; si++)
+	for (int si = 0; si < B.nscen; si++) {
+		struct bd_scen *s = &B.scen[si];
 		if (B.reps_override)
-			B.scen[si].reps = B.reps_override;
+			s->reps = B.reps_override;
+		if (B.max_reps_override)
+			s->max_reps = B.max_reps_override;
+		if (s->max_reps < s->reps)
+			s->max_reps = B.max_reps_override ? B.max_reps_override : s->reps;
+		if (s->reps > s->max_reps)
+			s->reps = s->max_reps;
+	}
 	if (impls) {
 		unsigned keep = 0;
 		for (int i = 0; i < BD_IMPL_COUNT; i++)
 			if (wanted(impls, impl_names[i]))
 				keep |= 1u << i;
+		if (wanted(impls, "redial"))
+			keep |= 1u << BD_REDIAL_CLI; /* redial, as a library or as the tool */
 		for (int si = 0; si < B.nscen; si++)
 			B.scen[si].impls &= keep;
 	}

@@ -10,8 +10,11 @@
 
 #include "farm.h"
 
-#define BD_MAX_REPS 9
-#define BD_MAX_SCEN 16
+#define BD_MAX_REPS 20 /* the cap of the adaptive repetitions can go no higher */
+#define BD_MAX_SCEN 20
+/* Repetitions are added until the key ratio of each scenario is known within this (see
+ * struct bd_rstat), or the scenario's cap is reached. */
+#define BD_SPREAD_TARGET_PCT 10.0
 
 /* Per-run figures. The JSON names are the where it names them. */
 enum bd_metric {
@@ -33,6 +36,10 @@ enum bd_metric {
 	BD_EARLY,          /* timeout: deadlines that fired before their time */
 	BD_SAMPLES,        /* histogram samples */
 	BD_OTHER_CPU,      /* % of the contender's CPU that other processes used during the run */
+	BD_ATTEMPTS,       /* attempts in the window (storm: made in the whole run) */
+	BD_WAKEUPS_PER_ATTEMPT,  /* voluntary context switches per attempt */
+	BD_SYSCALLS_PER_ATTEMPT, /* system calls per attempt: the counting run's (struct bd_cell) */
+	BD_SITES_PER_ATTEMPT,    /* the contender's own count of its calls, per attempt (fallback) */
 	BD_METRIC_COUNT
 };
 
@@ -42,7 +49,9 @@ struct bd_metric_def {
 };
 extern const struct bd_metric_def bd_metrics[BD_METRIC_COUNT];
 
-enum bd_impl { BD_FLOOR, BD_BLOCKING, BD_EPOLL, BD_LIBUV, BD_GO, BD_REDIAL, BD_REDIAL_KWAITS, BD_IMPL_COUNT };
+/* BD_REDIAL_CLI is the `redial` command-line tool itself (the storm scenario). */
+enum bd_impl { BD_FLOOR, BD_BLOCKING, BD_EPOLL, BD_LIBUV, BD_GO, BD_REDIAL, BD_REDIAL_KWAITS,
+	       BD_REDIAL_CLI, BD_IMPL_COUNT };
 
 struct bd_impl_info {
 	const char *name;
@@ -59,10 +68,16 @@ struct bd_cell {
 	double m[BD_MAX_REPS][BD_METRIC_COUNT];
 	double med[BD_METRIC_COUNT];
 	char note[200];
+	/* The separate counting run (bd_bench.sc_mode == BD_SC_PERF): system calls per
+	 * attempt, NAN when it did not run or failed. */
+	double sc_counted;
+	const char *sc_method; /* how med[BD_SYSCALLS_PER_ATTEMPT] was counted, NULL: not */
 };
 
 struct bd_scen {
-	const char *name;          /* churn, refused, timeout, scale, hold */
+	const char *name;          /* churn, refused, timeout, scale, hold, storm */
+	const char *variant;       /* storm: refused-fixed, refused-jitter, timeout; else NULL */
+	const char *contender;     /* the contenders' --scenario (storm: refused or timeout) */
 	enum farm_kind kind;
 	const char *farm_spec;     /* farm-server syntax, for the record */
 	uint32_t endpoints;
@@ -72,7 +87,10 @@ struct bd_scen {
 	double b_mult;
 	const char *jitter;
 	uint64_t stable_after_ns;
-	int reps;                  /* repetitions of this scenario */
+	int reps;                  /* repetitions run (planned: the minimum) */
+	int max_reps;              /* the cap of the adaptive repetitions */
+	bool adaptive;             /* it had a key ratio to watch (redial and epoll both ran) */
+	bool cap_hit;              /* the cap was reached with the key ratio still too spread */
 	unsigned impls;            /* bit per enum bd_impl */
 	const char *what;          /* one line for the table and the JSON */
 	struct bd_cell cell[BD_IMPL_COUNT];
@@ -84,9 +102,21 @@ struct bd_callgrind {
 	char note[200];
 };
 
+/* How system calls are counted (bd_bench.sc_mode). */
+enum bd_sc_mode {
+	BD_SC_NONE,  /* --no-syscalls */
+	BD_SC_PERF,  /* the raw_syscalls:sys_enter tracepoint, in a separate counting run */
+	BD_SC_SITES, /* no tracepoint: the contenders' own counts (sc_sites) where they have one */
+};
+
 struct bd_bench {
 	bool quick;
 	int reps_override;         /* --reps, 0 when not given */
+	int max_reps_override;     /* --max-reps, 0 when not given */
+	enum bd_sc_mode sc_mode;
+	unsigned long long sc_tracepoint; /* the tracepoint's id (BD_SC_PERF) */
+	char sc_why[200];          /* why not BD_SC_PERF */
+	const char *cli_path;      /* the redial tool (BENCH_REDIAL_CLI) */
 	bool pinned;
 	int client_cpu, farm_cpu;
 	long nofile;
@@ -109,6 +139,26 @@ void bd_aggregate(struct bd_bench *b);
 /* redial's figure over impl's, pair by pair (same repetition), then the median; NAN if
  * there is no complete pair. */
 double bd_ratio(const struct bd_scen *s, enum bd_impl impl, enum bd_metric m);
+
+/* The spread of the per-repetition ratios num/den of metric m: their median, min and max,
+ * and [lo, hi], the distribution-free confidence interval of the median (order statistics
+ * x(k)..x(n+1-k), the narrowest with at least 90% coverage; min..max when n < 5, whose
+ * coverage is then lower, 1 - 2^(1-n)). pct is the larger side of that interval around the
+ * median, in %: the "±" the adaptive repetitions drive under BD_SPREAD_TARGET_PCT (min..max
+ * can only widen as repetitions are added; the interval narrows). */
+struct bd_rstat {
+	int n;
+	double med, min, max, lo, hi, pct, coverage;
+};
+void bd_ratio_stats(const struct bd_scen *s, enum bd_impl num, enum bd_impl den, enum bd_metric m,
+		    struct bd_rstat *st);
+/* The ratio each scenario's repetitions are added for: redial / epoll of its first ratio
+ * column (churn connects/s, refused attempts/s, timeout CPU per attempt, scale memory --
+ * judged at the largest table of the sweep only --, hold idle CPU); storm: epoll /
+ * redial-cli of CPU per attempt. False when the pair did not both run. */
+bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_impl *num,
+		  enum bd_impl *den, enum bd_metric *m);
+const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len); /* churn, storm/timeout */
 void bd_print_tables(const struct bd_bench *b, FILE *out);
 int bd_write_json(const struct bd_bench *b, const char *path);
 int bd_write_chart(const struct bd_bench *b);
