@@ -216,8 +216,9 @@ typedef struct redial_tls redial_tls_t;
  * The manager closes it:
  *  - after a DISCONNECTED event that the peer caused: the event still carries the fd, open,
  *    so the application can read the last bytes and take it out of its own epoll set; the
- *    fd is closed at the start of the next redial_run/redial_poll, never in the middle of
- *    the application's batch of epoll events;
+ *    fd is closed at the start of the next redial_poll (never in the middle of the
+ *    application's batch of epoll events), or, within a long redial_run, at its next turn
+ *    after the callback returned;
  *  - before redial_endpoint_fail, _cancel or _remove return (the application asked);
  *  - on destroy. */
 struct redial_event {

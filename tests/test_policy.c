@@ -165,3 +165,30 @@ Test(policy, one_batch_of_local_errors_pauses_the_manager_once)
 	cr_assert_eq(et_stats(r).throttles, 1, "one batch, one pause");
 	tu_finish(r, fds0);
 }
+
+/* Stops the run once the 20th connection is up. */
+static void stop_at_twenty(redial_t *r, const struct redial_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->type == REDIAL_EV_CONNECTED && tu_count(&rec, REDIAL_EV_CONNECTED, 0) >= 20)
+		redial_stop(r);
+}
+
+Test(policy, one_long_run_closes_the_fds_of_peer_closed_connections_as_it_goes)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.max_fds = 4; /* a run that held every closed fd would stall after four */
+	rec.hook = stop_at_twenty;
+	rec.defs.stable_after_ns = 0;
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
+	rec.defs.backoff_max_ns = REDIAL_MSEC(1);
+	redial_t *r = et_make(&cfg);
+	et_add(r, et_loopback(farm_port(farm, T_ACCEPT_CLOSE)), NULL);
+	/* One call: the fds the DISCONNECTED events carried must be closed inside it. */
+	cr_assert_geq(redial_run(r, REDIAL_SEC(30)), 0);
+	cr_assert_geq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), 20, "only %zu connects in one run",
+		      tu_count(&rec, REDIAL_EV_CONNECTED, 0));
+	cr_assert_leq(et_stats(r).fds_open, 4);
+	tu_finish(r, fds0);
+}

@@ -38,6 +38,11 @@ int redial_run(redial_t *r, uint64_t timeout_ns)
 		uint64_t wait = deadline == UINT64_MAX ? REDIAL_SEC(3600)
 			       : deadline > now       ? deadline - now
 						      : 0;
+		/* Inside one long run the application has no batch of its own between our turns:
+		 * the fds of DISCONNECTED events delivered by the previous turn (their callbacks
+		 * have returned) are closed now, or a run that lasts hours would hold every one
+		 * of them (and the fd budget with them). */
+		rd_late_close_run(r);
 		ret = rd_loop_once(r, wait);
 		if (ret < 0) {
 			r->in_run = false;

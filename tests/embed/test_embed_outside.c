@@ -367,8 +367,12 @@ static void disconnected_keeps_fd_open(bool use_run)
 	cr_expect_eq(disc.err, 0, "orderly close: err %d", disc.err);
 	cr_expect_eq(disc.cls, REDIAL_CLASS_NONE, "orderly DISCONNECTED: cls %d, expected NONE (%d)",
 		     disc.cls, REDIAL_CLASS_NONE);
-	cr_expect(open_after_call, "the borrowed fd was closed in the same %s call that delivered "
-		  "DISCONNECTED", use_run ? "redial_run" : "redial_poll");
+	/* redial_poll hands control back with the fd open: the application's batch of epoll
+	 * events may still name it. A redial_run closes it at its next turn instead (its
+	 * callback has returned, and a long run must not hold every such fd). */
+	if (!use_run)
+		cr_expect(open_after_call, "the borrowed fd was closed in the same redial_poll call "
+			  "that delivered DISCONNECTED");
 
 	/* The next call closes it (at its start). */
 	int ret = use_run ? redial_run(r, 0) : redial_poll(r);
