@@ -30,14 +30,6 @@ void rd_conn_watch(struct redial *r, struct rd_endpoint *ep)
 	conn_want(r, ep, RD_EW_WATCH);
 }
 
-void rd_conn_unwatch(struct redial *r, struct rd_endpoint *ep)
-{
-	if (ep->want & RD_EW_WATCH)
-		ep->want &= (uint8_t)~RD_EW_WATCH;
-	else
-		conn_want(r, ep, RD_EW_UNWATCH);
-}
-
 void rd_conn_unwatch_now(struct redial *r, struct rd_endpoint *ep)
 {
 	if (ep->want & RD_EW_WATCH) {

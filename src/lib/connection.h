@@ -12,8 +12,6 @@
 
 /* Starts watching ep->fd (a new connection). */
 void rd_conn_watch(struct redial *r, struct rd_endpoint *ep);
-/* Stops watching the connected fd: drops a watch not yet sent, or removes the armed one. */
-void rd_conn_unwatch(struct redial *r, struct rd_endpoint *ep);
 /* Takes the watch out of the ring before returning (a POLL_REMOVE submitted at once, with
  * the kernel's deferred work run so that the cancelled poll lets go of the file), so that
  * nothing in the kernel holds the fd afterwards. Falls back to the queued removal when the
