@@ -9,6 +9,13 @@
  * does not order them: a deadline shows up as CONNECT -ECANCELED with LINK_TIMEOUT -ETIME,
  * in either order, and is reported as ETIMEDOUT.
  *
+ * A refused or timed-out attempt keeps its direct socket for the endpoint's next attempt
+ * when that is near (RD_ST_PARKED, ep->spare): Linux lets a TCP socket whose connect failed
+ * connect again once connect(AF_UNSPEC) has cleared it, so the next chain is
+ * [TIMEOUT] -> UNCONNECT(i) -> CONNECT(i) -> ..., without the SOCKET before it and the
+ * CLOSE after the failure. Creating and tearing down a socket is a large share of what a
+ * refused attempt costs the kernel.
+ *
  * Kernels without FIXED_FD_INSTALL take two steps: [TIMEOUT ->] SOCKET (a regular fd),
  * then CONNECT -> LINK_TIMEOUT on it, and a CLOSE of the fd when it is not kept.
  */
@@ -24,7 +31,15 @@
 #include "manager.h"
 #include "sockerr.h"
 
-#define RD_MIN_WAIT_NS 20000ull /* shorter backoff remainders go without a TIMEOUT */
+#define RD_GRID_NS 1000000ull   /* the timer grid: the wheel's tick */
+
+/* The first point of the manager's timer grid (t0 + k ticks) at or after ns. */
+static uint64_t rd_grid_up(const struct redial *r, uint64_t ns)
+{
+	if (ns <= r->t0)
+		return r->t0;
+	return r->t0 + (ns - r->t0 + RD_GRID_NS - 1) / RD_GRID_NS * RD_GRID_NS;
+}
 
 int rd_attempts_init(struct redial *r, uint32_t n)
 {
@@ -49,22 +64,30 @@ void rd_attempts_close_all(struct redial *r)
 			close(r->att[i].raw_fd);
 }
 
-static struct rd_attempt *att_alloc(struct redial *r)
+/* A fresh life for a slot: new generation, nothing seen. */
+static void att_reset(struct rd_attempt *a)
 {
-	struct rd_attempt *a = &r->att[r->att_free];
-	r->att_free = a->next_free;
-	r->att_used++;
 	uint32_t gen = (a->gen + 1) & 0xffffffu;
 	memset(a, 0, sizeof(*a));
 	a->gen = gen;
 	a->raw_fd = -1;
 	for (unsigned i = 0; i <= RD_OP_ATTEMPT_LAST; i++)
 		a->res[i] = -ENOENT;
+}
+
+static struct rd_attempt *att_alloc(struct redial *r)
+{
+	struct rd_attempt *a = &r->att[r->att_free];
+	r->att_free = a->next_free;
+	r->att_used++;
+	att_reset(a);
 	return a;
 }
 
 static void att_release(struct redial *r, struct rd_attempt *a)
 {
+	assert(r->att_used > 0);
+	assert(a->stage != RD_ST_PARKED);
 	a->ep = RD_NONE;
 	a->raw_fd = -1;
 	a->next_free = r->att_free;
@@ -93,19 +116,43 @@ static void prep_attempt_sqe(struct io_uring_sqe *sqe, enum rd_op op, struct rd_
 bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_addr *addr,
 		      uint64_t timeout_ns, bool racer, uint64_t extra_wait, uint32_t addr_idx)
 {
-	uint64_t wait = ep->due_ns > r->now + RD_MIN_WAIT_NS ? ep->due_ns - r->now : 0;
-	wait += extra_wait;
+	/* Every kernel timer of an attempt ends on the manager's 1 ms grid (ABS): the waits
+	 * and deadlines of thousands of attempts then share one timer interrupt per tick
+	 * instead of taking one each, which on a busy manager (and far more under a
+	 * hypervisor) is the larger part of what a failed attempt costs. Both only end
+	 * later than asked, by less than a tick. */
+	uint64_t want = (ep->due_ns > r->now ? ep->due_ns : r->now) + extra_wait;
+	uint64_t start = r->now;
+	if (want > r->now)
+		start = rd_grid_up(r, want); /* never early: the backoff is a lower bound */
+	uint64_t wait = start - r->now;
+	/* The kept socket, when it suits this address. A racer makes its own. */
+	uint32_t spare = racer ? RD_NONE : ep->spare;
+	if (spare != RD_NONE && r->att[spare].addr.sa.sa_family != addr->sa.sa_family) {
+		rd_attempt_drop_spare(r, ep);
+		spare = RD_NONE;
+	}
 	unsigned need = (wait ? 1u : 0u) + (r->fd_install ? 5u : 1u);
-	if (r->att_free == RD_NONE || !rd_reserve_sqes(r, need))
+	if ((spare == RD_NONE && r->att_free == RD_NONE) || !rd_reserve_sqes(r, need))
 		return false;
-	struct rd_attempt *a = att_alloc(r);
+	struct rd_attempt *a;
+	if (spare != RD_NONE) {
+		a = &r->att[spare];
+		att_reset(a);
+		ep->spare = RD_NONE;
+		r->att_parked--;
+		r->sockets_reused++;
+		a->res[RD_OP_SOCKET] = (int)spare; /* the socket exists: attempt_result reads it */
+	} else {
+		a = att_alloc(r);
+	}
 	uint32_t idx = (uint32_t)(a - r->att);
 
 	a->ep = rd_ep_index(r, ep);
 	a->has_wait = wait != 0;
-	a->start_ns = r->now + wait;
+	a->start_ns = start;
 	a->stage = r->fd_install ? RD_ST_CHAIN : RD_ST_SOCKET;
-	a->conn_ts = rd_ts(timeout_ns);
+	a->conn_ts = rd_ts(rd_grid_up(r, start + timeout_ns));
 	a->addr = *addr;
 	a->racer = racer;
 	a->addr_idx = addr_idx;
@@ -114,20 +161,31 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 
 	/* rd_reserve_sqes made room for the whole chain: none of these gets can fail. */
 	if (wait) {
-		a->wait_ts = rd_ts(wait);
+		a->wait_ts = rd_ts(start);
 		sqe = io_uring_get_sqe(&r->ring);
-		io_uring_prep_timeout(sqe, &a->wait_ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+		io_uring_prep_timeout(sqe, &a->wait_ts, 0,
+				      IORING_TIMEOUT_ABS | IORING_TIMEOUT_ETIME_SUCCESS);
 		prep_attempt_sqe(sqe, RD_OP_TIMEOUT, a, idx, IOSQE_IO_LINK);
 	}
-	if (r->fd_install) {
+	if (spare != RD_NONE) {
+		/* A socket whose connect was refused can connect again only once disconnected
+		 * (else the kernel answers ECONNABORTED); one that timed out is still sending
+		 * its SYN. connect(AF_UNSPEC) clears both, at once and without a packet. */
+		static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_connect(sqe, (int)idx, &unspec, sizeof(unspec));
+		prep_attempt_sqe(sqe, RD_OP_UNCONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	} else if (r->fd_install) {
 		sqe = io_uring_get_sqe(&r->ring);
 		io_uring_prep_socket_direct(sqe, family, SOCK_STREAM | SOCK_NONBLOCK, 0, idx, 0);
 		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, IOSQE_IO_LINK);
+	}
+	if (r->fd_install) {
 		sqe = io_uring_get_sqe(&r->ring);
 		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, rd_addr_len(&a->addr));
 		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
 		sqe = io_uring_get_sqe(&r->ring);
-		io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
+		io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
 		prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, IOSQE_IO_LINK);
 		/* Hard link: the slot is closed even if the install fails (EMFILE). */
 		sqe = io_uring_get_sqe(&r->ring);
@@ -173,8 +231,21 @@ void rd_attempt_abandon(struct redial *r, uint32_t idx)
 	}
 }
 
+void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep)
+{
+	if (ep->spare == RD_NONE)
+		return;
+	struct rd_attempt *a = &r->att[ep->spare];
+	ep->spare = RD_NONE;
+	r->att_parked--;
+	a->ep = RD_NONE;
+	a->stage = RD_ST_CLOSING;
+	att_want(r, a, RD_AW_CLOSE_SLOT);
+}
+
 void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep)
 {
+	rd_attempt_drop_spare(r, ep);
 	if (ep->attempt != RD_NONE) {
 		rd_attempt_abandon(r, ep->attempt);
 		ep->attempt = RD_NONE;
@@ -200,6 +271,8 @@ static int attempt_result(const struct rd_attempt *a, int *ret_fd)
 	int sock = a->res[RD_OP_SOCKET];
 	if (sock < 0)
 		return sock;
+	if ((a->seen & (1u << RD_OP_UNCONNECT)) && a->res[RD_OP_UNCONNECT] < 0)
+		return a->res[RD_OP_UNCONNECT]; /* the kept socket would not clear */
 	int conn = a->res[RD_OP_CONNECT];
 	if (conn == 0) {
 		int fd = a->stage == RD_ST_CHAIN ? a->res[RD_OP_INSTALL] : a->raw_fd;
@@ -211,6 +284,19 @@ static int attempt_result(const struct rd_attempt *a, int *ret_fd)
 	if (conn == -ECANCELED)
 		return a->cancelled && a->res[RD_OP_LTIMEOUT] != -ETIME ? -ECANCELED : -ETIMEDOUT;
 	return conn;
+}
+
+/* Whether a failed chain's socket may wait for the endpoint's next attempt: only after
+ * a refusal or the deadline (a socket that saw anything else is not trusted again), and
+ * only while half the attempt slots are left for attempts that need a new socket. The
+ * policy drops it again when the next attempt is not near (rd_attempt_drop_spare). */
+static bool park_ok(const struct redial *r, const struct rd_attempt *a, int res)
+{
+	if (res != -ECONNREFUSED && res != -ETIMEDOUT)
+		return false;
+	if (a->seen & (1u << RD_OP_UNCONNECT) && a->res[RD_OP_UNCONNECT] < 0)
+		return false;
+	return r->att_parked < r->natt / 2;
 }
 
 /* Runs when an attempt has nothing in flight: decides its next step. Returns true, with
@@ -272,7 +358,12 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 		close(fd);
 	}
 
-	if (slot_left || raw_left) {
+	if (slot_left && ep && !a->racer && park_ok(r, a, res)) {
+		assert(r->eps[a->ep].spare == RD_NONE);
+		a->stage = RD_ST_PARKED;
+		r->eps[a->ep].spare = (uint32_t)(a - r->att);
+		r->att_parked++;
+	} else if (slot_left || raw_left) {
 		a->stage = RD_ST_CLOSING;
 		att_want(r, a, slot_left ? RD_AW_CLOSE_SLOT : RD_AW_CLOSE_RAW);
 	} else {
@@ -319,7 +410,7 @@ bool rd_attempt_pump(struct redial *r)
 			io_uring_prep_connect(sqe, a->raw_fd, &a->addr.sa, rd_addr_len(&a->addr));
 			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK);
 			sqe = io_uring_get_sqe(&r->ring);
-			io_uring_prep_link_timeout(sqe, &a->conn_ts, 0);
+			io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
 			prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, 0);
 			r->inflight += 2;
 			r->sqes += 2;

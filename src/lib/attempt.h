@@ -18,6 +18,7 @@ enum rd_att_stage {
 	RD_ST_SOCKET,  /* fallback path: [TIMEOUT ->] SOCKET in flight */
 	RD_ST_CONNECT, /* fallback path: CONNECT -> LINK_TIMEOUT in flight */
 	RD_ST_CLOSING, /* only the close of what the chain left behind */
+	RD_ST_PARKED,  /* nothing in flight: its socket waits for its endpoint's next attempt */
 };
 
 enum rd_att_want {
@@ -76,8 +77,10 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 /* Detaches an attempt its endpoint no longer wants and asks the kernel to stop it; it then
  * only drains, closing whatever it made. */
 void rd_attempt_abandon(struct redial *r, uint32_t idx);
-/* Abandons ep's attempt and its racer, if any. */
+/* Abandons ep's attempt and its racer, if any, and closes its kept socket. */
 void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep);
+/* Closes the socket ep keeps for its next attempt, if any (see ep->spare). */
+void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep);
 /* True while an attempt still sits in its backoff wait (its TIMEOUT has not fired). */
 bool rd_attempt_waiting(const struct redial *r, uint32_t idx);
 

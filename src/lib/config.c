@@ -55,7 +55,7 @@ void redial_config_init(struct redial_config *cfg)
 	cfg->sq_entries = 2048;
 	cfg->cq_entries = 0;     /* 8 * sq_entries */
 	cfg->iowq_max_workers = 4;
-	cfg->prearm_ns = REDIAL_MSEC(50);
+	cfg->prearm_ns = 0; /* measured: see redial.h */
 	cfg->dns_timeout_ns = REDIAL_SEC(2);
 	cfg->dns_cache_max_ttl_ns = REDIAL_SEC(300);
 	cfg->happy_eyeballs_delay_ns = REDIAL_MSEC(250);

@@ -31,6 +31,7 @@ uint32_t rd_ep_free_slot(struct redial *r)
 		ep->gen = 1;
 		ep->fd = -1;
 		ep->attempt = RD_NONE;
+		ep->spare = RD_NONE;
 		ep->opq_next = RD_NONE;
 		r->ep_free = r->ep_used++;
 	}
@@ -100,6 +101,7 @@ static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 	ep->epoch = epoch;
 	ep->fd = -1;
 	ep->attempt = RD_NONE;
+	ep->spare = RD_NONE;
 	ep->opq_next = r->ep_free;
 	r->ep_free = rd_ep_index(r, ep);
 }
@@ -215,8 +217,9 @@ void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
 	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED || recheck);
 	assert((ep->state == REDIAL_STATE_CONNECTED) == (ep->fd >= 0));
 	if (ep->state == REDIAL_STATE_CONNECTED)
-		assert(ep->attempt == RD_NONE);
+		assert(ep->attempt == RD_NONE && ep->spare == RD_NONE);
 	if (!rd_ep_active(ep))
-		assert((!scheduled || recheck) && ep->attempt == RD_NONE && ep->fd < 0);
+		assert((!scheduled || recheck) && ep->attempt == RD_NONE && ep->fd < 0 &&
+		       ep->spare == RD_NONE);
 }
 #endif

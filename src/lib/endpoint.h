@@ -61,6 +61,8 @@ struct rd_endpoint {
 	int32_t fd;                 /* connected fd, -1 otherwise */
 	uint32_t watch_seq;         /* conn_seq of the armed watch */
 	uint32_t opq_next;          /* connection-op queue link (free list link when free) */
+	uint32_t spare;             /* attempt.c: the attempt slot holding this endpoint's parked
+				       socket (reused by its next attempt), RD_NONE when none */
 	uint16_t ops;               /* connection ops in flight (poll, poll remove) */
 	uint8_t state;              /* enum redial_state */
 	uint8_t flags;              /* enum rd_ep_flags */

@@ -259,6 +259,8 @@ int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
 	s.tls_handshakes = r->tls_handshakes;
 	s.tls_resumed = r->tls_resumed;
 	s.tls_inflight = r->tls_inflight;
+	s.sockets_parked = r->att_parked;
+	s.sockets_reused = r->sockets_reused;
 	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
 	memcpy(ret_stats, &s, n);
 	ret_stats->size = n;

@@ -76,7 +76,8 @@ struct redial {
 	struct rd_attempt *att;
 	uint32_t natt;
 	uint32_t att_free;
-	uint32_t att_used;
+	uint32_t att_used;          /* slots not free: in flight, closing or parked */
+	uint32_t att_parked;        /* slots holding a socket for an endpoint's next attempt */
 	uint32_t *attq;             /* attempts with SQEs to send (want != 0), FIFO ring */
 	uint32_t attq_head, attq_len;
 
@@ -119,6 +120,7 @@ struct redial {
 	uint64_t attempts, connects, failures, disconnects, gave_up, local_errors;
 	uint64_t submits, sqes, cqes, cq_overflows, sq_full, lost_cqes, throttles, kernel_cancels;
 	uint64_t stale_cqes;
+	uint64_t sockets_reused;
 	uint64_t events_lost;
 };
 

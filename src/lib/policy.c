@@ -18,6 +18,7 @@
 
 #define RD_THROTTLE_MIN_NS REDIAL_MSEC(10)
 #define RD_THROTTLE_MAX_NS REDIAL_SEC(1)
+#define RD_SPARE_KEEP_NS REDIAL_MSEC(100) /* longest backoff a failed socket is kept for */
 
 bool rd_throttled(const struct redial *r)
 {
@@ -84,6 +85,7 @@ static void local_failure(struct redial *r, struct rd_endpoint *ep, int err, uin
 	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
 	ep->local_errors++;
 	r->local_errors++;
+	rd_attempt_drop_spare(r, ep); /* short of resources: hold none idle */
 	throttle(r);
 	if (c && addr_idx >= 0 && !busy && (uint32_t)addr_idx < c->next)
 		c->next = (uint32_t)addr_idx;
@@ -199,6 +201,10 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	if (c)
 		c->next = c->naddrs; /* cycle over: the next one resolves again */
 	ep->prev_delay_ns = delay;
+	/* The socket the attempt left (attempt.c) serves the next one only if that comes
+	 * soon: a long backoff should not hold a kernel socket and an attempt slot. */
+	if (delay > RD_SPARE_KEEP_NS)
+		rd_attempt_drop_spare(r, ep);
 	rd_ep_schedule(r, ep, r->now + delay);
 	rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
 }

@@ -18,6 +18,7 @@ enum rd_op {
 	RD_OP_CLOSE_CHAIN, /* close of the direct slot, last in the chain */
 	RD_OP_CLOSE_SLOT,  /* close of the direct slot when the chain broke before it */
 	RD_OP_CLOSE_RAW,   /* fallback path: close of a regular fd from SOCKET */
+	RD_OP_UNCONNECT,   /* connect(AF_UNSPEC): clears a kept socket before it connects again */
 	RD_OP_CANCEL,      /* async cancel aimed at the chain */
 	RD_OP_ATTEMPT_LAST = RD_OP_CANCEL,
 	/* connection ops: index = endpoint slot, gen = connection sequence */
