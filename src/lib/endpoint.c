@@ -7,6 +7,21 @@
 #include "alloc.h"
 #include "manager.h"
 
+/* The wheel tick an endpoint waits on the wheel for: its due time less the pre-arm horizon
+ * (it then goes to the ready queue, and into the kernel as the head of its chain). */
+static uint64_t wheel_tick(const struct redial *r, uint64_t due_ns)
+{
+	return rd_tick_of(r, due_ns - r->cfg.prearm_ns);
+}
+
+/* The wheel keeps no due tick of its own (wheel.h): it is derived from due_ns, which does
+ * not change while the endpoint is on the wheel. */
+static uint64_t link_due(const struct rd_timer *t, void *ctx)
+{
+	const struct rd_endpoint *ep = rd_ep_of_link((struct rd_timer *)t);
+	return wheel_tick(ctx, ep->due_ns);
+}
+
 int rd_eps_init(struct redial *r, uint32_t n)
 {
 	/* Zeroed pages cost nothing until written: slots are set up only when first handed
@@ -19,7 +34,7 @@ int rd_eps_init(struct redial *r, uint32_t n)
 	r->ep_used = 0;
 	r->ep_free = RD_NONE;
 	r->opq_head = r->opq_tail = RD_NONE;
-	rd_wheel_init(&r->wheel, 0);
+	rd_wheel_init(&r->wheel, 0, link_due, r);
 	rd_tlist_init(&r->readyq);
 	return 0;
 }
@@ -184,7 +199,7 @@ void rd_ep_schedule(struct redial *r, struct rd_endpoint *ep, uint64_t due_ns)
 {
 	ep->due_ns = due_ns;
 	if (due_ns > r->now + r->cfg.prearm_ns) {
-		uint64_t tick = rd_tick_of(r, due_ns - r->cfg.prearm_ns);
+		uint64_t tick = wheel_tick(r, due_ns);
 		if (tick > r->wheel.now) {
 			rd_wheel_add(&r->wheel, &ep->link, tick);
 			return;
