@@ -106,7 +106,7 @@ static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 {
 	assert(!ep->name);
 	rd_opts_put(ep->opts);
-	rd_free(ep->err_more);
+	rd_errtab_drop(&r->errx, rd_ep_index(r, ep));
 	/* gen and epoch survive: events still queued for the old endpoint must not match
 	 * the slot's next one. */
 	uint32_t gen = ep->gen, epoch = ep->epoch;
@@ -141,30 +141,34 @@ bool rd_ep_active(const struct rd_endpoint *ep)
 	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED;
 }
 
-void rd_ep_count_err(struct rd_endpoint *ep, int err)
+void rd_ep_count_err(struct redial *r, struct rd_endpoint *ep, int err)
 {
 	uint16_t e = (uint16_t)err;
-	for (unsigned i = 0; i < RD_EP_INLINE_ERRS; i++) {
-		if (ep->errs[i].err == e || ep->errs[i].count == 0) {
-			ep->errs[i].err = e;
-			ep->errs[i].count++;
-			return;
-		}
-	}
-	for (unsigned i = 0; i < ep->nerr_more; i++) {
-		if (ep->err_more[i].err == e) {
-			ep->err_more[i].count++;
-			return;
-		}
-	}
-	/* A fifth distinct errno on one endpoint: rare, so it may allocate. */
-	struct rd_errcount *m = rd_realloc(ep->err_more, (ep->nerr_more + 1u) * sizeof(*m));
-	if (!m)
+	if (ep->err0.count == 0 || ep->err0.err == e) {
+		ep->err0.err = e;
+		ep->err0.count++;
 		return;
-	ep->err_more = m;
-	m[ep->nerr_more].err = e;
-	m[ep->nerr_more].count = 1;
-	ep->nerr_more++;
+	}
+	/* Out of memory: this count is lost, and nothing else. */
+	(void)rd_errtab_count(&r->errx, rd_ep_index(r, ep), e);
+}
+
+int rd_ep_errors(const struct redial *r, const struct rd_endpoint *ep,
+		 struct redial_errno_count *out, size_t cap)
+{
+	if (!ep->err0.count)
+		return 0;
+	if (cap) {
+		out[0].err = ep->err0.err;
+		out[0].count = ep->err0.count;
+	}
+	uint32_t n;
+	const struct rd_errcount *more = rd_errtab_get(&r->errx, rd_ep_index(r, ep), &n);
+	for (uint32_t i = 0; i < n && 1 + (size_t)i < cap; i++) {
+		out[1 + i].err = more[i].err;
+		out[1 + i].count = more[i].count;
+	}
+	return 1 + (int)n;
 }
 
 const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep)

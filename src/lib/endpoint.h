@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "errtab.h"
 #include "redial.h"
 #include "sockaddr.h"
 #include "wheel.h"
@@ -18,16 +19,10 @@
 #define RD_ID_SLOT_BITS 24
 #define RD_ID_SLOT_MASK ((1u << RD_ID_SLOT_BITS) - 1)
 #define RD_MAX_ENDPOINTS (1u << RD_ID_SLOT_BITS)
-#define RD_EP_INLINE_ERRS 4
 
 struct redial;
 struct rd_ep_name; /* dns.h */
 struct rd_tls_ep;  /* tls.h */
-
-struct rd_errcount {
-	uint16_t err;
-	uint32_t count;
-} __attribute__((packed));
 
 enum rd_ep_flags {
 	RD_EPF_LIVE = 1u << 0,    /* the slot holds an endpoint the user can name */
@@ -68,7 +63,6 @@ struct rd_endpoint {
 	uint8_t last_class;
 	uint8_t gave_up;
 	uint16_t last_error;
-	uint16_t nerr_more;         /* here, not by errs: the pointers below stay unpadded */
 	uint32_t streak;            /* consecutive failed attempts */
 	uint32_t level;             /* backoff level: failures and unstable drops since healthy */
 	uint64_t due_ns;            /* when the next attempt may start */
@@ -78,8 +72,8 @@ struct rd_endpoint {
 	uint32_t attempts, connects, failures, disconnects, local_errors;
 	uint32_t fail_mark;         /* failures when it last went down: a CONNECTED event's
 				       `attempt` counts the attempts since then */
-	struct rd_errcount errs[RD_EP_INLINE_ERRS];
-	struct rd_errcount *err_more;
+	struct rd_errcount err0;    /* the first errno seen, and its count; the others are
+				       counted in r->errx (errtab.h) */
 	struct rd_tls_ep *tls;      /* TLS endpoints only (tls.h) */
 };
 
@@ -109,7 +103,11 @@ void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep);
 void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state st);
 bool rd_ep_active(const struct rd_endpoint *ep);
 /* Counts err in the endpoint's per-errno counters. */
-void rd_ep_count_err(struct rd_endpoint *ep, int err);
+void rd_ep_count_err(struct redial *r, struct rd_endpoint *ep, int err);
+/* redial_endpoint_errors: copies up to cap (errno, count) pairs, first errno first; returns
+ * how many distinct errnos the endpoint has seen. */
+int rd_ep_errors(const struct redial *r, const struct rd_endpoint *ep,
+		 struct redial_errno_count *out, size_t cap);
 /* The address an event about ep should carry when no attempt is involved. */
 const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep);
 
