@@ -81,6 +81,7 @@ struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *us
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
 	r->ep_free = ep->opq_next;
 	ep->opq_next = RD_NONE;
+	ep->spare = RD_NONE;
 	ep->opts = opts;
 	ep->user = user;
 	ep->flags = RD_EPF_LIVE;
