@@ -11,6 +11,13 @@ static struct rd_timer timers[N];
 static bool armed[N];
 static uint64_t due[N];
 
+/* The wheel asks its owner for a timer's due tick: here, the model's. */
+static uint64_t model_due(const struct rd_timer *t, void *ctx)
+{
+	(void)ctx;
+	return due[t - timers];
+}
+
 static uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -32,15 +39,16 @@ static uint64_t pick_delay(uint64_t *s)
 	}
 }
 
-Test(wheel, expires_every_timer_exactly_at_its_tick_never_early_never_late)
+/* Random arms, deletes and advances from tick `start`, checked against the model. */
+static void run_model(uint64_t start, uint64_t seed)
 {
 	static struct rd_wheel w;
-	uint64_t s = 88172645463325252ull;
-	rd_wheel_init(&w, 1000);
+	uint64_t s = seed;
+	rd_wheel_init(&w, start, model_due, NULL);
 	memset(armed, 0, sizeof(armed));
 	for (int i = 0; i < N; i++)
 		timers[i].next = NULL;
-	uint64_t now = 1000;
+	uint64_t now = start;
 	size_t fired = 0, deleted = 0;
 	for (int round = 0; round < 3000; round++) {
 		/* arm some */
@@ -107,14 +115,61 @@ Test(wheel, expires_every_timer_exactly_at_its_tick_never_early_never_late)
 	cr_assert_gt(deleted, 1000);
 }
 
+Test(wheel, expires_every_timer_exactly_at_its_tick_never_early_never_late)
+{
+	run_model(1000, 88172645463325252ull);
+}
+
+/* Ticks far from 0 (a manager up for years, or a wheel started late): every level and the
+ * overflow list work on the high bits alike, and nothing is truncated. */
+Test(wheel, works_the_same_with_ticks_beyond_32_and_48_bits)
+{
+	run_model((1ull << 32) - 777, 1234567ull);
+	run_model((1ull << 48) + 12345, 7654321ull);
+	run_model((1ull << 62) - 99, 42ull);
+}
+
+Test(wheel, a_timer_is_two_links)
+{
+	cr_assert_eq(sizeof(struct rd_timer), 2 * sizeof(void *));
+}
+
+/* Deleting the last timer of a slot clears the slot's pending bit, also when the timers
+ * around it sit in other slots or on the overflow list. */
+Test(wheel, deleting_a_slots_last_timer_clears_its_pending_bit)
+{
+	static struct rd_wheel w;
+	rd_wheel_init(&w, 0, model_due, NULL);
+	memset(timers, 0, sizeof(timers));
+	due[0] = 5;               /* level 0 */
+	due[1] = 5;
+	due[2] = 3 * 64 + 1;      /* level 1 */
+	due[3] = 1ull << 30;      /* overflow */
+	for (int i = 0; i < 4; i++)
+		rd_wheel_add(&w, &timers[i], due[i]);
+	cr_assert_eq(rd_wheel_next(&w), 5);
+	rd_wheel_del(&w, &timers[0]);
+	cr_assert_eq(rd_wheel_next(&w), 5, "one timer is left in the slot");
+	rd_wheel_del(&w, &timers[1]);
+	cr_assert_eq(w.pending[0], 0);
+	cr_assert_eq(rd_wheel_next(&w), 3 * 64);
+	rd_wheel_del(&w, &timers[2]);
+	cr_assert_eq(w.pending[1], 0);
+	cr_assert_eq(rd_wheel_next(&w), 1ull << 24, "only the overflow list is left");
+	rd_wheel_del(&w, &timers[3]);
+	cr_assert_eq(rd_wheel_next(&w), RD_WHEEL_NONE);
+	cr_assert_eq(w.count, 0);
+}
+
 Test(wheel, next_reports_the_exact_tick_for_a_near_timer)
 {
 	struct rd_wheel w;
-	struct rd_timer t = { 0 };
-	rd_wheel_init(&w, 5);
-	rd_wheel_add(&w, &t, 47);
+	memset(timers, 0, sizeof(timers));
+	due[0] = 47;
+	rd_wheel_init(&w, 5, model_due, NULL);
+	rd_wheel_add(&w, &timers[0], 47);
 	cr_assert_eq(rd_wheel_next(&w), 47);
-	rd_wheel_del(&w, &t);
+	rd_wheel_del(&w, &timers[0]);
 	cr_assert_eq(rd_wheel_next(&w), RD_WHEEL_NONE);
 	cr_assert_eq(w.count, 0);
 }

@@ -7,6 +7,21 @@
 #include "alloc.h"
 #include "manager.h"
 
+/* The wheel tick an endpoint waits on the wheel for: its due time less the pre-arm horizon
+ * (it then goes to the ready queue, and into the kernel as the head of its chain). */
+static uint64_t wheel_tick(const struct redial *r, uint64_t due_ns)
+{
+	return rd_tick_of(r, due_ns - r->cfg.prearm_ns);
+}
+
+/* The wheel keeps no due tick of its own (wheel.h): it is derived from due_ns, which does
+ * not change while the endpoint is on the wheel. */
+static uint64_t link_due(const struct rd_timer *t, void *ctx)
+{
+	const struct rd_endpoint *ep = rd_ep_of_link((struct rd_timer *)t);
+	return wheel_tick(ctx, ep->due_ns);
+}
+
 int rd_eps_init(struct redial *r, uint32_t n)
 {
 	/* Zeroed pages cost nothing until written: slots are set up only when first handed
@@ -19,7 +34,7 @@ int rd_eps_init(struct redial *r, uint32_t n)
 	r->ep_used = 0;
 	r->ep_free = RD_NONE;
 	r->opq_head = r->opq_tail = RD_NONE;
-	rd_wheel_init(&r->wheel, 0);
+	rd_wheel_init(&r->wheel, 0, link_due, r);
 	rd_tlist_init(&r->readyq);
 	return 0;
 }
@@ -67,6 +82,7 @@ struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *us
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
 	r->ep_free = ep->opq_next;
 	ep->opq_next = RD_NONE;
+	ep->spare = RD_NONE;
 	ep->opts = opts;
 	ep->user = user;
 	ep->flags = RD_EPF_LIVE;
@@ -92,7 +108,7 @@ static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 {
 	assert(!ep->name);
 	rd_opts_put(ep->opts);
-	rd_free(ep->err_more);
+	rd_errtab_drop(&r->errx, rd_ep_index(r, ep));
 	/* gen and epoch survive: events still queued for the old endpoint must not match
 	 * the slot's next one. */
 	uint32_t gen = ep->gen, epoch = ep->epoch;
@@ -128,30 +144,34 @@ bool rd_ep_active(const struct rd_endpoint *ep)
 	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED;
 }
 
-void rd_ep_count_err(struct rd_endpoint *ep, int err)
+void rd_ep_count_err(struct redial *r, struct rd_endpoint *ep, int err)
 {
 	uint16_t e = (uint16_t)err;
-	for (unsigned i = 0; i < RD_EP_INLINE_ERRS; i++) {
-		if (ep->errs[i].err == e || ep->errs[i].count == 0) {
-			ep->errs[i].err = e;
-			ep->errs[i].count++;
-			return;
-		}
-	}
-	for (unsigned i = 0; i < ep->nerr_more; i++) {
-		if (ep->err_more[i].err == e) {
-			ep->err_more[i].count++;
-			return;
-		}
-	}
-	/* A fifth distinct errno on one endpoint: rare, so it may allocate. */
-	struct rd_errcount *m = rd_realloc(ep->err_more, (ep->nerr_more + 1u) * sizeof(*m));
-	if (!m)
+	if (ep->err0.count == 0 || ep->err0.err == e) {
+		ep->err0.err = e;
+		ep->err0.count++;
 		return;
-	ep->err_more = m;
-	m[ep->nerr_more].err = e;
-	m[ep->nerr_more].count = 1;
-	ep->nerr_more++;
+	}
+	/* Out of memory: this count is lost, and nothing else. */
+	(void)rd_errtab_count(&r->errx, rd_ep_index(r, ep), e);
+}
+
+int rd_ep_errors(const struct redial *r, const struct rd_endpoint *ep,
+		 struct redial_errno_count *out, size_t cap)
+{
+	if (!ep->err0.count)
+		return 0;
+	if (cap) {
+		out[0].err = ep->err0.err;
+		out[0].count = ep->err0.count;
+	}
+	uint32_t n;
+	const struct rd_errcount *more = rd_errtab_get(&r->errx, rd_ep_index(r, ep), &n);
+	for (uint32_t i = 0; i < n && 1 + (size_t)i < cap; i++) {
+		out[1 + i].err = more[i].err;
+		out[1 + i].count = more[i].count;
+	}
+	return 1 + (int)n;
 }
 
 const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep)
@@ -186,7 +206,7 @@ void rd_ep_schedule(struct redial *r, struct rd_endpoint *ep, uint64_t due_ns)
 {
 	ep->due_ns = due_ns;
 	if (due_ns > r->now + r->cfg.prearm_ns) {
-		uint64_t tick = rd_tick_of(r, due_ns - r->cfg.prearm_ns);
+		uint64_t tick = wheel_tick(r, due_ns);
 		if (tick > r->wheel.now) {
 			rd_wheel_add(&r->wheel, &ep->link, tick);
 			return;

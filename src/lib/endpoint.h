@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "errtab.h"
 #include "redial.h"
 #include "sockaddr.h"
 #include "wheel.h"
@@ -18,16 +19,10 @@
 #define RD_ID_SLOT_BITS 24
 #define RD_ID_SLOT_MASK ((1u << RD_ID_SLOT_BITS) - 1)
 #define RD_MAX_ENDPOINTS (1u << RD_ID_SLOT_BITS)
-#define RD_EP_INLINE_ERRS 4
 
 struct redial;
 struct rd_ep_name; /* dns.h */
 struct rd_tls_ep;  /* tls.h */
-
-struct rd_errcount {
-	uint16_t err;
-	uint32_t count;
-} __attribute__((packed));
 
 enum rd_ep_flags {
 	RD_EPF_LIVE = 1u << 0,    /* the slot holds an endpoint the user can name */
@@ -42,7 +37,10 @@ enum rd_ep_want {
 	RD_EW_UNWATCH = 1u << 1,  /* POLL_REMOVE of the watch tagged watch_seq */
 };
 
-/* An endpoint. Kept small: 100k of them should cost well under 256 bytes each.
+/* An endpoint. Kept small: every byte is paid for each endpoint of a table that may hold
+ * 100k of them (the goal: at most 128 bytes of memory per idle endpoint, all included).
+ * Hence the 16-byte timer (wheel.h), one inline errno counter (errtab.h), the 24-bit
+ * connection sequences sharing their words, and the order (no padding).
  * Invariants (rd_ep_check asserts them in debug builds):
  *  - `link` is on the wheel or on the ready queue (RD_EPF_READYQ says which), or on neither,
  *    and only while the state is CONNECTING, BACKOFF or QUEUED;
@@ -51,39 +49,42 @@ enum rd_ep_want {
 struct rd_endpoint {
 	struct rd_timer link;       /* wheel or ready queue */
 	union rd_addr addr;         /* address endpoints; NAME endpoints: the last one tried */
+	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
 	struct rd_ep_name *name;    /* NAME:PORT endpoints only */
+	struct rd_tls_ep *tls;      /* TLS endpoints only (tls.h) */
 	void *user;
 	struct rd_opts *opts;
-	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
-	uint32_t epoch;             /* bumped on cancel/remove/start: stale queued events die */
-	uint32_t attempt;           /* RD_NONE when no chain is in flight */
-	uint32_t conn_seq;          /* tags POLL/CLOSE ops of one connection */
-	int32_t fd;                 /* connected fd, -1 otherwise */
-	uint32_t watch_seq;         /* conn_seq of the armed watch */
-	uint32_t opq_next;          /* connection-op queue link (free list link when free) */
-	uint32_t spare;             /* attempt.c: the attempt slot holding this endpoint's parked
-				       socket (reused by its next attempt), RD_NONE when none */
-	uint16_t ops;               /* connection ops in flight (poll, poll remove) */
-	uint8_t state;              /* enum redial_state */
-	uint8_t flags;              /* enum rd_ep_flags */
-	uint8_t want;               /* enum rd_ep_want */
-	uint8_t last_class;
-	uint8_t gave_up;
-	uint16_t last_error;
-	uint16_t nerr_more;         /* here, not by errs: the pointers below stay unpadded */
-	uint32_t streak;            /* consecutive failed attempts */
-	uint32_t level;             /* backoff level: failures and unstable drops since healthy */
-	uint64_t due_ns;            /* when the next attempt may start */
+	uint64_t due_ns;            /* when the next attempt may start; on the wheel, it says
+				       when (endpoint.c) */
 	uint64_t streak_start_ns;
 	uint64_t prev_delay_ns;
 	uint64_t mark_ns;           /* CONNECTED: when it came up; otherwise: when it went down */
+	uint32_t epoch;             /* bumped on cancel/remove/start: stale queued events die */
+	uint32_t attempt;           /* RD_NONE when no chain is in flight */
+	uint32_t spare;             /* attempt.c: the attempt slot holding this endpoint's parked
+				       socket (reused by its next attempt), RD_NONE when none */
+	int32_t fd;                 /* connected fd, -1 otherwise */
+	uint32_t opq_next;          /* connection-op queue link (free list link when free) */
+	uint32_t conn_seq : 24;     /* tags POLL/CLOSE ops of one connection (24 bits: ud.h) */
+	uint32_t ops : 8;           /* connection ops in flight (poll, poll remove) */
+	uint32_t watch_seq : 24;    /* conn_seq of the armed watch */
+	uint32_t want : 8;          /* enum rd_ep_want */
+	uint32_t streak;            /* consecutive failed attempts */
+	uint32_t level;             /* backoff level: failures and unstable drops since healthy */
 	uint32_t attempts, connects, failures, disconnects, local_errors;
 	uint32_t fail_mark;         /* failures when it last went down: a CONNECTED event's
 				       `attempt` counts the attempts since then */
-	struct rd_errcount errs[RD_EP_INLINE_ERRS];
-	struct rd_errcount *err_more;
-	struct rd_tls_ep *tls;      /* TLS endpoints only (tls.h) */
+	struct rd_errcount err0;    /* the first errno seen, and its count; the others are
+				       counted in r->errx (errtab.h) */
+	uint16_t last_error;
+	uint8_t state;              /* enum redial_state */
+	uint8_t flags;              /* enum rd_ep_flags */
+	uint8_t last_class;
+	uint8_t gave_up;
 };
+/* 100k endpoints must fit in 128 bytes each with the ring and the attempt table (about 12
+ * bytes each at 100k): a field added here must pay for itself elsewhere. */
+_Static_assert(sizeof(struct rd_endpoint) <= 184, "struct rd_endpoint grew: see its comment");
 
 /* The table's slots and their free list. */
 int rd_eps_init(struct redial *r, uint32_t n);
@@ -111,7 +112,11 @@ void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep);
 void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state st);
 bool rd_ep_active(const struct rd_endpoint *ep);
 /* Counts err in the endpoint's per-errno counters. */
-void rd_ep_count_err(struct rd_endpoint *ep, int err);
+void rd_ep_count_err(struct redial *r, struct rd_endpoint *ep, int err);
+/* redial_endpoint_errors: copies up to cap (errno, count) pairs, first errno first; returns
+ * how many distinct errnos the endpoint has seen. */
+int rd_ep_errors(const struct redial *r, const struct rd_endpoint *ep,
+		 struct redial_errno_count *out, size_t cap);
 /* The address an event about ep should carry when no attempt is involved. */
 const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep);
 

@@ -298,20 +298,7 @@ int redial_endpoint_errors(redial_t *r, redial_id_t id, struct redial_errno_coun
 		return ret;
 	if (cap && !out)
 		return -EINVAL;
-	int n = 0;
-	for (unsigned i = 0; i < RD_EP_INLINE_ERRS && ep->errs[i].count; i++, n++) {
-		if ((size_t)n < cap) {
-			out[n].err = ep->errs[i].err;
-			out[n].count = ep->errs[i].count;
-		}
-	}
-	for (unsigned i = 0; i < ep->nerr_more; i++, n++) {
-		if ((size_t)n < cap) {
-			out[n].err = ep->err_more[i].err;
-			out[n].count = ep->err_more[i].count;
-		}
-	}
-	return n;
+	return rd_ep_errors(r, ep, out, cap);
 }
 
 int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)

@@ -33,7 +33,6 @@ static void free_tables(struct redial *r)
 				close(ep->fd);
 			rd_tls_ep_free(ep);
 			rd_opts_put(ep->opts);
-			rd_free(ep->err_more);
 			if (ep->name) { /* the resolver is gone already: just the memory */
 				rd_free(ep->name->cyc.addrs);
 				rd_free(ep->name);
@@ -46,6 +45,7 @@ static void free_tables(struct redial *r)
 	rd_opts_put(r->last_opts);
 	rd_embed_free(r);
 	rd_free(r->eps);
+	rd_errtab_free(&r->errx);
 	rd_free(r->att);
 	rd_free(r->attq);
 	rd_events_free(r);

@@ -71,6 +71,7 @@ struct redial {
 	uint32_t live;
 	uint32_t by_state[REDIAL_STATE_COUNT];
 	struct rd_opts *last_opts;  /* interning cache (config.c) */
+	struct rd_errtab errx;      /* endpoints' errno counters beyond their first (errtab.h) */
 
 	/* attempts (attempt.c) */
 	struct rd_attempt *att;

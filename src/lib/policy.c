@@ -113,7 +113,7 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	const struct rd_opts *o = ep->opts;
 	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
 	bool busy = ep->attempt != RD_NONE || (c && c->racer != RD_NONE);
-	rd_ep_count_err(ep, err);
+	rd_ep_count_err(r, ep, err);
 	ep->last_error = (uint16_t)err;
 	ep->last_class = (uint8_t)cls;
 	if (addr)
@@ -321,7 +321,7 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	r->disconnects++;
 	enum redial_class cls = err ? classify(r, err) : REDIAL_CLASS_NONE;
 	if (err) {
-		rd_ep_count_err(ep, err);
+		rd_ep_count_err(r, ep, err);
 		ep->last_error = (uint16_t)err;
 		ep->last_class = (uint8_t)cls;
 	}

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Moves every timer of `from` to the end of `to`, leaving `from` empty. */
 static void tlist_splice(struct rd_timer *to, struct rd_timer *from)
@@ -16,10 +17,12 @@ static void tlist_splice(struct rd_timer *to, struct rd_timer *from)
 	rd_tlist_init(from);
 }
 
-void rd_wheel_init(struct rd_wheel *w, uint64_t now)
+void rd_wheel_init(struct rd_wheel *w, uint64_t now, rd_timer_due_fn *due, void *due_ctx)
 {
 	w->now = now;
 	w->count = 0;
+	w->due = due;
+	w->due_ctx = due_ctx;
 	for (unsigned l = 0; l < RD_WHEEL_LEVELS; l++) {
 		w->pending[l] = 0;
 		for (unsigned s = 0; s < RD_WHEEL_SLOTS; s++)
@@ -28,30 +31,28 @@ void rd_wheel_init(struct rd_wheel *w, uint64_t now)
 	rd_tlist_init(&w->overflow);
 }
 
-static void place(struct rd_wheel *w, struct rd_timer *t)
+static void place(struct rd_wheel *w, struct rd_timer *t, uint64_t due)
 {
-	assert(t->due > w->now);
+	assert(due > w->now);
 	for (unsigned l = 0; l < RD_WHEEL_LEVELS; l++) {
 		unsigned above = RD_WHEEL_BITS * (l + 1);
 		/* Lowest level whose higher bits agree with now: the slot is reached by walking
 		 * this level forward, never wrapping past the current position. */
-		if ((t->due >> above) == (w->now >> above)) {
-			unsigned s = (unsigned)(t->due >> (RD_WHEEL_BITS * l)) & (RD_WHEEL_SLOTS - 1);
-			t->where = (uint16_t)(l * RD_WHEEL_SLOTS + s);
+		if ((due >> above) == (w->now >> above)) {
+			unsigned s = (unsigned)(due >> (RD_WHEEL_BITS * l)) & (RD_WHEEL_SLOTS - 1);
 			rd_tlist_push(&w->slot[l][s], t);
 			w->pending[l] |= 1ull << s;
 			return;
 		}
 	}
-	t->where = RD_WHEEL_OVERFLOW;
 	rd_tlist_push(&w->overflow, t);
 }
 
 void rd_wheel_add(struct rd_wheel *w, struct rd_timer *t, uint64_t due)
 {
 	assert(!rd_timer_armed(t));
-	t->due = due;
-	place(w, t);
+	assert(w->due(t, w->due_ctx) == due);
+	place(w, t, due);
 	w->count++;
 }
 
@@ -59,13 +60,16 @@ void rd_wheel_del(struct rd_wheel *w, struct rd_timer *t)
 {
 	if (!rd_timer_armed(t))
 		return;
-	uint16_t where = t->where;
+	struct rd_timer *left = t->prev;
+	bool last = t->prev == t->next; /* only the list's head is left once t goes */
 	rd_tlist_unlink(t);
 	w->count--;
-	if (where != RD_WHEEL_OVERFLOW) {
-		unsigned l = where / RD_WHEEL_SLOTS, s = where % RD_WHEEL_SLOTS;
-		if (rd_tlist_empty(&w->slot[l][s]))
-			w->pending[l] &= ~(1ull << s);
+	/* The head of a slot's list lies in w->slot (the overflow list has no pending bit).
+	 * Compared as integers: the timer's neighbour may be in another object. */
+	uintptr_t first = (uintptr_t)&w->slot[0][0], at = (uintptr_t)left;
+	if (last && at >= first && at < first + sizeof(w->slot)) {
+		size_t idx = (at - first) / sizeof(struct rd_timer);
+		w->pending[idx / RD_WHEEL_SLOTS] &= ~(1ull << (idx % RD_WHEEL_SLOTS));
 	}
 }
 
@@ -110,11 +114,12 @@ void rd_wheel_advance(struct rd_wheel *w, uint64_t to, struct rd_timer *out)
 
 	struct rd_timer *t;
 	while ((t = rd_tlist_pop(&todo))) {
-		if (t->due <= to) {
+		uint64_t due = w->due(t, w->due_ctx);
+		if (due <= to) {
 			w->count--;
 			rd_tlist_push(out, t);
 		} else {
-			place(w, t); /* cascades to a lower level */
+			place(w, t, due); /* cascades to a lower level */
 		}
 	}
 }

@@ -8,7 +8,12 @@
  * Four levels of 64 slots over 1 ms ticks: level k holds timers due within 64^(k+1) ticks
  * that share every bit above level k with the current tick, at slot (due >> 6k) & 63. When
  * the wheel enters a slot of level k > 0, its timers cascade to lower levels. Timers beyond
- * 64^4 ticks (4.6 h) wait on an overflow list that is re-sorted at each 64^4 boundary. */
+ * 64^4 ticks (4.6 h) wait on an overflow list that is re-sorted at each 64^4 boundary.
+ *
+ * A timer is two links and nothing else (16 bytes: it sits in every endpoint). Its due tick
+ * is the owner's to keep, and the wheel asks for it (rd_timer_due_fn) when it files the timer
+ * again; the slot it sits in is not stored either: a slot whose last timer leaves is known
+ * by its list head, which lies inside the wheel. */
 #ifndef RD_WHEEL_H
 #define RD_WHEEL_H
 
@@ -18,16 +23,16 @@
 #define RD_WHEEL_BITS 6
 #define RD_WHEEL_SLOTS (1u << RD_WHEEL_BITS)
 #define RD_WHEEL_LEVELS 4
-#define RD_WHEEL_OVERFLOW 0xffffu
 #define RD_WHEEL_NONE UINT64_MAX
 
-/* Embedded in the owner. `where` is level * 64 + slot, or RD_WHEEL_OVERFLOW; next == NULL
- * when the timer is not on the wheel. */
+/* Embedded in the owner; next == NULL when the timer is on no list. */
 struct rd_timer {
 	struct rd_timer *next, *prev;
-	uint64_t due; /* tick */
-	uint16_t where;
 };
+
+/* The tick a timer on the wheel is due at: what was given to rd_wheel_add, unchanged for as
+ * long as the timer stays on the wheel. */
+typedef uint64_t rd_timer_due_fn(const struct rd_timer *t, void *ctx);
 
 struct rd_wheel {
 	uint64_t now;                                 /* the last tick processed */
@@ -35,11 +40,14 @@ struct rd_wheel {
 	struct rd_timer slot[RD_WHEEL_LEVELS][RD_WHEEL_SLOTS]; /* list heads (sentinels) */
 	struct rd_timer overflow;                     /* list head */
 	uint32_t count;
+	rd_timer_due_fn *due;
+	void *due_ctx;
 };
 
-void rd_wheel_init(struct rd_wheel *w, uint64_t now);
+void rd_wheel_init(struct rd_wheel *w, uint64_t now, rd_timer_due_fn *due, void *due_ctx);
 static inline bool rd_timer_armed(const struct rd_timer *t) { return t->next != 0; }
-/* Puts t on the wheel to expire at tick `due`, which must be later than w->now. */
+/* Puts t on the wheel to expire at tick `due`, which must be later than w->now and equal to
+ * what w->due says of t until t leaves the wheel. */
 void rd_wheel_add(struct rd_wheel *w, struct rd_timer *t, uint64_t due);
 /* Takes t off the wheel; a no-op when it is not on it. */
 void rd_wheel_del(struct rd_wheel *w, struct rd_timer *t);
