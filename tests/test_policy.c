@@ -1,16 +1,21 @@
 /* Policy defects found by trying the engine from outside: peers that accept and drop at
  * once, errors the application reports, the last error of a reset, and how long one batch
- * of local shortages pauses the manager. */
+ * of local shortages pauses the manager; and the sockets a failed attempt leaves for the
+ * next one. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "enginetest.h"
 #include "farm.h"
 #include "testutil.h"
 
-enum { T_ACCEPT, T_ACCEPT_CLOSE, T_DROP_RST, T_COUNT };
+enum { T_ACCEPT, T_ACCEPT_CLOSE, T_DROP_RST, T_BLACKHOLE, T_COUNT };
 
 static struct farm *farm;
 static struct tu_recorder rec;
@@ -22,6 +27,7 @@ static void farm_up(void)
 		[T_ACCEPT] = { .kind = FARM_ACCEPT },
 		[T_ACCEPT_CLOSE] = { .kind = FARM_ACCEPT_CLOSE },
 		[T_DROP_RST] = { .kind = FARM_DROP_AFTER, .hold_ms = 50, .rst = true },
+		[T_BLACKHOLE] = { .kind = FARM_BLACKHOLE },
 	};
 	int ret = farm_start(specs, T_COUNT, &farm);
 	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
@@ -191,4 +197,93 @@ Test(policy, one_long_run_closes_the_fds_of_peer_closed_connections_as_it_goes)
 		      tu_count(&rec, REDIAL_EV_CONNECTED, 0));
 	cr_assert_leq(et_stats(r).fds_open, 4);
 	tu_finish(r, fds0);
+}
+
+/* A port of our own that refuses (bound, not listening) until the test calls listen(). */
+static int bound_port(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
+	socklen_t len = sizeof(a);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+Test(policy, a_refused_socket_connects_again_for_the_next_attempt_and_then_succeeds)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
+	rec.defs.backoff_max_ns = REDIAL_MSEC(1);
+	redial_t *r = et_make(&cfg);
+	uint16_t port;
+	int lfd = bound_port(&port);
+	redial_id_t id = et_add(r, et_loopback(port), NULL);
+	et_run_until(r, &rec, REDIAL_EV_ATTEMPT_FAILED, id, 10, REDIAL_SEC(30));
+	struct redial_stats s = et_stats(r);
+	/* Every attempt after the first one ran on the socket the one before left. */
+	cr_assert_geq(s.sockets_reused, s.failures - 1, "%lu reused of %lu failures",
+		      (unsigned long)s.sockets_reused, (unsigned long)s.failures);
+	cr_assert_leq(s.sockets_parked, 1);
+	for (size_t i = 0; i < tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id); i++)
+		cr_assert_eq(tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, i)->err, ECONNREFUSED);
+
+	/* The reused socket reaches a listener like a new one would. */
+	cr_assert_eq(listen(lfd, 8), 0);
+	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(30));
+	int afd = accept(lfd, NULL, NULL);
+	cr_assert_geq(afd, 0, "the listener saw no connection: %s", strerror(errno));
+	s = et_stats(r);
+	cr_assert_eq(s.sockets_parked, 0, "a connected endpoint keeps no spare socket");
+	cr_assert_eq(s.attempts_inflight, 0);
+	cr_assert_eq(write(afd, "x", 1), 1);
+	close(afd);
+	tu_finish(r, fds0 + 1);
+	close(lfd);
+}
+
+Test(policy, a_timed_out_socket_is_cleared_and_reused)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	rec.defs.connect_timeout_ns = REDIAL_MSEC(30);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
+	rec.defs.backoff_max_ns = REDIAL_MSEC(1);
+	redial_t *r = et_make(&cfg);
+	redial_id_t id = et_add(r, et_loopback(farm_port(farm, T_BLACKHOLE)), NULL);
+	et_run_until(r, &rec, REDIAL_EV_ATTEMPT_FAILED, id, 4, REDIAL_SEC(30));
+	struct redial_stats s = et_stats(r);
+	cr_assert_geq(s.sockets_reused, 3);
+	/* connect(AF_UNSPEC) cleared each one: every attempt ran out its deadline, none was
+	 * refused as still connecting (EALREADY) or aborted. */
+	for (size_t i = 0; i < 4; i++) {
+		const struct tu_event *e = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, i);
+		cr_assert_eq(e->err, ETIMEDOUT, "attempt %zu: %s", i + 1, strerror(e->err));
+		cr_assert_geq(e->duration_ns, REDIAL_MSEC(30));
+	}
+	tu_finish(r, fds0);
+}
+
+Test(policy, a_long_backoff_keeps_no_socket)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(60);
+	rec.defs.backoff_max_ns = REDIAL_SEC(60);
+	redial_t *r = et_make(&cfg);
+	uint16_t port;
+	int lfd = bound_port(&port);
+	redial_id_t id = et_add(r, et_loopback(port), NULL);
+	et_run_until(r, &rec, REDIAL_EV_ATTEMPT_FAILED, id, 1, REDIAL_SEC(30));
+	/* The close of the socket goes out with the next turn. */
+	for (int i = 0; i < 100 && et_stats(r).attempts_inflight; i++)
+		redial_run(r, REDIAL_MSEC(10));
+	struct redial_stats s = et_stats(r);
+	cr_assert_eq(s.sockets_parked, 0);
+	cr_assert_eq(s.attempts_inflight, 0, "a 60 s backoff holds a socket");
+	tu_finish(r, fds0 + 1);
+	close(lfd);
 }
