@@ -45,6 +45,7 @@ struct rd_attempt {
 	uint8_t want;         /* enum rd_att_want: SQEs the pump still has to send */
 	uint8_t queued;       /* on r->attq */
 	int32_t raw_fd;       /* fallback path: the regular fd from SOCKET */
+	int32_t so_error;     /* written by the chain's RD_OP_SOCKERR */
 	uint8_t racer;        /* the endpoint's second (Happy Eyeballs) attempt */
 	uint32_t addr_idx;    /* NAME endpoints: index in the cycle's address list */
 	union rd_addr addr;   /* where this attempt connects */
@@ -52,6 +53,7 @@ struct rd_attempt {
 	struct __kernel_timespec wait_ts;
 	struct __kernel_timespec conn_ts;
 };
+_Static_assert(RD_OP_ATTEMPT_LAST < 16, "rd_attempt.seen has a bit per attempt op");
 
 /* What a finished attempt tells its endpoint. The attempt has already let go of it
  * (ep->attempt or the cycle's racer is RD_NONE again); on success the endpoint owns fd. */

@@ -46,7 +46,7 @@ void rd_embed_free(struct redial *r)
 {
 	if (r->wake_fd < 0)
 		return; /* never initialised */
-	rd_late_close_run(r);
+	rd_late_close_run(r, false);
 	rd_free(r->late_fds);
 	struct rd_post *p = r->post_head;
 	while (p) {
@@ -235,11 +235,21 @@ void rd_late_close(struct redial *r, int fd)
 	r->late_fds[r->nlate++] = fd;
 }
 
-void rd_late_close_run(struct redial *r)
+void rd_late_close_run(struct redial *r, bool via_ring)
 {
 	rd_tls_late_run(r); /* their SSLs first: nothing reads the fds after this */
 	for (uint32_t i = 0; i < r->nlate; i++) {
-		close(r->late_fds[i]);
+		/* A churning manager closes one fd per connection: as SQEs they go with the
+		 * submission the run makes anyway, instead of a system call each. They are
+		 * ahead of any SOCKET this run sends, so the fd budget below still holds when
+		 * the kernel runs them. */
+		struct io_uring_sqe *sqe = via_ring && r->enabled ? rd_get_sqe(r) : NULL;
+		if (sqe) {
+			io_uring_prep_close(sqe, r->late_fds[i]);
+			sqe->user_data = rd_ud(RD_OP_CLOSE_LATE, 0, 0);
+		} else {
+			close(r->late_fds[i]);
+		}
 		r->fds_open--;
 	}
 	r->nlate = 0;

@@ -35,7 +35,8 @@ void rd_embed_run_posted(struct redial *r);
 /* Closes an fd at the start of the next run (it was handed to the application in a
  * DISCONNECTED event). */
 void rd_late_close(struct redial *r, int fd);
-/* Closes every fd waiting for that. */
-void rd_late_close_run(struct redial *r);
+/* Closes every fd waiting for that: with CLOSE SQEs, sent with the run's next submission,
+ * when via_ring (the loop is running), else now. */
+void rd_late_close_run(struct redial *r, bool via_ring);
 
 #endif

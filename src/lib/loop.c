@@ -126,6 +126,8 @@ static void handle_cqe(struct redial *r, uint64_t ud, int res)
 		r->wake_armed_ns = UINT64_MAX;
 	} else if (op == RD_OP_WAKE_UPDATE) {
 		r->wake_update_inflight = false;
+	} else if (op == RD_OP_CLOSE_LATE) {
+		/* Nothing waits for it: the fd was counted closed when the SQE was made. */
 	} else if (op == RD_OP_WAKE_FD) {
 		rd_embed_cqe(r, rd_ud_gen(ud), res);
 	} else if (op >= RD_OP_TLS_SEND && op <= RD_OP_TLS_CANCEL) {

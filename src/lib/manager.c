@@ -156,7 +156,7 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 	}
 	rd_dns_cancel_all(r);
 	rd_dns_settle(r, rd_policy_resolved);
-	rd_late_close_run(r);
+	rd_late_close_run(r, r->enabled);
 	if (!r->enabled)
 		return 0; /* nothing was ever submitted */
 	ret = rd_ring_enable(r);

@@ -34,6 +34,7 @@ struct redial {
 	bool ring_ok;
 	bool enabled;               /* IORING_SETUP_R_DISABLED lifted by the owning thread */
 	bool fd_install;            /* chains hand over the fd in the kernel */
+	bool sockerr_cmd;           /* chains read SO_ERROR in the kernel (sockerr.h) */
 	bool in_dispatch;
 	bool in_run;
 	atomic_bool stop;           /* redial_stop, from any thread */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "manager.h"
+#include "sockerr.h"
 
 /* Reads a small integer sysctl; -1 when it is absent or unreadable. */
 static int read_sysctl(const char *path)
@@ -145,6 +146,34 @@ static int probe_etime_success(void)
 	return ret;
 }
 
+/* Whether the kernel reads SO_ERROR as an io_uring socket command (URING_CMD with
+ * SOCKET_URING_OP_GETSOCKOPT, Linux 6.7): then a chain checks its connect in the ring
+ * instead of with a getsockopt per connection. Tried on a scratch ring and a scratch
+ * socket, because the opcode probe only says URING_CMD exists, not what sockets accept. */
+static bool probe_socket_error_cmd(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct io_uring ring;
+	if (io_uring_queue_init(2, &ring, 0) < 0) {
+		close(fd);
+		return false;
+	}
+	int err = -1;
+	int res = -ENOENT;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	rd_prep_socket_error(sqe, fd, &err);
+	struct io_uring_cqe *cqe;
+	if (io_uring_submit_and_wait(&ring, 1) == 1 && io_uring_peek_cqe(&ring, &cqe) == 0) {
+		res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	close(fd);
+	return res == (int)sizeof(int) && err == 0;
+}
+
 static const struct {
 	int op;
 	const char *name;
@@ -188,8 +217,11 @@ int rd_ring_setup(struct redial *r)
 	}
 	bool install = probe->last_op >= IORING_OP_FIXED_FD_INSTALL_VALUE &&
 		       io_uring_opcode_supported(probe, IORING_OP_FIXED_FD_INSTALL_VALUE);
+	bool uring_cmd = probe->last_op >= IORING_OP_URING_CMD &&
+			 io_uring_opcode_supported(probe, IORING_OP_URING_CMD);
 	io_uring_free_probe(probe);
 	r->fd_install = install && !(r->cfg.flags & REDIAL_CFG_NO_FD_INSTALL);
+	r->sockerr_cmd = r->fd_install && uring_cmd && probe_socket_error_cmd();
 
 	ret = probe_etime_success();
 	if (ret < 0) {

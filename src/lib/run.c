@@ -25,7 +25,7 @@ int redial_run(redial_t *r, uint64_t timeout_ns)
 	r->in_run = true;
 	/* The fds of the DISCONNECTED events the application saw last time: it has had its
 	 * chance to take them out of its epoll set. */
-	rd_late_close_run(r);
+	rd_late_close_run(r, true);
 	uint64_t start = rd_clock_ns();
 	uint64_t deadline = timeout_ns == UINT64_MAX || start + timeout_ns < start
 				    ? UINT64_MAX
@@ -42,7 +42,7 @@ int redial_run(redial_t *r, uint64_t timeout_ns)
 		 * the fds of DISCONNECTED events delivered by the previous turn (their callbacks
 		 * have returned) are closed now, or a run that lasts hours would hold every one
 		 * of them (and the fd budget with them). */
-		rd_late_close_run(r);
+		rd_late_close_run(r, true);
 		ret = rd_loop_once(r, wait);
 		if (ret < 0) {
 			r->in_run = false;

@@ -19,6 +19,7 @@ enum rd_op {
 	RD_OP_CLOSE_SLOT,  /* close of the direct slot when the chain broke before it */
 	RD_OP_CLOSE_RAW,   /* fallback path: close of a regular fd from SOCKET */
 	RD_OP_UNCONNECT,   /* connect(AF_UNSPEC): clears a kept socket before it connects again */
+	RD_OP_SOCKERR,     /* SO_ERROR of the connected socket, read in the chain */
 	RD_OP_CANCEL,      /* async cancel aimed at the chain */
 	RD_OP_ATTEMPT_LAST = RD_OP_CANCEL,
 	/* connection ops: index = endpoint slot, gen = connection sequence */
@@ -29,6 +30,7 @@ enum rd_op {
 	RD_OP_WAKE_UPDATE,
 	RD_OP_DNS_POLL,    /* index = c-ares socket fd, gen = its watch sequence */
 	RD_OP_DNS_POLL_REMOVE,
+	RD_OP_CLOSE_LATE,  /* close of an fd a DISCONNECTED event carried (embed.c) */
 	RD_OP_WAKE_FD,     /* the watch of the wake eventfd (redial_wake, redial_post) */
 	/* TLS handshake ops: index = handshake slot, gen = its generation (tls.c) */
 	RD_OP_TLS_SEND,
