@@ -12,10 +12,15 @@ static bool armed[N];
 static uint64_t due[N];
 
 /* The wheel asks its owner for a timer's due tick: here, the model's. */
-static uint64_t model_due(const struct rd_timer *t, void *ctx)
+static uint64_t model_due(uint32_t item, void *ctx)
 {
 	(void)ctx;
-	return due[t - timers];
+	return due[item];
+}
+
+static void wheel_init(struct rd_wheel *w, uint64_t now)
+{
+	rd_wheel_init(w, now, timers, sizeof(timers[0]), model_due, NULL);
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -44,10 +49,9 @@ static void run_model(uint64_t start, uint64_t seed)
 {
 	static struct rd_wheel w;
 	uint64_t s = seed;
-	rd_wheel_init(&w, start, model_due, NULL);
+	wheel_init(&w, start);
 	memset(armed, 0, sizeof(armed));
-	for (int i = 0; i < N; i++)
-		timers[i].next = NULL;
+	memset(timers, 0, sizeof(timers));
 	uint64_t now = start;
 	size_t fired = 0, deleted = 0;
 	for (int round = 0; round < 3000; round++) {
@@ -57,7 +61,7 @@ static void run_model(uint64_t start, uint64_t seed)
 			if (armed[i])
 				continue;
 			due[i] = now + pick_delay(&s);
-			rd_wheel_add(&w, &timers[i], due[i]);
+			rd_wheel_add(&w, (uint32_t)i, due[i]);
 			armed[i] = true;
 		}
 		/* delete some */
@@ -65,7 +69,7 @@ static void run_model(uint64_t start, uint64_t seed)
 			int i = (int)(rnd(&s) % N);
 			if (!armed[i])
 				continue;
-			rd_wheel_del(&w, &timers[i]);
+			rd_wheel_del(&w, (uint32_t)i);
 			cr_assert_not(rd_timer_armed(&timers[i]));
 			armed[i] = false;
 			deleted++;
@@ -94,12 +98,10 @@ static void run_model(uint64_t start, uint64_t seed)
 			to = next;
 		else
 			to = now + 1 + rnd(&s) % (rnd(&s) % 3 ? 300 : 20000000);
-		struct rd_timer out;
-		rd_tlist_init(&out);
-		rd_wheel_advance(&w, to, &out);
-		struct rd_timer *t;
-		while ((t = rd_tlist_pop(&out))) {
-			int i = (int)(t - timers);
+		rd_wheel_advance(&w, to, RD_TL_USER(0));
+		uint32_t item;
+		while ((item = rd_tlist_pop(&w, RD_TL_USER(0))) != RD_TL_NONE) {
+			int i = (int)item;
 			cr_assert(armed[i], "timer %d fired but was not armed", i);
 			cr_assert_leq(due[i], to, "fired early");
 			armed[i] = false;
@@ -129,9 +131,34 @@ Test(wheel, works_the_same_with_ticks_beyond_32_and_48_bits)
 	run_model((1ull << 62) - 99, 42ull);
 }
 
-Test(wheel, a_timer_is_two_links)
+Test(wheel, a_timer_is_two_32_bit_links)
 {
-	cr_assert_eq(sizeof(struct rd_timer), 2 * sizeof(void *));
+	cr_assert_eq(sizeof(struct rd_timer), 8);
+}
+
+/* The owner's lists share the links: push, push to the front, unlink from the middle, pop;
+ * a timer on no list reads as unarmed. */
+Test(wheel, owner_lists_keep_their_order_and_unlink_from_anywhere)
+{
+	static struct rd_wheel w;
+	memset(timers, 0, sizeof(timers));
+	wheel_init(&w, 0);
+	unsigned q = RD_TL_USER(1);
+	cr_assert(rd_tlist_empty(&w, q));
+	cr_assert_eq(rd_tlist_first(&w, q), RD_TL_NONE);
+	rd_tlist_push(&w, q, 7);
+	rd_tlist_push(&w, q, 0);
+	rd_tlist_push_front(&w, q, 3999);
+	rd_tlist_push(&w, q, 12);
+	cr_assert(rd_timer_armed(&timers[0]));
+	rd_tlist_unlink(&w, 0);
+	cr_assert_not(rd_timer_armed(&timers[0]));
+	cr_assert(rd_tlist_empty(&w, RD_TL_USER(0)), "the other list is untouched");
+	uint32_t want[] = { 3999, 7, 12 };
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(rd_tlist_pop(&w, q), want[i]);
+	cr_assert_eq(rd_tlist_pop(&w, q), RD_TL_NONE);
+	cr_assert(rd_tlist_empty(&w, q));
 }
 
 /* Deleting the last timer of a slot clears the slot's pending bit, also when the timers
@@ -139,24 +166,24 @@ Test(wheel, a_timer_is_two_links)
 Test(wheel, deleting_a_slots_last_timer_clears_its_pending_bit)
 {
 	static struct rd_wheel w;
-	rd_wheel_init(&w, 0, model_due, NULL);
 	memset(timers, 0, sizeof(timers));
+	wheel_init(&w, 0);
 	due[0] = 5;               /* level 0 */
 	due[1] = 5;
 	due[2] = 3 * 64 + 1;      /* level 1 */
 	due[3] = 1ull << 30;      /* overflow */
 	for (int i = 0; i < 4; i++)
-		rd_wheel_add(&w, &timers[i], due[i]);
+		rd_wheel_add(&w, (uint32_t)i, due[i]);
 	cr_assert_eq(rd_wheel_next(&w), 5);
-	rd_wheel_del(&w, &timers[0]);
+	rd_wheel_del(&w, 0);
 	cr_assert_eq(rd_wheel_next(&w), 5, "one timer is left in the slot");
-	rd_wheel_del(&w, &timers[1]);
+	rd_wheel_del(&w, 1);
 	cr_assert_eq(w.pending[0], 0);
 	cr_assert_eq(rd_wheel_next(&w), 3 * 64);
-	rd_wheel_del(&w, &timers[2]);
+	rd_wheel_del(&w, 2);
 	cr_assert_eq(w.pending[1], 0);
 	cr_assert_eq(rd_wheel_next(&w), 1ull << 24, "only the overflow list is left");
-	rd_wheel_del(&w, &timers[3]);
+	rd_wheel_del(&w, 3);
 	cr_assert_eq(rd_wheel_next(&w), RD_WHEEL_NONE);
 	cr_assert_eq(w.count, 0);
 }
@@ -166,10 +193,10 @@ Test(wheel, next_reports_the_exact_tick_for_a_near_timer)
 	struct rd_wheel w;
 	memset(timers, 0, sizeof(timers));
 	due[0] = 47;
-	rd_wheel_init(&w, 5, model_due, NULL);
-	rd_wheel_add(&w, &timers[0], 47);
+	wheel_init(&w, 5);
+	rd_wheel_add(&w, 0, 47);
 	cr_assert_eq(rd_wheel_next(&w), 47);
-	rd_wheel_del(&w, &timers[0]);
+	rd_wheel_del(&w, 0);
 	cr_assert_eq(rd_wheel_next(&w), RD_WHEEL_NONE);
 	cr_assert_eq(w.count, 0);
 }

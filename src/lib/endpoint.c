@@ -16,10 +16,10 @@ static uint64_t wheel_tick(const struct redial *r, uint64_t due_ns)
 
 /* The wheel keeps no due tick of its own (wheel.h): it is derived from due_ns, which does
  * not change while the endpoint is on the wheel. */
-static uint64_t link_due(const struct rd_timer *t, void *ctx)
+static uint64_t link_due(uint32_t slot, void *ctx)
 {
-	const struct rd_endpoint *ep = rd_ep_of_link((struct rd_timer *)t);
-	return wheel_tick(ctx, ep->due_ns);
+	const struct redial *r = ctx;
+	return wheel_tick(r, r->eps[slot].due_ns);
 }
 
 int rd_eps_init(struct redial *r, uint32_t n)
@@ -34,8 +34,8 @@ int rd_eps_init(struct redial *r, uint32_t n)
 	r->ep_used = 0;
 	r->ep_free = RD_NONE;
 	r->opq_head = r->opq_tail = RD_NONE;
-	rd_wheel_init(&r->wheel, 0, link_due, r);
-	rd_tlist_init(&r->readyq);
+	rd_wheel_init(&r->wheel, 0, (char *)r->eps + offsetof(struct rd_endpoint, link),
+		      sizeof(*r->eps), link_due, r);
 	return 0;
 }
 
@@ -189,16 +189,16 @@ uint64_t rd_tick_of(const struct redial *r, uint64_t ns)
 void rd_readyq_push(struct redial *r, struct rd_endpoint *ep)
 {
 	ep->flags |= RD_EPF_READYQ;
-	rd_tlist_push(&r->readyq, &ep->link);
+	rd_tlist_push(&r->wheel, RD_READYQ, rd_ep_index(r, ep));
 }
 
 void rd_ep_unschedule(struct redial *r, struct rd_endpoint *ep)
 {
 	if (ep->flags & RD_EPF_READYQ) {
-		rd_tlist_unlink(&ep->link);
+		rd_tlist_unlink(&r->wheel, rd_ep_index(r, ep));
 		ep->flags &= (uint8_t)~RD_EPF_READYQ;
 	} else {
-		rd_wheel_del(&r->wheel, &ep->link);
+		rd_wheel_del(&r->wheel, rd_ep_index(r, ep));
 	}
 }
 
@@ -208,7 +208,7 @@ void rd_ep_schedule(struct redial *r, struct rd_endpoint *ep, uint64_t due_ns)
 	if (due_ns > r->now + r->cfg.prearm_ns) {
 		uint64_t tick = wheel_tick(r, due_ns);
 		if (tick > r->wheel.now) {
-			rd_wheel_add(&r->wheel, &ep->link, tick);
+			rd_wheel_add(&r->wheel, rd_ep_index(r, ep), tick);
 			return;
 		}
 	}
@@ -217,12 +217,10 @@ void rd_ep_schedule(struct redial *r, struct rd_endpoint *ep, uint64_t due_ns)
 
 void rd_service_timers(struct redial *r)
 {
-	struct rd_timer due;
-	rd_tlist_init(&due);
-	rd_wheel_advance(&r->wheel, rd_tick_of(r, r->now), &due);
-	struct rd_timer *t;
-	while ((t = rd_tlist_pop(&due)))
-		rd_readyq_push(r, rd_ep_of_link(t));
+	rd_wheel_advance(&r->wheel, rd_tick_of(r, r->now), RD_DUEQ);
+	uint32_t slot;
+	while ((slot = rd_tlist_pop(&r->wheel, RD_DUEQ)) != RD_TL_NONE)
+		rd_readyq_push(r, &r->eps[slot]);
 }
 
 #ifndef NDEBUG

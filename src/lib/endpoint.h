@@ -19,6 +19,11 @@
 #define RD_ID_SLOT_BITS 24
 #define RD_ID_SLOT_MASK ((1u << RD_ID_SLOT_BITS) - 1)
 #define RD_MAX_ENDPOINTS (1u << RD_ID_SLOT_BITS)
+/* The endpoints due (or nearly) whose chain is not submitted yet: a list on the wheel's
+ * links (wheel.h), and the one rd_service_timers collects expired timers on. */
+#define RD_READYQ RD_TL_USER(0)
+#define RD_DUEQ RD_TL_USER(1)
+_Static_assert(RD_MAX_ENDPOINTS <= RD_TL_MAX_ITEMS, "a wheel link names every slot");
 
 struct redial;
 struct rd_ep_name; /* dns.h */
@@ -39,7 +44,7 @@ enum rd_ep_want {
 
 /* An endpoint. Kept small: every byte is paid for each endpoint of a table that may hold
  * 100k of them (the goal: at most 128 bytes of memory per idle endpoint, all included).
- * Hence the 16-byte timer (wheel.h), one inline errno counter (errtab.h), the 24-bit
+ * Hence the 8-byte timer (wheel.h), one inline errno counter (errtab.h), the 24-bit
  * connection sequences sharing their words, and the order (no padding).
  * Invariants (rd_ep_check asserts them in debug builds):
  *  - `link` is on the wheel or on the ready queue (RD_EPF_READYQ says which), or on neither,
@@ -91,11 +96,6 @@ int rd_eps_init(struct redial *r, uint32_t n);
 /* The slot the next rd_ep_alloc hands out (set up now if it never was), or RD_NONE when
  * the table is full. */
 uint32_t rd_ep_free_slot(struct redial *r);
-
-static inline struct rd_endpoint *rd_ep_of_link(struct rd_timer *t)
-{
-	return (struct rd_endpoint *)((char *)t - offsetof(struct rd_endpoint, link));
-}
 
 uint32_t rd_ep_index(const struct redial *r, const struct rd_endpoint *ep);
 redial_id_t rd_ep_id(const struct redial *r, const struct rd_endpoint *ep);

@@ -44,7 +44,7 @@ static void arm_wake(struct redial *r)
 	uint64_t tick = rd_wheel_next(&r->wheel);
 	if (tick != RD_WHEEL_NONE)
 		want = r->t0 + tick * 1000000ull;
-	if (!rd_tlist_empty(&r->readyq) && rd_throttled(r) && r->throttle_until_ns < want)
+	if (!rd_tlist_empty(&r->wheel, RD_READYQ) && rd_throttled(r) && r->throttle_until_ns < want)
 		want = r->throttle_until_ns;
 	uint64_t dns = rd_dns_next_ns(r);
 	if (dns < want)
@@ -85,16 +85,16 @@ static void pump(struct redial *r)
 {
 	if (!rd_attempt_pump(r) || !rd_tls_pump(r) || !rd_conn_pump(r) || !rd_embed_pump(r))
 		goto wake;
-	while (!rd_throttled(r) && !rd_tlist_empty(&r->readyq) && can_launch(r)) {
+	while (!rd_throttled(r) && !rd_tlist_empty(&r->wheel, RD_READYQ) && can_launch(r)) {
 		/* Off the queue first: starting may fail the endpoint and queue it again. */
-		struct rd_endpoint *ep = rd_ep_of_link(r->readyq.next);
-		rd_tlist_unlink(&ep->link);
+		struct rd_endpoint *ep = &r->eps[rd_tlist_pop(&r->wheel, RD_READYQ)];
 		ep->flags &= (uint8_t)~RD_EPF_READYQ;
 		if (ep->state == REDIAL_STATE_FAILED)
 			rd_policy_recheck(r, ep); /* its recheck_permanent_ns is up */
 		int ret = rd_launch(r, ep);
 		if (ret == 0) {
-			rd_tlist_push(r->readyq.next, &ep->link); /* back at the front */
+			/* back at the front */
+			rd_tlist_push_front(&r->wheel, RD_READYQ, rd_ep_index(r, ep));
 			ep->flags |= RD_EPF_READYQ;
 			break;
 		}

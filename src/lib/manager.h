@@ -87,7 +87,7 @@ struct redial {
 	uint64_t t0;                /* wheel tick 0, CLOCK_MONOTONIC ns */
 	uint64_t now;
 	struct rd_wheel wheel;
-	struct rd_timer readyq;     /* endpoints due (or nearly) whose chain is not submitted */
+	/* (the ready queue is a list on the wheel's links: RD_READYQ, endpoint.h) */
 	uint64_t wake_armed_ns;     /* absolute time of the armed wake, UINT64_MAX: none */
 	struct __kernel_timespec wake_ts;
 	struct __kernel_timespec wake_upd_ts;

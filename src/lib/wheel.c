@@ -5,33 +5,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Moves every timer of `from` to the end of `to`, leaving `from` empty. */
-static void tlist_splice(struct rd_timer *to, struct rd_timer *from)
+/* Moves every timer of list `from` to the end of list `to`, leaving `from` empty. */
+static void tlist_splice(struct rd_wheel *w, unsigned to, unsigned from)
 {
-	if (rd_tlist_empty(from))
+	if (rd_tlist_empty(w, from))
 		return;
-	from->next->prev = to->prev;
-	to->prev->next = from->next;
-	from->prev->next = to;
-	to->prev = from->prev;
-	rd_tlist_init(from);
+	struct rd_timer *t = &w->head[to], *f = &w->head[from];
+	uint32_t tref = RD_TL_HEAD | to, fref = RD_TL_HEAD | from;
+	rd_tl_at(w, f->next)->prev = t->prev;
+	rd_tl_at(w, t->prev)->next = f->next;
+	rd_tl_at(w, f->prev)->next = tref;
+	t->prev = f->prev;
+	f->next = f->prev = fref;
 }
 
-void rd_wheel_init(struct rd_wheel *w, uint64_t now, rd_timer_due_fn *due, void *due_ctx)
+void rd_wheel_init(struct rd_wheel *w, uint64_t now, void *base, size_t stride,
+		   rd_timer_due_fn *due, void *due_ctx)
 {
 	w->now = now;
 	w->count = 0;
+	w->base = base;
+	w->stride = stride;
 	w->due = due;
 	w->due_ctx = due_ctx;
-	for (unsigned l = 0; l < RD_WHEEL_LEVELS; l++) {
+	for (unsigned l = 0; l < RD_WHEEL_LEVELS; l++)
 		w->pending[l] = 0;
-		for (unsigned s = 0; s < RD_WHEEL_SLOTS; s++)
-			rd_tlist_init(&w->slot[l][s]);
-	}
-	rd_tlist_init(&w->overflow);
+	for (unsigned h = 0; h < RD_TL_HEADS; h++)
+		w->head[h].next = w->head[h].prev = RD_TL_HEAD | h;
 }
 
-static void place(struct rd_wheel *w, struct rd_timer *t, uint64_t due)
+static void place(struct rd_wheel *w, uint32_t item, uint64_t due)
 {
 	assert(due > w->now);
 	for (unsigned l = 0; l < RD_WHEEL_LEVELS; l++) {
@@ -40,35 +43,36 @@ static void place(struct rd_wheel *w, struct rd_timer *t, uint64_t due)
 		 * this level forward, never wrapping past the current position. */
 		if ((due >> above) == (w->now >> above)) {
 			unsigned s = (unsigned)(due >> (RD_WHEEL_BITS * l)) & (RD_WHEEL_SLOTS - 1);
-			rd_tlist_push(&w->slot[l][s], t);
+			rd_tlist_push(w, l * RD_WHEEL_SLOTS + s, item);
 			w->pending[l] |= 1ull << s;
 			return;
 		}
 	}
-	rd_tlist_push(&w->overflow, t);
+	rd_tlist_push(w, RD_TL_OVERFLOW, item);
 }
 
-void rd_wheel_add(struct rd_wheel *w, struct rd_timer *t, uint64_t due)
+void rd_wheel_add(struct rd_wheel *w, uint32_t item, uint64_t due)
 {
-	assert(!rd_timer_armed(t));
-	assert(w->due(t, w->due_ctx) == due);
-	place(w, t, due);
+	assert(item < RD_TL_MAX_ITEMS);
+	assert(!rd_timer_armed(rd_tl_item(w, item)));
+	assert(w->due(item, w->due_ctx) == due);
+	place(w, item, due);
 	w->count++;
 }
 
-void rd_wheel_del(struct rd_wheel *w, struct rd_timer *t)
+void rd_wheel_del(struct rd_wheel *w, uint32_t item)
 {
+	struct rd_timer *t = rd_tl_item(w, item);
 	if (!rd_timer_armed(t))
 		return;
-	struct rd_timer *left = t->prev;
+	uint32_t left = t->prev;
 	bool last = t->prev == t->next; /* only the list's head is left once t goes */
-	rd_tlist_unlink(t);
+	rd_tlist_unlink(w, item);
 	w->count--;
-	/* The head of a slot's list lies in w->slot (the overflow list has no pending bit).
-	 * Compared as integers: the timer's neighbour may be in another object. */
-	uintptr_t first = (uintptr_t)&w->slot[0][0], at = (uintptr_t)left;
-	if (last && at >= first && at < first + sizeof(w->slot)) {
-		size_t idx = (at - first) / sizeof(struct rd_timer);
+	/* A slot's list head has its number below RD_TL_OVERFLOW (the overflow list has no
+	 * pending bit). */
+	if (last && (left & RD_TL_HEAD) && (left & ~RD_TL_HEAD) < RD_TL_OVERFLOW) {
+		unsigned idx = left & ~RD_TL_HEAD;
 		w->pending[idx / RD_WHEEL_SLOTS] &= ~(1ull << (idx % RD_WHEEL_SLOTS));
 	}
 }
@@ -91,35 +95,34 @@ static uint64_t entered_mask(uint64_t a, uint64_t b)
 	return m;
 }
 
-void rd_wheel_advance(struct rd_wheel *w, uint64_t to, struct rd_timer *out)
+void rd_wheel_advance(struct rd_wheel *w, uint64_t to, unsigned list)
 {
 	if (to <= w->now)
 		return;
-	struct rd_timer todo;
-	rd_tlist_init(&todo);
+	assert(rd_tlist_empty(w, RD_TL_SCRATCH));
 	for (unsigned l = 0; l < RD_WHEEL_LEVELS; l++) {
 		unsigned shift = RD_WHEEL_BITS * l;
 		uint64_t m = entered_mask(w->now >> shift, to >> shift) & w->pending[l];
 		while (m) {
 			unsigned s = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			tlist_splice(&todo, &w->slot[l][s]);
+			tlist_splice(w, RD_TL_SCRATCH, l * RD_WHEEL_SLOTS + s);
 			w->pending[l] &= ~(1ull << s);
 		}
 	}
 	unsigned top = RD_WHEEL_BITS * RD_WHEEL_LEVELS;
 	if ((to >> top) != (w->now >> top))
-		tlist_splice(&todo, &w->overflow);
+		tlist_splice(w, RD_TL_SCRATCH, RD_TL_OVERFLOW);
 	w->now = to;
 
-	struct rd_timer *t;
-	while ((t = rd_tlist_pop(&todo))) {
-		uint64_t due = w->due(t, w->due_ctx);
+	uint32_t item;
+	while ((item = rd_tlist_pop(w, RD_TL_SCRATCH)) != RD_TL_NONE) {
+		uint64_t due = w->due(item, w->due_ctx);
 		if (due <= to) {
 			w->count--;
-			rd_tlist_push(out, t);
+			rd_tlist_push(w, list, item);
 		} else {
-			place(w, t, due); /* cascades to a lower level */
+			place(w, item, due); /* cascades to a lower level */
 		}
 	}
 }
@@ -141,7 +144,7 @@ uint64_t rd_wheel_next(const struct rd_wheel *w)
 		if (when < best)
 			best = when;
 	}
-	if (!rd_tlist_empty(&w->overflow)) {
+	if (!rd_tlist_empty(w, RD_TL_OVERFLOW)) {
 		unsigned top = RD_WHEEL_BITS * RD_WHEEL_LEVELS;
 		uint64_t when = ((w->now >> top) + 1) << top;
 		if (when < best)
