@@ -121,7 +121,7 @@ int rd_opts_load(struct redial_endpoint_opts *out, const struct redial_endpoint_
 	return 0;
 }
 
-static bool opts_same(const struct rd_opts *a, const struct redial_endpoint_opts *o,
+bool rd_opts_same(const struct rd_opts *a, const struct redial_endpoint_opts *o,
 		      const struct rd_tls_cfg *tls)
 {
 	return a->tls == tls && a->tls_handshake_timeout_ns == o->tls_handshake_timeout_ns &&
@@ -136,23 +136,12 @@ static bool opts_same(const struct rd_opts *a, const struct redial_endpoint_opts
 	       a->backoff.max_elapsed_ns == o->backoff_max_elapsed_ns;
 }
 
-void rd_opts_put(struct rd_opts *o)
+struct rd_opts *rd_opts_new(const struct redial_endpoint_opts *o, struct rd_tls_cfg *tls)
 {
-	if (o && --o->refs == 0)
-		rd_free(o);
-}
-
-struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint_opts *o,
-			    struct rd_tls_cfg *tls)
-{
-	if (*cache && opts_same(*cache, o, tls)) {
-		(*cache)->refs++;
-		return *cache;
-	}
 	struct rd_opts *n = rd_malloc(sizeof(*n));
 	if (!n)
 		return NULL;
-	n->refs = 2; /* the endpoint's and the cache's */
+	n->refs = 0;
 	n->alert_after = o->alert_after;
 	n->connect_timeout_ns = o->connect_timeout_ns;
 	n->stable_after_ns = o->stable_after_ns;
@@ -160,8 +149,6 @@ struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint
 	n->tls = tls;
 	n->tls_handshake_timeout_ns = o->tls_handshake_timeout_ns;
 	n->recheck_permanent_ns = o->recheck_permanent_ns;
-	rd_opts_put(*cache);
-	*cache = n;
 	return n;
 }
 

@@ -1,16 +1,18 @@
 /* config.h — checking and copying what the caller configures: the manager's config, each
- * endpoint's options (interned: endpoints with equal options share one copy), and the
+ * endpoint's options (optstab.c interns them: endpoints with equal options share one copy),
+ * and the
  * thread-local sentence that says why redial_create failed. Knows nothing of the manager. */
 #ifndef RD_CONFIG_H
 #define RD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "redial.h"
 
 /* The options an endpoint runs with, shared by every endpoint with the same values and
- * reference counted: a table of 100k endpoints usually holds one of these. */
+ * reference counted (optstab.h): a table of 100k endpoints usually holds one of these. */
 struct rd_opts {
 	uint32_t refs;
 	uint32_t alert_after;
@@ -33,13 +35,12 @@ int rd_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size);
 int rd_opts_load(struct redial_endpoint_opts *out, const struct redial_endpoint_opts *in,
 		 char *errbuf, size_t errlen);
 
-/* A shared copy of o (with tls, the configuration made from o->tls): the cached one when it
- * has the same values, else a new one that becomes the cache. NULL when out of memory.
- * *cache holds a reference of its own. */
-struct rd_opts *rd_opts_get(struct rd_opts **cache, const struct redial_endpoint_opts *o,
-			    struct rd_tls_cfg *tls);
-/* Drops a reference; takes NULL. */
-void rd_opts_put(struct rd_opts *o);
+/* A copy of o (with tls, the configuration made from o->tls), with no reference yet
+ * (optstab.c counts them); rd_free frees it. NULL when out of memory. */
+struct rd_opts *rd_opts_new(const struct redial_endpoint_opts *o, struct rd_tls_cfg *tls);
+/* Whether a holds the values of o with tls. */
+bool rd_opts_same(const struct rd_opts *a, const struct redial_endpoint_opts *o,
+		  const struct rd_tls_cfg *tls);
 
 /* Checks and completes a caller's config: *ret_cfg gets every field with defaults filled
  * in (max_connecting chosen from RLIMIT_NOFILE when 0), *ret_defs the checked endpoint

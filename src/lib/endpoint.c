@@ -75,7 +75,7 @@ struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id)
 	return ep;
 }
 
-struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *user)
+struct rd_endpoint *rd_ep_alloc(struct redial *r, uint32_t opts, void *user)
 {
 	if (rd_ep_free_slot(r) == RD_NONE)
 		return NULL;
@@ -107,7 +107,7 @@ void rd_ep_kill(struct redial *r, struct rd_endpoint *ep)
 static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 {
 	assert(!ep->name);
-	rd_opts_put(ep->opts);
+	rd_optstab_put(&r->opts, ep->opts);
 	rd_errtab_drop(&r->errx, rd_ep_index(r, ep));
 	/* gen and epoch survive: events still queued for the old endpoint must not match
 	 * the slot's next one. */

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "errtab.h"
+#include "optstab.h"
 #include "redial.h"
 #include "sockaddr.h"
 #include "wheel.h"
@@ -58,7 +59,7 @@ struct rd_endpoint {
 	struct rd_ep_name *name;    /* NAME:PORT endpoints only */
 	struct rd_tls_ep *tls;      /* TLS endpoints only (tls.h) */
 	void *user;
-	struct rd_opts *opts;
+	uint32_t opts;              /* r->opts index (optstab.h): rd_ep_opts */
 	uint64_t due_ns;            /* when the next attempt may start; on the wheel, it says
 				       when (endpoint.c) */
 	uint64_t streak_start_ns;
@@ -102,7 +103,7 @@ redial_id_t rd_ep_id(const struct redial *r, const struct rd_endpoint *ep);
 /* The live endpoint an id names, or NULL. */
 struct rd_endpoint *rd_ep_lookup(struct redial *r, redial_id_t id);
 /* A free slot made live in IDLE, or NULL when the table is full. */
-struct rd_endpoint *rd_ep_alloc(struct redial *r, struct rd_opts *opts, void *user);
+struct rd_endpoint *rd_ep_alloc(struct redial *r, uint32_t opts, void *user);
 /* Makes a live endpoint a zombie: its id dies now, its slot once its ops drain. */
 void rd_ep_kill(struct redial *r, struct rd_endpoint *ep);
 /* Frees a zombie's slot once nothing of it is in flight. The resolver must be detached

@@ -70,20 +70,20 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 	struct rd_tls_cfg *tls = NULL;
 	if (o.tls && (ret = rd_tls_cfg_get(r, o.tls, &tls, errbuf, errlen)) < 0)
 		return ret;
-	struct rd_opts *opts = rd_opts_get(&r->last_opts, &o, tls);
-	if (!opts)
-		return -ENOMEM;
+	uint32_t opts;
+	if ((ret = rd_optstab_get(&r->opts, &o, tls, &opts)) < 0)
+		return ret;
 
 	/* The free slot rd_ep_alloc will hand out: the name attaches to it first, so that a
 	 * failure leaves the table as it was. */
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
 	if (tls && (ret = rd_tls_ep_attach(r, ep, tls)) < 0) {
-		rd_opts_put(opts);
+		rd_optstab_put(&r->opts, opts);
 		return ret;
 	}
 	if (host && (ret = rd_dns_attach(r, ep, host, port)) < 0) {
 		rd_tls_ep_free(ep);
-		rd_opts_put(opts);
+		rd_optstab_put(&r->opts, opts);
 		return ret;
 	}
 	ep = rd_ep_alloc(r, opts, o.user);

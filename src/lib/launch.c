@@ -23,7 +23,7 @@ void rd_cycle_begin(struct redial *r, struct rd_endpoint *ep)
 {
 	uint64_t start = ep->due_ns > r->now ? ep->due_ns : r->now;
 	ep->name->cyc.next = 0;
-	ep->name->cyc.deadline_ns = start + ep->opts->connect_timeout_ns;
+	ep->name->cyc.deadline_ns = start + rd_ep_opts(r, ep)->connect_timeout_ns;
 }
 
 /* Starts what a NAME endpoint's cycle has next: the next address in the free slot and, as
@@ -48,7 +48,7 @@ static bool start_addresses(struct redial *r, struct rd_endpoint *ep)
 int rd_launch(struct redial *r, struct rd_endpoint *ep)
 {
 	if (!ep->name)
-		return rd_attempt_start(r, ep, &ep->addr, ep->opts->connect_timeout_ns, false, 0,
+		return rd_attempt_start(r, ep, &ep->addr, rd_ep_opts(r, ep)->connect_timeout_ns, false, 0,
 					0);
 	struct rd_cycle *c = &ep->name->cyc;
 	if (c->next >= c->naddrs && ep->attempt == RD_NONE && c->racer == RD_NONE) {

@@ -32,7 +32,7 @@ static void free_tables(struct redial *r)
 			if (ep->fd >= 0)
 				close(ep->fd);
 			rd_tls_ep_free(ep);
-			rd_opts_put(ep->opts);
+			rd_optstab_put(&r->opts, ep->opts);
 			if (ep->name) { /* the resolver is gone already: just the memory */
 				rd_free(ep->name->cyc.addrs);
 				rd_free(ep->name);
@@ -42,7 +42,7 @@ static void free_tables(struct redial *r)
 	if (r->att && r->tables_ready)
 		rd_attempts_close_all(r);
 	rd_tls_free(r);
-	rd_opts_put(r->last_opts);
+	rd_optstab_free(&r->opts);
 	rd_embed_free(r);
 	rd_free(r->eps);
 	rd_errtab_free(&r->errx);

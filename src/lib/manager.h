@@ -71,7 +71,7 @@ struct redial {
 	uint32_t opq_head, opq_tail; /* endpoints with connection ops to send (connection.c) */
 	uint32_t live;
 	uint32_t by_state[REDIAL_STATE_COUNT];
-	struct rd_opts *last_opts;  /* interning cache (config.c) */
+	struct rd_optstab opts;     /* the endpoints' options, interned (optstab.h) */
 	struct rd_errtab errx;      /* endpoints' errno counters beyond their first (errtab.h) */
 
 	/* attempts (attempt.c) */
@@ -125,6 +125,13 @@ struct redial {
 	uint64_t sockets_reused;
 	uint64_t events_lost;
 };
+
+/* The options ep runs with. */
+static inline const struct rd_opts *rd_ep_opts(const struct redial *r,
+					      const struct rd_endpoint *ep)
+{
+	return rd_optstab_at(&r->opts, ep->opts);
+}
 
 /* manager.c: frees a manager whose destroy was asked for from inside a callback, once the
  * loop has unwound. */

@@ -73,8 +73,9 @@ static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_u
 	ev->tls_reason = tls_reason(ep, err);
 	/* recheck_permanent_ns: a permanent answer is not forever (a certificate renewed, a
 	 * name created); the endpoint stays FAILED until then. */
-	if (why == REDIAL_GAVE_UP_PERMANENT && ep->opts->recheck_permanent_ns)
-		rd_ep_schedule(r, ep, r->now + ep->opts->recheck_permanent_ns);
+	uint64_t recheck = rd_ep_opts(r, ep)->recheck_permanent_ns;
+	if (why == REDIAL_GAVE_UP_PERMANENT && recheck)
+		rd_ep_schedule(r, ep, r->now + recheck);
 }
 
 /* The process is short of fds, ports or memory: pause every new attempt, and don't hold it
@@ -110,7 +111,7 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 {
 	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
 	enum redial_class cls = force_cls >= 0 ? (enum redial_class)force_cls : classify(r, err);
-	const struct rd_opts *o = ep->opts;
+	const struct rd_opts *o = rd_ep_opts(r, ep);
 	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
 	bool busy = ep->attempt != RD_NONE || (c && c->racer != RD_NONE);
 	rd_ep_count_err(r, ep, err);
@@ -305,7 +306,7 @@ void rd_policy_tls(struct redial *r, const struct rd_tls_outcome *o)
 void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, bool by_app)
 {
 	uint64_t up = r->now - ep->mark_ns;
-	const struct rd_opts *o = ep->opts;
+	const struct rd_opts *o = rd_ep_opts(r, ep);
 	/* The application asked: the fd is closed before its call returns. The peer went
 	 * away: the fd goes out in the event, open, and is closed at the next run. */
 	int fd = -1;
@@ -371,7 +372,8 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 
 uint32_t rd_policy_streak(const struct redial *r, const struct rd_endpoint *ep)
 {
-	if (ep->state == REDIAL_STATE_CONNECTED && r->now - ep->mark_ns >= ep->opts->stable_after_ns)
+	if (ep->state == REDIAL_STATE_CONNECTED &&
+	    r->now - ep->mark_ns >= rd_ep_opts(r, ep)->stable_after_ns)
 		return 0; /* proven stable; the streak is cleared at the next disconnect */
 	return ep->streak;
 }

@@ -356,8 +356,9 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	h->start_ns = o->start_ns;
 	h->addr = o->addr;
 	h->addr_idx = o->addr_idx;
-	uint64_t t = ep->opts->tls_handshake_timeout_ns ? ep->opts->tls_handshake_timeout_ns
-						       : ep->opts->connect_timeout_ns;
+	const struct rd_opts *eo = rd_ep_opts(r, ep);
+	uint64_t t = eo->tls_handshake_timeout_ns ? eo->tls_handshake_timeout_ns
+						  : eo->connect_timeout_ns;
 	h->deadline_ns = r->now + t;
 	ep->tls->hs = idx;
 	hs_queue(r, idx);
