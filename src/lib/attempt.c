@@ -210,7 +210,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	r->inflight += a->pending;
 	r->sqes += a->pending;
 	if (racer) {
-		ep->name->cyc.racer = idx;
+		rd_ep_name(r, ep)->cyc.racer = idx;
 	} else {
 		ep->attempt = idx;
 		rd_ep_set_state(r, ep, wait ? REDIAL_STATE_BACKOFF : REDIAL_STATE_CONNECTING);
@@ -258,9 +258,9 @@ void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep)
 		rd_attempt_abandon(r, ep->attempt);
 		ep->attempt = RD_NONE;
 	}
-	if (ep->name && ep->name->cyc.racer != RD_NONE) {
-		rd_attempt_abandon(r, ep->name->cyc.racer);
-		ep->name->cyc.racer = RD_NONE;
+	if (rd_ep_name(r, ep) && rd_ep_name(r, ep)->cyc.racer != RD_NONE) {
+		rd_attempt_abandon(r, rd_ep_name(r, ep)->cyc.racer);
+		rd_ep_name(r, ep)->cyc.racer = RD_NONE;
 	}
 }
 
@@ -352,7 +352,7 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 
 	if (ep) {
 		if (a->racer)
-			ep->name->cyc.racer = RD_NONE;
+			rd_ep_name(r, ep)->cyc.racer = RD_NONE;
 		else
 			ep->attempt = RD_NONE;
 		ret->ep = a->ep;

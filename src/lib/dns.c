@@ -288,29 +288,29 @@ static void start_query(struct rd_dns *d, struct rd_dns_name *n)
 
 static void waiter_unlink(struct redial *r, struct rd_endpoint *ep)
 {
-	struct rd_ep_name *en = ep->name;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
 	if (!en->in_list)
 		return;
 	if (en->wprev != RD_NONE)
-		r->eps[en->wprev].name->wnext = en->wnext;
+		rd_ep_name(r, &r->eps[en->wprev])->wnext = en->wnext;
 	else
 		en->n->waiters = en->wnext;
 	if (en->wnext != RD_NONE)
-		r->eps[en->wnext].name->wprev = en->wprev;
+		rd_ep_name(r, &r->eps[en->wnext])->wprev = en->wprev;
 	en->wprev = en->wnext = RD_NONE;
 	en->in_list = false;
 }
 
 void rd_dns_unwait(struct redial *r, struct rd_endpoint *ep)
 {
-	if (ep->name)
+	if (rd_ep_name(r, ep))
 		waiter_unlink(r, ep);
 }
 
 /* Copies the name's answer into the endpoint, with its port. */
-static int snapshot(struct rd_endpoint *ep)
+static int snapshot(struct redial *r, struct rd_endpoint *ep)
 {
-	struct rd_ep_name *en = ep->name;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
 	struct rd_dns_name *n = en->n;
 	struct rd_cycle *c = &en->cyc;
 	if (n->naddrs > c->cap) {
@@ -335,10 +335,10 @@ static int snapshot(struct rd_endpoint *ep)
 int rd_dns_lookup(struct redial *r, struct rd_endpoint *ep)
 {
 	struct rd_dns *d = r->dns;
-	struct rd_ep_name *en = ep->name;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
 	struct rd_dns_name *n = en->n;
 	if (!n->querying && n->status == 0 && n->naddrs && r->now < n->expires_ns) {
-		int ret = snapshot(ep);
+		int ret = snapshot(r, ep);
 		return ret < 0 ? ret : 1;
 	}
 	if (!en->in_list) {
@@ -346,7 +346,7 @@ int rd_dns_lookup(struct redial *r, struct rd_endpoint *ep)
 		en->wprev = RD_NONE;
 		en->wnext = n->waiters;
 		if (n->waiters != RD_NONE)
-			r->eps[n->waiters].name->wprev = idx;
+			rd_ep_name(r, &r->eps[n->waiters])->wprev = idx;
 		n->waiters = idx;
 		en->in_list = true;
 	}
@@ -371,7 +371,7 @@ void rd_dns_settle(struct redial *r, rd_dns_done_fn done)
 				continue;
 			int status = n->status;
 			if (status == 0) {
-				int ret = snapshot(ep);
+				int ret = snapshot(r, ep);
 				if (ret < 0)
 					status = -ret;
 			}
@@ -430,13 +430,13 @@ int rd_dns_attach(struct redial *r, struct rd_endpoint *ep, const char *host, ui
 	en->port = htons(port);
 	en->wprev = en->wnext = RD_NONE;
 	en->cyc.racer = RD_NONE;
-	ep->name = en;
+	rd_ep_cold(r, ep)->name = en; /* the caller made the record */
 	return 0;
 }
 
 void rd_dns_detach(struct redial *r, struct rd_endpoint *ep)
 {
-	struct rd_ep_name *en = ep->name;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
 	if (!en)
 		return;
 	waiter_unlink(r, ep);
@@ -445,7 +445,7 @@ void rd_dns_detach(struct redial *r, struct rd_endpoint *ep)
 		name_free(r->dns, n);
 	rd_free(en->cyc.addrs);
 	rd_free(en);
-	ep->name = NULL;
+	rd_ep_cold(r, ep)->name = NULL;
 }
 
 /* ---- lifetime ----------------------------------------------------------------------------- */

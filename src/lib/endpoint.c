@@ -44,10 +44,8 @@ uint32_t rd_ep_free_slot(struct redial *r)
 	if (r->ep_free == RD_NONE && r->ep_used < r->neps) {
 		struct rd_endpoint *ep = &r->eps[r->ep_used];
 		ep->gen = 1;
-		ep->fd = -1;
-		ep->attempt = RD_NONE;
+		ep->attempt = RD_NONE; /* the free list's end */
 		ep->spare = RD_NONE;
-		ep->opq_next = RD_NONE;
 		r->ep_free = r->ep_used++;
 	}
 	return r->ep_free;
@@ -80,8 +78,8 @@ struct rd_endpoint *rd_ep_alloc(struct redial *r, uint32_t opts, void *user)
 	if (rd_ep_free_slot(r) == RD_NONE)
 		return NULL;
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
-	r->ep_free = ep->opq_next;
-	ep->opq_next = RD_NONE;
+	r->ep_free = ep->attempt;
+	ep->attempt = RD_NONE;
 	ep->spare = RD_NONE;
 	ep->opts = opts;
 	ep->user = user;
@@ -106,8 +104,9 @@ void rd_ep_kill(struct redial *r, struct rd_endpoint *ep)
 
 static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 {
-	assert(!ep->name);
+	assert(!rd_ep_name(r, ep) && !rd_ep_tls(r, ep));
 	rd_optstab_put(&r->opts, ep->opts);
+	rd_cold_free(&r->cold, ep->cold);
 	rd_errtab_drop(&r->errx, rd_ep_index(r, ep));
 	/* gen and epoch survive: events still queued for the old endpoint must not match
 	 * the slot's next one. */
@@ -115,16 +114,15 @@ static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 	memset(ep, 0, sizeof(*ep));
 	ep->gen = gen;
 	ep->epoch = epoch;
-	ep->fd = -1;
-	ep->attempt = RD_NONE;
+	ep->attempt = r->ep_free;
 	ep->spare = RD_NONE;
-	ep->opq_next = r->ep_free;
 	r->ep_free = rd_ep_index(r, ep);
 }
 
 void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep)
 {
-	if ((ep->flags & RD_EPF_ZOMBIE) && ep->ops == 0 && !ep->want &&
+	const struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	if ((ep->flags & RD_EPF_ZOMBIE) && (!c || (c->ops == 0 && !c->want)) &&
 	    !(ep->flags & RD_EPF_OPQ) && ep->attempt == RD_NONE)
 		ep_release_slot(r, ep);
 }
@@ -174,9 +172,48 @@ int rd_ep_errors(const struct redial *r, const struct rd_endpoint *ep,
 	return 1 + (int)n;
 }
 
-const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep)
+struct rd_ep_cold *rd_ep_cold_need(struct redial *r, struct rd_endpoint *ep)
 {
-	return ep->addr.sa.sa_family ? &ep->addr : NULL;
+	if (!ep->cold && rd_cold_alloc(&r->cold, &ep->cold) < 0)
+		return NULL;
+	return rd_ep_cold(r, ep);
+}
+
+const union rd_addr *rd_ep_addr(const struct redial *r, const struct rd_endpoint *ep,
+				union rd_addr *buf)
+{
+	if (ep->flags & RD_EPF_ADDR4) {
+		memset(buf, 0, sizeof(*buf));
+		buf->v4.sin_family = AF_INET;
+		buf->v4.sin_addr.s_addr = ep->addr4;
+		buf->v4.sin_port = ep->port4;
+		return buf;
+	}
+	const struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	if (!c || !c->addr.sa.sa_family)
+		return NULL;
+	*buf = c->addr;
+	return buf;
+}
+
+void rd_ep_set_addr(struct redial *r, struct rd_endpoint *ep, const union rd_addr *a)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	if (a->sa.sa_family == AF_INET) {
+		ep->addr4 = a->v4.sin_addr.s_addr;
+		ep->port4 = a->v4.sin_port;
+		ep->flags |= RD_EPF_ADDR4;
+		if (c)
+			c->addr.sa.sa_family = AF_UNSPEC;
+		return;
+	}
+	assert(c);
+	if (!c)
+		return;
+	c->addr = *a;
+	ep->flags &= (uint8_t)~RD_EPF_ADDR4;
+	ep->addr4 = 0;
+	ep->port4 = 0;
 }
 
 /* ---- scheduling ------------------------------------------------------------------------- */
@@ -226,18 +263,17 @@ void rd_service_timers(struct redial *r)
 #ifndef NDEBUG
 void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
 {
-	(void)r;
 	bool scheduled = rd_timer_armed(&ep->link);
 	assert(!(ep->flags & RD_EPF_READYQ) || scheduled);
 	/* A FAILED endpoint that gave up for a permanent reason may wait for its recheck. */
 	bool recheck = ep->state == REDIAL_STATE_FAILED && ep->gave_up == REDIAL_GAVE_UP_PERMANENT;
 	assert(!scheduled || ep->state == REDIAL_STATE_CONNECTING ||
 	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED || recheck);
-	assert((ep->state == REDIAL_STATE_CONNECTED) == (ep->fd >= 0));
+	assert((ep->state == REDIAL_STATE_CONNECTED) == (rd_ep_fd(r, ep) >= 0));
 	if (ep->state == REDIAL_STATE_CONNECTED)
 		assert(ep->attempt == RD_NONE && ep->spare == RD_NONE);
 	if (!rd_ep_active(ep))
-		assert((!scheduled || recheck) && ep->attempt == RD_NONE && ep->fd < 0 &&
+		assert((!scheduled || recheck) && ep->attempt == RD_NONE && rd_ep_fd(r, ep) < 0 &&
 		       ep->spare == RD_NONE);
 }
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ep_cold.h"
 #include "errtab.h"
 #include "optstab.h"
 #include "redial.h"
@@ -27,14 +28,14 @@
 _Static_assert(RD_MAX_ENDPOINTS <= RD_TL_MAX_ITEMS, "a wheel link names every slot");
 
 struct redial;
-struct rd_ep_name; /* dns.h */
-struct rd_tls_ep;  /* tls.h */
 
 enum rd_ep_flags {
 	RD_EPF_LIVE = 1u << 0,    /* the slot holds an endpoint the user can name */
 	RD_EPF_ZOMBIE = 1u << 1,  /* removed; the slot is freed when its ops drain */
 	RD_EPF_READYQ = 1u << 2,  /* `link` is on the ready queue (else maybe on the wheel) */
 	RD_EPF_OPQ = 1u << 3,     /* on the connection-op queue (connection.c) */
+	RD_EPF_ADDR4 = 1u << 4,   /* the address is IPv4, in addr4/port4 (else in the cold
+				     record, if any) */
 };
 
 /* Connection ops the pump still has to send (connection.c). */
@@ -54,42 +55,33 @@ enum rd_ep_want {
  *  - IDLE, FAILED and CANCELLED endpoints have nothing scheduled, no attempt, no fd. */
 struct rd_endpoint {
 	struct rd_timer link;       /* wheel or ready queue */
-	union rd_addr addr;         /* address endpoints; NAME endpoints: the last one tried */
-	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
-	struct rd_ep_name *name;    /* NAME:PORT endpoints only */
-	struct rd_tls_ep *tls;      /* TLS endpoints only (tls.h) */
-	void *user;
-	uint32_t opts;              /* r->opts index (optstab.h): rd_ep_opts */
 	uint64_t due_ns;            /* when the next attempt may start; on the wheel, it says
 				       when (endpoint.c) */
 	uint64_t streak_start_ns;
 	uint64_t prev_delay_ns;
 	uint64_t mark_ns;           /* CONNECTED: when it came up; otherwise: when it went down */
+	void *user;
+	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
 	uint32_t epoch;             /* bumped on cancel/remove/start: stale queued events die */
-	uint32_t attempt;           /* RD_NONE when no chain is in flight */
+	uint32_t attempt;           /* RD_NONE when no chain is in flight; the free list's link
+				       while the slot is free */
 	uint32_t spare;             /* attempt.c: the attempt slot holding this endpoint's parked
 				       socket (reused by its next attempt), RD_NONE when none */
-	int32_t fd;                 /* connected fd, -1 otherwise */
-	uint32_t opq_next;          /* connection-op queue link (free list link when free) */
-	uint32_t conn_seq : 24;     /* tags POLL/CLOSE ops of one connection (24 bits: ud.h) */
-	uint32_t ops : 8;           /* connection ops in flight (poll, poll remove) */
-	uint32_t watch_seq : 24;    /* conn_seq of the armed watch */
-	uint32_t want : 8;          /* enum rd_ep_want */
+	uint32_t opts;              /* r->opts index (optstab.h): rd_ep_opts */
+	uint32_t cold;              /* r->cold index (ep_cold.h), 0 while it needs none */
+	uint32_t addr4;             /* RD_EPF_ADDR4: the address, IPv4 (network order) */
+	uint16_t port4;             /* and its port (network order) */
+	uint16_t last_error;
 	uint32_t streak;            /* consecutive failed attempts */
 	uint32_t level;             /* backoff level: failures and unstable drops since healthy */
-	uint32_t attempts, connects, failures, disconnects, local_errors;
-	uint32_t fail_mark;         /* failures when it last went down: a CONNECTED event's
-				       `attempt` counts the attempts since then */
+	uint32_t attempts, failures, local_errors;
 	struct rd_errcount err0;    /* the first errno seen, and its count; the others are
 				       counted in r->errx (errtab.h) */
-	uint16_t last_error;
 	uint8_t state;              /* enum redial_state */
 	uint8_t flags;              /* enum rd_ep_flags */
 	uint8_t last_class;
 	uint8_t gave_up;
 };
-/* 100k endpoints must fit in 128 bytes each with the ring and the attempt table (about 12
- * bytes each at 100k): a field added here must pay for itself elsewhere. */
 _Static_assert(sizeof(struct rd_endpoint) <= 184, "struct rd_endpoint grew: see its comment");
 
 /* The table's slots and their free list. */
@@ -107,7 +99,7 @@ struct rd_endpoint *rd_ep_alloc(struct redial *r, uint32_t opts, void *user);
 /* Makes a live endpoint a zombie: its id dies now, its slot once its ops drain. */
 void rd_ep_kill(struct redial *r, struct rd_endpoint *ep);
 /* Frees a zombie's slot once nothing of it is in flight. The resolver must be detached
- * (ep->name NULL) before. */
+ * and the TLS state freed (no name, no tls in its cold record) before. */
 void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep);
 
 void rd_ep_set_state(struct redial *r, struct rd_endpoint *ep, enum redial_state st);
@@ -118,8 +110,17 @@ void rd_ep_count_err(struct redial *r, struct rd_endpoint *ep, int err);
  * how many distinct errnos the endpoint has seen. */
 int rd_ep_errors(const struct redial *r, const struct rd_endpoint *ep,
 		 struct redial_errno_count *out, size_t cap);
-/* The address an event about ep should carry when no attempt is involved. */
-const union rd_addr *rd_ep_event_addr(const struct rd_endpoint *ep);
+/* The endpoint's cold record (ep_cold.h), made now when it has none. NULL when out of
+ * memory (nothing changed then). */
+struct rd_ep_cold *rd_ep_cold_need(struct redial *r, struct rd_endpoint *ep);
+/* The endpoint's address (the last one tried, for a NAME endpoint) in *buf; NULL when it
+ * has none. What an event about ep carries when no attempt is involved. */
+const union rd_addr *rd_ep_addr(const struct redial *r, const struct rd_endpoint *ep,
+				union rd_addr *buf);
+/* Sets the endpoint's address. One that is not IPv4 needs the cold record, which every
+ * endpoint that can meet one has (it was added with it, or it has a name): without one the
+ * address stays as it was. */
+void rd_ep_set_addr(struct redial *r, struct rd_endpoint *ep, const union rd_addr *a);
 
 /* Scheduling. Waits shorter than the pre-arm horizon go to the ready queue (and into the
  * kernel chain as a TIMEOUT); longer ones wait on the wheel until they are that close, so

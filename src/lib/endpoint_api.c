@@ -75,20 +75,25 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 		return ret;
 
 	/* The free slot rd_ep_alloc will hand out: the name attaches to it first, so that a
-	 * failure leaves the table as it was. */
+	 * failure leaves the table as it was. A name, TLS or an address that is not IPv4 live
+	 * in the cold record (ep_cold.h); a plain IPv4 endpoint starts without one. */
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
-	if (tls && (ret = rd_tls_ep_attach(r, ep, tls)) < 0) {
+	bool cold = host || tls || sa->sa_family != AF_INET;
+	if (cold && !rd_ep_cold_need(r, ep)) {
 		rd_optstab_put(&r->opts, opts);
-		return ret;
+		return -ENOMEM;
 	}
-	if (host && (ret = rd_dns_attach(r, ep, host, port)) < 0) {
-		rd_tls_ep_free(ep);
-		rd_optstab_put(&r->opts, opts);
-		return ret;
-	}
+	if (tls && (ret = rd_tls_ep_attach(r, ep, tls)) < 0)
+		goto fail;
+	if (host && (ret = rd_dns_attach(r, ep, host, port)) < 0)
+		goto fail;
 	ep = rd_ep_alloc(r, opts, o.user);
-	if (sa)
-		memcpy(&ep->addr, sa, len);
+	if (sa) {
+		union rd_addr a;
+		memset(&a, 0, sizeof(a));
+		memcpy(&a, sa, len);
+		rd_ep_set_addr(r, ep, &a);
+	}
 	r->now = rd_clock_ns();
 	ep->mark_ns = r->now;
 	if (r->cfg.log) {
@@ -107,6 +112,13 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 	rd_ep_check(r, ep);
 	*ret_id = rd_ep_id(r, ep);
 	return 0;
+
+fail:
+	rd_tls_ep_free(r, ep);
+	rd_cold_free(&r->cold, ep->cold);
+	ep->cold = 0;
+	rd_optstab_put(&r->opts, opts);
+	return ret;
 }
 
 int redial_endpoint_add(redial_t *r, const char *endpoint, const struct redial_endpoint_opts *opts,
@@ -156,6 +168,10 @@ int redial_endpoint_start(redial_t *r, redial_id_t id)
 		return ret;
 	if (rd_ep_active(ep))
 		return -EALREADY;
+	/* The restart marks the failures so far (the next CONNECTED event counts from there);
+	 * with some to mark, the mark needs the cold record. */
+	if (ep->failures && !rd_ep_cold_need(r, ep))
+		return -ENOMEM;
 	r->now = rd_clock_ns();
 	rd_policy_restart(r, ep);
 	rd_embed_kick(r);
@@ -197,7 +213,7 @@ int redial_endpoint_remove(redial_t *r, redial_id_t id)
 		rd_log_endpoint_removed(r->cfg.log, rd_clock_ns(), id);
 	/* Nothing of a removed endpoint waits on or races for its name any more. */
 	rd_dns_detach(r, ep);
-	rd_tls_ep_free(ep); /* nothing of it is in flight: the handshake was abandoned */
+	rd_tls_ep_free(r, ep); /* nothing of it is in flight: the handshake was abandoned */
 	rd_ep_kill(r, ep);
 	return 0;
 }
@@ -212,18 +228,19 @@ int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *re
 		return -EINVAL;
 	if (ep->state != REDIAL_STATE_CONNECTED)
 		return -ENOTCONN;
-	int fd = ep->fd;
+	struct rd_ep_cold *c = rd_ep_cold(r, ep); /* connected: it has one */
+	int fd = c->fd;
 	rd_tls_conn_release(r, ep); /* the SSL goes with the fd: the caller's now */
 	rd_conn_unwatch_now(r, ep);
-	ep->fd = -1;
-	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+	c->fd = -1;
+	c->conn_seq = (c->conn_seq + 1) & 0xffffffu;
 	r->fds_open--;
 	r->now = rd_clock_ns();
 	ep->streak = 0;
 	ep->level = 0;
 	ep->prev_delay_ns = 0;
 	ep->mark_ns = r->now;
-	ep->fail_mark = ep->failures;
+	c->fail_mark = ep->failures;
 	if (flags & REDIAL_RELEASE_RECONNECT) {
 		rd_ep_schedule(r, ep, r->now);
 		rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
@@ -265,24 +282,26 @@ int redial_endpoint_stats_get(redial_t *r, redial_id_t id, struct redial_endpoin
 	s.size = sizeof(s);
 	s.state = (enum redial_state)ep->state;
 	s.attempts = ep->attempts;
-	s.connects = ep->connects;
+	const struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	s.connects = c ? c->connects : 0;
 	s.failures = ep->failures;
-	s.disconnects = ep->disconnects;
+	s.disconnects = c ? c->disconnects : 0;
 	s.local_errors = ep->local_errors;
 	r->now = rd_clock_ns();
 	s.streak = rd_policy_streak(r, ep);
 	s.last_error = ep->last_error;
 	s.last_class = ep->last_error ? (enum redial_class)ep->last_class : REDIAL_CLASS_NONE;
 	s.gave_up = (enum redial_gave_up_reason)ep->gave_up;
-	s.fd = ep->fd;
+	s.fd = rd_ep_fd(r, ep);
 	s.user = ep->user;
-	if (ep->tls) {
+	const struct rd_tls_ep *t = rd_ep_tls(r, ep);
+	if (t) {
 		s.tls = true;
-		s.tls_handshakes = ep->tls->handshakes;
-		s.tls_resumed = ep->tls->resumed;
-		snprintf(s.tls_version, sizeof(s.tls_version), "%s", ep->tls->version);
-		snprintf(s.tls_cipher, sizeof(s.tls_cipher), "%s", ep->tls->cipher);
-		snprintf(s.tls_alpn, sizeof(s.tls_alpn), "%s", ep->tls->alpn);
+		s.tls_handshakes = t->handshakes;
+		s.tls_resumed = t->resumed;
+		snprintf(s.tls_version, sizeof(s.tls_version), "%s", t->version);
+		snprintf(s.tls_cipher, sizeof(s.tls_cipher), "%s", t->cipher);
+		snprintf(s.tls_alpn, sizeof(s.tls_alpn), "%s", t->alpn);
 	}
 	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
 	memcpy(ret_stats, &s, n);
@@ -307,11 +326,15 @@ int redial_endpoint_name(redial_t *r, redial_id_t id, char *buf, size_t len)
 	struct rd_endpoint *ep = lookup(r, id, &ret);
 	if (!ep)
 		return ret;
-	if (ep->name) {
-		int n = snprintf(buf, len, "%s:%u", ep->name->n->name, ntohs(ep->name->port));
+	const struct rd_ep_name *en = rd_ep_name(r, ep);
+	if (en) {
+		int n = snprintf(buf, len, "%s:%u", en->n->name, ntohs(en->port));
 		return n < 0 ? -EINVAL : (size_t)n >= len ? -ENOSPC : n;
 	}
-	return redial_endpoint_format(&ep->addr.sa, buf, len);
+	union rd_addr a;
+	memset(&a, 0, sizeof(a)); /* every endpoint without a name has its address */
+	rd_ep_addr(r, ep, &a);
+	return redial_endpoint_format(&a.sa, buf, len);
 }
 
 int redial_endpoint_tls(redial_t *r, redial_id_t id, redial_tls_t **ret_tls)
@@ -322,10 +345,11 @@ int redial_endpoint_tls(redial_t *r, redial_id_t id, redial_tls_t **ret_tls)
 		return ret;
 	if (!ret_tls)
 		return -EINVAL;
-	if (!ep->tls)
+	const struct rd_tls_ep *t = rd_ep_tls(r, ep);
+	if (!t)
 		return -ENOPROTOOPT;
-	if (ep->state != REDIAL_STATE_CONNECTED || !ep->tls->ssl)
+	if (ep->state != REDIAL_STATE_CONNECTED || !t->ssl)
 		return -ENOTCONN;
-	*ret_tls = (redial_tls_t *)ep->tls->ssl;
+	*ret_tls = (redial_tls_t *)t->ssl;
 	return 0;
 }

@@ -79,7 +79,8 @@ void rd_ev_deliver_now(struct redial *r, struct rd_endpoint *ep, enum redial_eve
 	ev.type = type;
 	ev.id = rd_ep_id(r, ep);
 	ev.user = ep->user;
-	const union rd_addr *addr = rd_ep_event_addr(ep);
+	union rd_addr buf;
+	const union rd_addr *addr = rd_ep_addr(r, ep, &buf);
 	if (addr) {
 		ev.addr = &addr->sa;
 		ev.addrlen = rd_addr_len(addr);

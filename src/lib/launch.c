@@ -11,7 +11,7 @@
 /* A NAME endpoint's cycle: its share of the connect deadline for the next address. */
 static uint64_t cycle_timeout(const struct redial *r, const struct rd_endpoint *ep)
 {
-	const struct rd_cycle *c = &ep->name->cyc;
+	const struct rd_cycle *c = &rd_ep_name(r, ep)->cyc;
 	uint64_t start = ep->due_ns > r->now ? ep->due_ns : r->now;
 	uint64_t remaining = c->deadline_ns > start ? c->deadline_ns - start : 0;
 	uint32_t left = c->naddrs > c->next ? c->naddrs - c->next : 1;
@@ -22,15 +22,16 @@ static uint64_t cycle_timeout(const struct redial *r, const struct rd_endpoint *
 void rd_cycle_begin(struct redial *r, struct rd_endpoint *ep)
 {
 	uint64_t start = ep->due_ns > r->now ? ep->due_ns : r->now;
-	ep->name->cyc.next = 0;
-	ep->name->cyc.deadline_ns = start + rd_ep_opts(r, ep)->connect_timeout_ns;
+	struct rd_cycle *c = &rd_ep_name(r, ep)->cyc;
+	c->next = 0;
+	c->deadline_ns = start + rd_ep_opts(r, ep)->connect_timeout_ns;
 }
 
 /* Starts what a NAME endpoint's cycle has next: the next address in the free slot and, as
  * RFC 8305 asks, an address of the other family racing it after a head start. */
 static bool start_addresses(struct redial *r, struct rd_endpoint *ep)
 {
-	struct rd_cycle *c = &ep->name->cyc;
+	struct rd_cycle *c = &rd_ep_name(r, ep)->cyc;
 	if (ep->attempt == RD_NONE && c->next < c->naddrs) {
 		if (!rd_attempt_start(r, ep, &c->addrs[c->next], cycle_timeout(r, ep), false, 0,
 				      c->next))
@@ -47,10 +48,14 @@ static bool start_addresses(struct redial *r, struct rd_endpoint *ep)
 
 int rd_launch(struct redial *r, struct rd_endpoint *ep)
 {
-	if (!ep->name)
-		return rd_attempt_start(r, ep, &ep->addr, rd_ep_opts(r, ep)->connect_timeout_ns, false, 0,
+	if (!rd_ep_name(r, ep)) {
+		union rd_addr a;
+		if (!rd_ep_addr(r, ep, &a))
+			return -EDESTADDRREQ; /* cannot be: an address endpoint has its address */
+		return rd_attempt_start(r, ep, &a, rd_ep_opts(r, ep)->connect_timeout_ns, false, 0,
 					0);
-	struct rd_cycle *c = &ep->name->cyc;
+	}
+	struct rd_cycle *c = &rd_ep_name(r, ep)->cyc;
 	if (c->next >= c->naddrs && ep->attempt == RD_NONE && c->racer == RD_NONE) {
 		/* A new cycle: fresh addresses first, from the cache or a query. */
 		int ret = rd_dns_lookup(r, ep);

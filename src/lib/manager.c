@@ -29,13 +29,14 @@ static void free_tables(struct redial *r)
 	if (r->eps && r->tables_ready) {
 		for (uint32_t i = 0; i < r->ep_used; i++) {
 			struct rd_endpoint *ep = &r->eps[i];
-			if (ep->fd >= 0)
-				close(ep->fd);
-			rd_tls_ep_free(ep);
+			if (rd_ep_fd(r, ep) >= 0)
+				close(rd_ep_fd(r, ep));
+			rd_tls_ep_free(r, ep);
 			rd_optstab_put(&r->opts, ep->opts);
-			if (ep->name) { /* the resolver is gone already: just the memory */
-				rd_free(ep->name->cyc.addrs);
-				rd_free(ep->name);
+			struct rd_ep_name *en = rd_ep_name(r, ep);
+			if (en) { /* the resolver is gone already: just the memory */
+				rd_free(en->cyc.addrs);
+				rd_free(en);
 			}
 		}
 	}
@@ -43,6 +44,7 @@ static void free_tables(struct redial *r)
 		rd_attempts_close_all(r);
 	rd_tls_free(r);
 	rd_optstab_free(&r->opts);
+	rd_coldtab_free(&r->cold);
 	rd_embed_free(r);
 	rd_free(r->eps);
 	rd_errtab_free(&r->errx);

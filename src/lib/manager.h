@@ -72,6 +72,7 @@ struct redial {
 	uint32_t live;
 	uint32_t by_state[REDIAL_STATE_COUNT];
 	struct rd_optstab opts;     /* the endpoints' options, interned (optstab.h) */
+	struct rd_coldtab cold;     /* the endpoints' out-of-line records (ep_cold.h) */
 	struct rd_errtab errx;      /* endpoints' errno counters beyond their first (errtab.h) */
 
 	/* attempts (attempt.c) */
@@ -131,6 +132,30 @@ static inline const struct rd_opts *rd_ep_opts(const struct redial *r,
 					      const struct rd_endpoint *ep)
 {
 	return rd_optstab_at(&r->opts, ep->opts);
+}
+
+/* ep's cold record (ep_cold.h), NULL while it has none; and what lives there. */
+static inline struct rd_ep_cold *rd_ep_cold(const struct redial *r,
+					    const struct rd_endpoint *ep)
+{
+	return rd_cold_at(&r->cold, ep->cold);
+}
+static inline struct rd_ep_name *rd_ep_name(const struct redial *r,
+					    const struct rd_endpoint *ep)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	return c ? c->name : 0;
+}
+static inline struct rd_tls_ep *rd_ep_tls(const struct redial *r, const struct rd_endpoint *ep)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	return c ? c->tls : 0;
+}
+/* The connected fd, -1 when not CONNECTED. */
+static inline int rd_ep_fd(const struct redial *r, const struct rd_endpoint *ep)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	return c ? c->fd : -1;
 }
 
 /* manager.c: frees a manager whose destroy was asked for from inside a callback, once the

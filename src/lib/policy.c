@@ -2,6 +2,7 @@
  * connects, disconnects and cancellation. */
 #include "policy.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,11 +52,11 @@ static void throttle(struct redial *r)
 
 /* The TLS library's reason for err, for the events that report it. It lives in the
  * endpoint until its next failure, which cannot come before these events are delivered. */
-static const char *tls_reason(const struct rd_endpoint *ep, int err)
+static const char *tls_reason(const struct redial *r, const struct rd_endpoint *ep, int err)
 {
-	return ep->tls && err >= REDIAL_E_TLS_CERT_UNTRUSTED && err <= REDIAL_E_TLS_ERROR
-		       ? ep->tls->reason
-		       : NULL;
+	const struct rd_tls_ep *t = rd_ep_tls(r, ep);
+	return t && err >= REDIAL_E_TLS_CERT_UNTRUSTED && err <= REDIAL_E_TLS_ERROR ? t->reason
+										 : NULL;
 }
 
 static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_up_reason why,
@@ -65,12 +66,13 @@ static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_u
 	ep->gave_up = (uint8_t)why;
 	ep->mark_ns = r->now;
 	r->gave_up++;
-	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_GAVE_UP, rd_ep_event_addr(ep));
+	union rd_addr a;
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_GAVE_UP, rd_ep_addr(r, ep, &a));
 	ev->reason = why;
 	ev->err = err;
 	ev->cls = cls;
 	ev->attempt = ep->streak;
-	ev->tls_reason = tls_reason(ep, err);
+	ev->tls_reason = tls_reason(r, ep, err);
 	/* recheck_permanent_ns: a permanent answer is not forever (a certificate renewed, a
 	 * name created); the endpoint stays FAILED until then. */
 	uint64_t recheck = rd_ep_opts(r, ep)->recheck_permanent_ns;
@@ -83,7 +85,8 @@ static void give_up(struct redial *r, struct rd_endpoint *ep, enum redial_gave_u
 static void local_failure(struct redial *r, struct rd_endpoint *ep, int err, uint64_t dur,
 			  const union rd_addr *addr, int addr_idx, bool busy)
 {
-	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
+	struct rd_cycle *c = en ? &en->cyc : NULL;
 	ep->local_errors++;
 	r->local_errors++;
 	rd_attempt_drop_spare(r, ep); /* short of resources: hold none idle */
@@ -112,13 +115,14 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
 	enum redial_class cls = force_cls >= 0 ? (enum redial_class)force_cls : classify(r, err);
 	const struct rd_opts *o = rd_ep_opts(r, ep);
-	struct rd_cycle *c = ep->name ? &ep->name->cyc : NULL;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
+	struct rd_cycle *c = en ? &en->cyc : NULL;
 	bool busy = ep->attempt != RD_NONE || (c && c->racer != RD_NONE);
 	rd_ep_count_err(r, ep, err);
 	ep->last_error = (uint16_t)err;
 	ep->last_class = (uint8_t)cls;
 	if (addr)
-		ep->addr = *addr;
+		rd_ep_set_addr(r, ep, addr);
 
 	if (cls == REDIAL_CLASS_LOCAL) {
 		local_failure(r, ep, err, dur, addr, addr_idx, busy);
@@ -163,14 +167,14 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	ev->attempt = ep->streak;
 	ev->duration_ns = dur;
 	ev->backoff_ns = delay;
-	ev->tls_reason = tls_reason(ep, err);
+	ev->tls_reason = tls_reason(r, ep, err);
 
 	if (o->alert_after && ep->streak == o->alert_after) {
 		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, addr);
 		ev->err = err;
 		ev->cls = cls;
 		ev->attempt = ep->streak;
-		ev->tls_reason = tls_reason(ep, err);
+		ev->tls_reason = tls_reason(r, ep, err);
 	}
 
 	if (why != REDIAL_GAVE_UP_NONE) {
@@ -210,20 +214,22 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	rd_ep_set_state(r, ep, REDIAL_STATE_BACKOFF);
 }
 
-/* fd_counted: the socket is in fds_open already (a TLS handshake held it). */
+/* fd_counted: the socket is in fds_open already (a TLS handshake held it). The endpoint has
+ * its cold record (rd_policy_outcome made sure). */
 static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t start_ns,
 		      bool fd_counted)
 {
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
 	uint64_t dur = r->now > start_ns ? r->now - start_ns : 0;
-	uint32_t took = ep->failures - ep->fail_mark + 1;
+	uint32_t took = ep->failures - c->fail_mark + 1;
 	uint64_t down = r->now - ep->mark_ns;
-	ep->fd = fd;
-	ep->conn_seq = (ep->conn_seq + 1) & 0xffffffu;
+	c->fd = fd;
+	c->conn_seq = (c->conn_seq + 1) & 0xffffffu;
 	ep->mark_ns = r->now;
 	/* The streak ends only once the connection proves stable (see disconnected): a peer
 	 * that accepts and drops at once is a failing peer, and must raise alerts. */
 	ep->attempts++;
-	ep->connects++;
+	c->connects++;
 	r->attempts++;
 	r->connects++;
 	if (!fd_counted)
@@ -231,25 +237,32 @@ static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t
 	r->throttle_delay_ns = 0; /* a success: local pressure has eased */
 	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTED);
 	rd_conn_watch(r, ep);
-	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_CONNECTED, &ep->addr);
+	union rd_addr a;
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_CONNECTED, rd_ep_addr(r, ep, &a));
 	ev->fd = fd;
 	ev->attempt = took;
 	ev->duration_ns = dur;
 	ev->down_ns = down;
-	ev->tls = ep->tls ? (redial_tls_t *)ep->tls->ssl : NULL;
+	ev->tls = c->tls ? (redial_tls_t *)c->tls->ssl : NULL;
 }
 
 void rd_policy_outcome(struct redial *r, const struct rd_outcome *o)
 {
 	struct rd_endpoint *ep = &r->eps[o->ep];
-	if (o->res == 0) {
+	if (o->res == 0 && !rd_ep_cold_need(r, ep)) {
+		/* Connected, but the record a connection lives in cannot be had: a local
+		 * shortage, like a socket that could not be made. */
+		close(o->fd);
+		attempt_failed(r, ep, ENOMEM, o->start_ns, &o->addr, (int)o->addr_idx, -1, false);
+	} else if (o->res == 0) {
 		/* First to connect wins; the other attempt, if any, is cancelled. */
 		rd_attempt_abandon_all(r, ep);
 		rd_ep_unschedule(r, ep);
-		if (ep->name)
-			ep->name->cyc.next = ep->name->cyc.naddrs;
-		ep->addr = o->addr;
-		if (!ep->tls) {
+		struct rd_ep_name *en = rd_ep_name(r, ep);
+		if (en)
+			en->cyc.next = en->cyc.naddrs;
+		rd_ep_set_addr(r, ep, &o->addr);
+		if (!rd_ep_tls(r, ep)) {
 			connected(r, ep, o->fd, o->start_ns, false);
 		} else {
 			/* Connected is not CONNECTED yet: the handshake comes first. */
@@ -269,7 +282,7 @@ void rd_policy_outcome(struct redial *r, const struct rd_outcome *o)
 void rd_policy_tls(struct redial *r, const struct rd_tls_outcome *o)
 {
 	struct rd_endpoint *ep = &r->eps[o->ep];
-	struct rd_tls_ep *t = ep->tls;
+	struct rd_tls_ep *t = rd_ep_tls(r, ep);
 	if (o->err == 0) {
 		struct redial_tls_info in;
 		rd_tls_negotiated(t->ssl, &in);
@@ -318,7 +331,8 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 		tls = (redial_tls_t *)rd_tls_conn_end(r, ep, true);
 		fd = rd_conn_hand_to_event(r, ep);
 	}
-	ep->disconnects++;
+	struct rd_ep_cold *c = rd_ep_cold(r, ep); /* it was connected: it has one */
+	c->disconnects++;
 	r->disconnects++;
 	enum redial_class cls = err ? classify(r, err) : REDIAL_CLASS_NONE;
 	if (err) {
@@ -347,8 +361,10 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	}
 	ep->prev_delay_ns = delay;
 	ep->mark_ns = r->now;
-	ep->fail_mark = ep->failures;
-	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, rd_ep_event_addr(ep));
+	c->fail_mark = ep->failures;
+	union rd_addr a;
+	const union rd_addr *addr = rd_ep_addr(r, ep, &a);
+	struct redial_event *ev = rd_ev_queue(r, ep, REDIAL_EV_DISCONNECTED, addr);
 	ev->fd = fd;
 	ev->tls = tls;
 	ev->err = err;
@@ -356,7 +372,7 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 	ev->up_ns = up;
 	ev->backoff_ns = delay;
 	if (counts && o->alert_after && ep->streak == o->alert_after) {
-		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, rd_ep_event_addr(ep));
+		ev = rd_ev_queue(r, ep, REDIAL_EV_ALERT, addr);
 		ev->err = err;
 		ev->cls = cls;
 		ev->attempt = ep->streak;
@@ -380,7 +396,7 @@ uint32_t rd_policy_streak(const struct redial *r, const struct rd_endpoint *ep)
 
 void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status, uint64_t start_ns)
 {
-	struct rd_ep_name *en = ep->name;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
 	if (status == 0) {
 		en->nx_since_ns = 0;
 		if (r->cfg.log)
@@ -415,9 +431,10 @@ void rd_policy_stop(struct redial *r, struct rd_endpoint *ep)
 	rd_attempt_abandon_all(r, ep);
 	rd_dns_unwait(r, ep);
 	rd_tls_abandon(r, ep);
-	if (ep->name)
-		ep->name->cyc.next = ep->name->cyc.naddrs;
-	if (ep->fd >= 0) {
+	struct rd_ep_name *en = rd_ep_name(r, ep);
+	if (en)
+		en->cyc.next = en->cyc.naddrs;
+	if (rd_ep_fd(r, ep) >= 0) {
 		rd_tls_conn_end(r, ep, false);
 		rd_conn_close_now(r, ep);
 	}
@@ -442,7 +459,12 @@ void rd_policy_restart(struct redial *r, struct rd_endpoint *ep)
 	ep->gave_up = REDIAL_GAVE_UP_NONE;
 	ep->epoch++;
 	ep->mark_ns = r->now;
-	ep->fail_mark = ep->failures;
+	/* The caller made the cold record when there are failures to mark; with none, having
+	 * no record reads as a mark of 0. */
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	assert(c || ep->failures == 0);
+	if (c)
+		c->fail_mark = ep->failures;
 	rd_ep_schedule(r, ep, r->now);
 	rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
 	rd_ep_check(r, ep);
@@ -454,7 +476,8 @@ void rd_policy_recheck(struct redial *r, struct rd_endpoint *ep)
 	ep->level = 0;
 	ep->prev_delay_ns = 0;
 	ep->gave_up = REDIAL_GAVE_UP_NONE;
-	if (ep->tls)
-		ep->tls->unnamed = 0;
+	struct rd_tls_ep *t = rd_ep_tls(r, ep);
+	if (t)
+		t->unnamed = 0;
 	rd_ep_set_state(r, ep, REDIAL_STATE_QUEUED);
 }

@@ -261,13 +261,13 @@ int rd_tls_ep_attach(struct redial *r, struct rd_endpoint *ep, struct rd_tls_cfg
 		return -ENOMEM;
 	t->cfg = cfg;
 	t->hs = RD_NONE;
-	ep->tls = t;
+	rd_ep_cold(r, ep)->tls = t; /* the caller made the record */
 	return 0;
 }
 
-void rd_tls_ep_free(struct rd_endpoint *ep)
+void rd_tls_ep_free(struct redial *r, struct rd_endpoint *ep)
 {
-	struct rd_tls_ep *t = ep->tls;
+	struct rd_tls_ep *t = rd_ep_tls(r, ep);
 	if (!t)
 		return;
 	if (t->ssl) { /* only when a manager is freed with the connection up */
@@ -277,7 +277,7 @@ void rd_tls_ep_free(struct rd_endpoint *ep)
 	SSL_SESSION_free(t->session);
 	ERR_clear_error();
 	rd_free(t);
-	ep->tls = NULL;
+	rd_ep_cold(r, ep)->tls = NULL;
 }
 
 /* ---- the handshake ------------------------------------------------------------------- */
@@ -288,13 +288,13 @@ void rd_tls_ep_free(struct rd_endpoint *ep)
 static int set_peer_name(struct redial *r, struct rd_endpoint *ep, SSL *ssl,
 			 const union rd_addr *addr)
 {
-	const struct redial_tls_opts *o = rd_tls_cfg_opts(ep->tls->cfg);
+	const struct redial_tls_opts *o = rd_tls_cfg_opts(rd_ep_tls(r, ep)->cfg);
 	if (o->flags & REDIAL_TLS_INSECURE) {
-		const char *sni = o->sni ? o->sni : ep->name ? ep->name->n->name : NULL;
+		const char *sni = o->sni ? o->sni : rd_ep_name(r, ep) ? rd_ep_name(r, ep)->n->name : NULL;
 		return !sni || SSL_set_tlsext_host_name(ssl, sni) == 1 ? 0 : -ENOMEM;
 	}
 	(void)r;
-	const char *name = o->sni ? o->sni : ep->name ? ep->name->n->name : NULL;
+	const char *name = o->sni ? o->sni : rd_ep_name(r, ep) ? rd_ep_name(r, ep)->n->name : NULL;
 	if (name)
 		return SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, name) == 1
 			       ? 0
@@ -323,7 +323,7 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	} else {
 		rd_free(d);
 	}
-	h->ssl = b ? SSL_new(rd_tls_cfg_ctx(ep->tls->cfg)) : NULL;
+	h->ssl = b ? SSL_new(rd_tls_cfg_ctx(rd_ep_tls(r, ep)->cfg)) : NULL;
 	if (!h->ssl || set_peer_name(r, ep, h->ssl, &o->addr) < 0) {
 		BIO_free(b);
 		hs_release(r, idx); /* frees h->ssl; the fd is still the caller's */
@@ -335,8 +335,8 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	SSL_set_bio(h->ssl, b, b);
 	h->bio = d;
 	SSL_set_connect_state(h->ssl);
-	if (ep->tls->session && !(rd_tls_cfg_opts(ep->tls->cfg)->flags & REDIAL_TLS_NO_RESUME))
-		SSL_set_session(h->ssl, ep->tls->session);
+	if (rd_ep_tls(r, ep)->session && !(rd_tls_cfg_opts(rd_ep_tls(r, ep)->cfg)->flags & REDIAL_TLS_NO_RESUME))
+		SSL_set_session(h->ssl, rd_ep_tls(r, ep)->session);
 	/* The ClientHello goes into tx now; the pump sends it with the first RECV. A failure
 	 * here is the configuration's (no protocol version left, say): the caller reports it. */
 	ERR_clear_error();
@@ -344,8 +344,8 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	int e = SSL_get_error(h->ssl, rc);
 	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 		bool unnamed;
-		int code = rd_tls_map_error(h->ssl, rc, &unnamed, ep->tls->reason,
-					    sizeof(ep->tls->reason));
+		int code = rd_tls_map_error(h->ssl, rc, &unnamed, rd_ep_tls(r, ep)->reason,
+					    sizeof(rd_ep_tls(r, ep)->reason));
 		hs_release(r, idx);
 		return code;
 	}
@@ -360,18 +360,18 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	uint64_t t = eo->tls_handshake_timeout_ns ? eo->tls_handshake_timeout_ns
 						  : eo->connect_timeout_ns;
 	h->deadline_ns = r->now + t;
-	ep->tls->hs = idx;
+	rd_ep_tls(r, ep)->hs = idx;
 	hs_queue(r, idx);
 	return 0;
 }
 
 void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 {
-	if (!ep->tls || ep->tls->hs == RD_NONE)
+	if (!rd_ep_tls(r, ep) || rd_ep_tls(r, ep)->hs == RD_NONE)
 		return;
-	uint32_t idx = ep->tls->hs;
+	uint32_t idx = rd_ep_tls(r, ep)->hs;
 	struct rd_tls_hs *h = r->hs[idx];
-	ep->tls->hs = RD_NONE;
+	rd_ep_tls(r, ep)->hs = RD_NONE;
 	h->ep = RD_NONE;
 	if (!h->pending) {
 		if (!h->queued)
@@ -488,7 +488,7 @@ static void finish(struct redial *r, uint32_t idx, int err, bool unnamed,
 	ret->addr = h->addr;
 	ret->addr_idx = h->addr_idx;
 	ret->start_ns = h->start_ns;
-	ep->tls->hs = RD_NONE;
+	rd_ep_tls(r, ep)->hs = RD_NONE;
 	if (err == 0) {
 		/* The hand-over: the BIO reads the socket from now on, after what the last RECV
 		 * brought beyond the handshake (application data, a session ticket). */
@@ -499,7 +499,7 @@ static void finish(struct redial *r, uint32_t idx, int err, bool unnamed,
 			d->left_len = n;
 		}
 		d->hs = NULL;
-		ep->tls->ssl = h->ssl;
+		rd_ep_tls(r, ep)->ssl = h->ssl;
 		ret->fd = h->fd;
 		h->ssl = NULL;
 		h->fd = -1; /* the endpoint owns it now, still counted in fds_open */
@@ -554,13 +554,13 @@ static bool settle(struct redial *r, uint32_t idx, struct rd_tls_outcome *ret)
 			int e = SSL_get_error(h->ssl, rc);
 			h->want_write = e == SSL_ERROR_WANT_WRITE;
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-				err = rd_tls_map_error(h->ssl, rc, &unnamed, ep->tls->reason,
-						       sizeof(ep->tls->reason));
+				err = rd_tls_map_error(h->ssl, rc, &unnamed, rd_ep_tls(r, ep)->reason,
+						       sizeof(rd_ep_tls(r, ep)->reason));
 			ERR_clear_error();
 		}
 	} else if (err) {
 		/* Not the library's failure: say what the socket said. */
-		snprintf(ep->tls->reason, sizeof(ep->tls->reason), "%s",
+		snprintf(rd_ep_tls(r, ep)->reason, sizeof(rd_ep_tls(r, ep)->reason), "%s",
 			 err == REDIAL_E_TLS_HANDSHAKE_TIMEOUT ? "handshake timed out"
 			 : err == REDIAL_E_TLS_UNEXPECTED_EOF ? "the peer closed mid-handshake"
 							      : strerror(err));

@@ -75,7 +75,7 @@ void rd_tls_free(struct redial *r);
 /* A TLS endpoint's state; -ENOMEM. */
 int rd_tls_ep_attach(struct redial *r, struct rd_endpoint *ep, struct rd_tls_cfg *cfg);
 /* Frees it (nothing may be in flight: stop the endpoint first). */
-void rd_tls_ep_free(struct rd_endpoint *ep);
+void rd_tls_ep_free(struct redial *r, struct rd_endpoint *ep);
 
 /* Starts the handshake on a connected socket (o->fd, now owned by the handshake and counted
  * in fds_open). 0; -errno, or a REDIAL_E_TLS_* code when OpenSSL refused to begin (reason in

@@ -40,7 +40,7 @@ static void ssl_free_quiet(SSL *ssl)
 
 struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by_peer)
 {
-	struct rd_tls_ep *t = ep->tls;
+	struct rd_tls_ep *t = rd_ep_tls(r, ep);
 	SSL *ssl = t ? t->ssl : NULL;
 	if (!ssl)
 		return NULL;
@@ -81,7 +81,7 @@ struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by
 struct ssl_st *rd_tls_conn_release(struct redial *r, struct rd_endpoint *ep)
 {
 	(void)r;
-	struct rd_tls_ep *t = ep->tls;
+	struct rd_tls_ep *t = rd_ep_tls(r, ep);
 	SSL *ssl = t ? t->ssl : NULL;
 	if (!ssl)
 		return NULL;
