@@ -11,7 +11,7 @@
  * in either order, and is reported as ETIMEDOUT.
  *
  * A refused or timed-out attempt keeps its direct socket for the endpoint's next attempt
- * when that is near (RD_ST_PARKED, ep->spare): Linux lets a TCP socket whose connect failed
+ * when that is near (RD_ST_PARKED, rd_ep_spare): Linux lets a TCP socket whose connect failed
  * connect again once connect(AF_UNSPEC) has cleared it, so the next chain is
  * [TIMEOUT] -> UNCONNECT(i) -> CONNECT(i) -> ..., without the SOCKET before it and the
  * CLOSE after the failure. Creating and tearing down a socket is a large share of what a
@@ -128,7 +128,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		start = rd_grid_up(r, want); /* never early: the backoff is a lower bound */
 	uint64_t wait = start - r->now;
 	/* The kept socket, when it suits this address. A racer makes its own. */
-	uint32_t spare = racer ? RD_NONE : ep->spare;
+	uint32_t spare = racer ? RD_NONE : rd_ep_spare(ep);
 	if (spare != RD_NONE && r->att[spare].addr.sa.sa_family != addr->sa.sa_family) {
 		rd_attempt_drop_spare(r, ep);
 		spare = RD_NONE;
@@ -140,7 +140,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	if (spare != RD_NONE) {
 		a = &r->att[spare];
 		att_reset(a);
-		ep->spare = RD_NONE;
+		rd_ep_set_attempt(ep, RD_NONE);
 		r->att_parked--;
 		r->sockets_reused++;
 		a->res[RD_OP_SOCKET] = (int)spare; /* the socket exists: attempt_result reads it */
@@ -212,7 +212,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	if (racer) {
 		rd_ep_name(r, ep)->cyc.racer = idx;
 	} else {
-		ep->attempt = idx;
+		rd_ep_set_attempt(ep, idx);
 		rd_ep_set_state(r, ep, wait ? REDIAL_STATE_BACKOFF : REDIAL_STATE_CONNECTING);
 	}
 	return true;
@@ -241,10 +241,11 @@ void rd_attempt_abandon(struct redial *r, uint32_t idx)
 
 void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep)
 {
-	if (ep->spare == RD_NONE)
+	uint32_t spare = rd_ep_spare(ep);
+	if (spare == RD_NONE)
 		return;
-	struct rd_attempt *a = &r->att[ep->spare];
-	ep->spare = RD_NONE;
+	struct rd_attempt *a = &r->att[spare];
+	rd_ep_set_attempt(ep, RD_NONE);
 	r->att_parked--;
 	a->ep = RD_NONE;
 	a->stage = RD_ST_CLOSING;
@@ -254,9 +255,9 @@ void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep)
 void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep)
 {
 	rd_attempt_drop_spare(r, ep);
-	if (ep->attempt != RD_NONE) {
-		rd_attempt_abandon(r, ep->attempt);
-		ep->attempt = RD_NONE;
+	if (rd_ep_attempt(ep) != RD_NONE) {
+		rd_attempt_abandon(r, rd_ep_attempt(ep));
+		rd_ep_set_attempt(ep, RD_NONE);
 	}
 	if (rd_ep_name(r, ep) && rd_ep_name(r, ep)->cyc.racer != RD_NONE) {
 		rd_attempt_abandon(r, rd_ep_name(r, ep)->cyc.racer);
@@ -354,7 +355,7 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 		if (a->racer)
 			rd_ep_name(r, ep)->cyc.racer = RD_NONE;
 		else
-			ep->attempt = RD_NONE;
+			rd_ep_set_attempt(ep, RD_NONE);
 		ret->ep = a->ep;
 		ret->res = res;
 		ret->fd = res == 0 ? fd : -1;
@@ -369,9 +370,9 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 	}
 
 	if (slot_left && ep && !a->racer && park_ok(r, a, res)) {
-		assert(r->eps[a->ep].spare == RD_NONE);
+		assert(ep->att == RD_NONE); /* its chain, this one, is over */
 		a->stage = RD_ST_PARKED;
-		r->eps[a->ep].spare = (uint32_t)(a - r->att);
+		rd_ep_set_spare(ep, (uint32_t)(a - r->att));
 		r->att_parked++;
 	} else if (slot_left || raw_left) {
 		a->stage = RD_ST_CLOSING;

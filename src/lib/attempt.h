@@ -56,7 +56,7 @@ struct rd_attempt {
 _Static_assert(RD_OP_ATTEMPT_LAST < 16, "rd_attempt.seen has a bit per attempt op");
 
 /* What a finished attempt tells its endpoint. The attempt has already let go of it
- * (ep->attempt or the cycle's racer is RD_NONE again); on success the endpoint owns fd. */
+ * (rd_ep_attempt(ep) or the cycle's racer is RD_NONE again); on success the endpoint owns fd. */
 struct rd_outcome {
 	uint32_t ep;          /* endpoint slot */
 	int res;              /* 0: connected; else -errno (-ETIMEDOUT for the deadline) */
@@ -81,7 +81,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 void rd_attempt_abandon(struct redial *r, uint32_t idx);
 /* Abandons ep's attempt and its racer, if any, and closes its kept socket. */
 void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep);
-/* Closes the socket ep keeps for its next attempt, if any (see ep->spare). */
+/* Closes the socket ep keeps for its next attempt, if any (see rd_ep_spare). */
 void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep);
 /* True while an attempt still sits in its backoff wait (its TIMEOUT has not fired). */
 bool rd_attempt_waiting(const struct redial *r, uint32_t idx);

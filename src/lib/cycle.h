@@ -14,7 +14,7 @@ struct rd_cycle {
 	uint32_t naddrs, cap;
 	uint32_t next;              /* next address to try; naddrs: the cycle is over */
 	uint64_t deadline_ns;       /* the cycle's share of connect_timeout ends then */
-	uint32_t racer;             /* the attempt racing ep->attempt, or RD_NONE */
+	uint32_t racer;             /* the attempt racing rd_ep_attempt(ep), or RD_NONE */
 };
 
 #endif

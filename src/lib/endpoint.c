@@ -44,8 +44,7 @@ uint32_t rd_ep_free_slot(struct redial *r)
 	if (r->ep_free == RD_NONE && r->ep_used < r->neps) {
 		struct rd_endpoint *ep = &r->eps[r->ep_used];
 		ep->gen = 1;
-		ep->attempt = RD_NONE; /* the free list's end */
-		ep->spare = RD_NONE;
+		ep->att = RD_NONE; /* the free list's end */
 		r->ep_free = r->ep_used++;
 	}
 	return r->ep_free;
@@ -78,9 +77,8 @@ struct rd_endpoint *rd_ep_alloc(struct redial *r, uint32_t opts, void *user)
 	if (rd_ep_free_slot(r) == RD_NONE)
 		return NULL;
 	struct rd_endpoint *ep = &r->eps[r->ep_free];
-	r->ep_free = ep->attempt;
-	ep->attempt = RD_NONE;
-	ep->spare = RD_NONE;
+	r->ep_free = ep->att;
+	ep->att = RD_NONE;
 	ep->opts = opts;
 	ep->user = user;
 	ep->flags = RD_EPF_LIVE;
@@ -114,8 +112,7 @@ static void ep_release_slot(struct redial *r, struct rd_endpoint *ep)
 	memset(ep, 0, sizeof(*ep));
 	ep->gen = gen;
 	ep->epoch = epoch;
-	ep->attempt = r->ep_free;
-	ep->spare = RD_NONE;
+	ep->att = r->ep_free;
 	r->ep_free = rd_ep_index(r, ep);
 }
 
@@ -123,7 +120,7 @@ void rd_ep_maybe_reap(struct redial *r, struct rd_endpoint *ep)
 {
 	const struct rd_ep_cold *c = rd_ep_cold(r, ep);
 	if ((ep->flags & RD_EPF_ZOMBIE) && (!c || (c->ops == 0 && !c->want)) &&
-	    !(ep->flags & RD_EPF_OPQ) && ep->attempt == RD_NONE)
+	    !(ep->flags & RD_EPF_OPQ) && ep->att == RD_NONE)
 		ep_release_slot(r, ep);
 }
 
@@ -271,9 +268,8 @@ void rd_ep_check(const struct redial *r, const struct rd_endpoint *ep)
 	       ep->state == REDIAL_STATE_BACKOFF || ep->state == REDIAL_STATE_QUEUED || recheck);
 	assert((ep->state == REDIAL_STATE_CONNECTED) == (rd_ep_fd(r, ep) >= 0));
 	if (ep->state == REDIAL_STATE_CONNECTED)
-		assert(ep->attempt == RD_NONE && ep->spare == RD_NONE);
+		assert(ep->att == RD_NONE);
 	if (!rd_ep_active(ep))
-		assert((!scheduled || recheck) && ep->attempt == RD_NONE && rd_ep_fd(r, ep) < 0 &&
-		       ep->spare == RD_NONE);
+		assert((!scheduled || recheck) && ep->att == RD_NONE && rd_ep_fd(r, ep) < 0);
 }
 #endif

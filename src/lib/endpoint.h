@@ -34,6 +34,7 @@ enum rd_ep_flags {
 	RD_EPF_ZOMBIE = 1u << 1,  /* removed; the slot is freed when its ops drain */
 	RD_EPF_READYQ = 1u << 2,  /* `link` is on the ready queue (else maybe on the wheel) */
 	RD_EPF_OPQ = 1u << 3,     /* on the connection-op queue (connection.c) */
+	RD_EPF_SPARE = 1u << 5,   /* `att` is a parked socket, not a chain in flight */
 	RD_EPF_ADDR4 = 1u << 4,   /* the address is IPv4, in addr4/port4 (else in the cold
 				     record, if any) */
 };
@@ -46,13 +47,22 @@ enum rd_ep_want {
 
 /* An endpoint. Kept small: every byte is paid for each endpoint of a table that may hold
  * 100k of them (the goal: at most 128 bytes of memory per idle endpoint, all included).
- * Hence the 8-byte timer (wheel.h), one inline errno counter (errtab.h), the 24-bit
- * connection sequences sharing their words, and the order (no padding).
+ * Hence the 8-byte timer of 32-bit links (wheel.h), the options and the cold record by
+ * 32-bit index (optstab.h, ep_cold.h: what only a NAME, TLS, non-IPv4 or connected
+ * endpoint needs lives there), an IPv4 address inline as address and port, one slot for
+ * the attempt in flight or the parked socket (never both), one inline errno counter
+ * (errtab.h), the small enums in one byte, and the order (no padding). The times stay
+ * 64-bit nanoseconds: backoff and the reported durations are exact.
  * Invariants (rd_ep_check asserts them in debug builds):
  *  - `link` is on the wheel or on the ready queue (RD_EPF_READYQ says which), or on neither,
- *    and only while the state is CONNECTING, BACKOFF or QUEUED;
- *  - CONNECTED exactly when fd >= 0, and then nothing is scheduled and no attempt runs;
- *  - IDLE, FAILED and CANCELLED endpoints have nothing scheduled, no attempt, no fd. */
+ *    and only while the state is CONNECTING, BACKOFF or QUEUED (or FAILED waiting for its
+ *    permanent-failure recheck);
+ *  - CONNECTED exactly when the cold record's fd >= 0 (rd_ep_fd), and then nothing is
+ *    scheduled and no attempt slot is held;
+ *  - IDLE, FAILED and CANCELLED endpoints hold no attempt slot and no fd, and have nothing
+ *    scheduled but that recheck;
+ *  - an endpoint with neither a name, TLS, a non-IPv4 address, nor a connection so far
+ *    (nor a restart after failures) has no cold record. */
 struct rd_endpoint {
 	struct rd_timer link;       /* wheel or ready queue */
 	uint64_t due_ns;            /* when the next attempt may start; on the wheel, it says
@@ -63,10 +73,10 @@ struct rd_endpoint {
 	void *user;
 	uint32_t gen;               /* bumped when the slot is freed: ids carry it */
 	uint32_t epoch;             /* bumped on cancel/remove/start: stale queued events die */
-	uint32_t attempt;           /* RD_NONE when no chain is in flight; the free list's link
-				       while the slot is free */
-	uint32_t spare;             /* attempt.c: the attempt slot holding this endpoint's parked
-				       socket (reused by its next attempt), RD_NONE when none */
+	uint32_t att;               /* the attempt slot it holds: its chain in flight
+				       (rd_ep_attempt), or with RD_EPF_SPARE the parked socket
+				       of a failed chain, for its next attempt (rd_ep_spare);
+				       RD_NONE: neither. The free list's link while free */
 	uint32_t opts;              /* r->opts index (optstab.h): rd_ep_opts */
 	uint32_t cold;              /* r->cold index (ep_cold.h), 0 while it needs none */
 	uint32_t addr4;             /* RD_EPF_ADDR4: the address, IPv4 (network order) */
@@ -77,12 +87,37 @@ struct rd_endpoint {
 	uint32_t attempts, failures, local_errors;
 	struct rd_errcount err0;    /* the first errno seen, and its count; the others are
 				       counted in r->errx (errtab.h) */
-	uint8_t state;              /* enum redial_state */
+	uint8_t state : 4;          /* enum redial_state (REDIAL_STATE_SLOTS: 16 at most) */
+	uint8_t last_class : 2;     /* enum redial_class */
+	uint8_t gave_up : 2;        /* enum redial_gave_up_reason */
 	uint8_t flags;              /* enum rd_ep_flags */
-	uint8_t last_class;
-	uint8_t gave_up;
 };
-_Static_assert(sizeof(struct rd_endpoint) <= 184, "struct rd_endpoint grew: see its comment");
+/* 100k endpoints must fit in 128 bytes each with the ring, the attempt table and the rest
+ * (about 20 bytes each at 100k): a field added here must pay for itself elsewhere. */
+_Static_assert(sizeof(struct rd_endpoint) <= 104, "struct rd_endpoint grew: see its comment");
+
+/* An endpoint holds one attempt slot at most: its chain in flight, or the socket its last
+ * chain left (attempt.c parks one only when the chain is over, and the next chain takes it
+ * or closes it). A racer (cycle.h) is held by the cycle. */
+static inline uint32_t rd_ep_attempt(const struct rd_endpoint *ep)
+{
+	return ep->flags & RD_EPF_SPARE ? RD_NONE : ep->att;
+}
+static inline uint32_t rd_ep_spare(const struct rd_endpoint *ep)
+{
+	return ep->flags & RD_EPF_SPARE ? ep->att : RD_NONE;
+}
+/* idx: a chain in flight, or RD_NONE: the endpoint holds no slot any more. */
+static inline void rd_ep_set_attempt(struct rd_endpoint *ep, uint32_t idx)
+{
+	ep->att = idx;
+	ep->flags &= (uint8_t)~RD_EPF_SPARE;
+}
+static inline void rd_ep_set_spare(struct rd_endpoint *ep, uint32_t idx)
+{
+	ep->att = idx;
+	ep->flags |= RD_EPF_SPARE;
+}
 
 /* The table's slots and their free list. */
 int rd_eps_init(struct redial *r, uint32_t n);

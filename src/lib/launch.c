@@ -32,14 +32,14 @@ void rd_cycle_begin(struct redial *r, struct rd_endpoint *ep)
 static bool start_addresses(struct redial *r, struct rd_endpoint *ep)
 {
 	struct rd_cycle *c = &rd_ep_name(r, ep)->cyc;
-	if (ep->attempt == RD_NONE && c->next < c->naddrs) {
+	if (rd_ep_attempt(ep) == RD_NONE && c->next < c->naddrs) {
 		if (!rd_attempt_start(r, ep, &c->addrs[c->next], cycle_timeout(r, ep), false, 0,
 				      c->next))
 			return false;
 		c->next++;
 	}
-	if (c->racer == RD_NONE && ep->attempt != RD_NONE && c->next < c->naddrs &&
-	    c->addrs[c->next].sa.sa_family != r->att[ep->attempt].addr.sa.sa_family &&
+	if (c->racer == RD_NONE && rd_ep_attempt(ep) != RD_NONE && c->next < c->naddrs &&
+	    c->addrs[c->next].sa.sa_family != r->att[rd_ep_attempt(ep)].addr.sa.sa_family &&
 	    rd_attempt_start(r, ep, &c->addrs[c->next], cycle_timeout(r, ep), true,
 			     r->cfg.happy_eyeballs_delay_ns, c->next))
 		c->next++;
@@ -56,7 +56,7 @@ int rd_launch(struct redial *r, struct rd_endpoint *ep)
 					0);
 	}
 	struct rd_cycle *c = &rd_ep_name(r, ep)->cyc;
-	if (c->next >= c->naddrs && ep->attempt == RD_NONE && c->racer == RD_NONE) {
+	if (c->next >= c->naddrs && rd_ep_attempt(ep) == RD_NONE && c->racer == RD_NONE) {
 		/* A new cycle: fresh addresses first, from the cache or a query. */
 		int ret = rd_dns_lookup(r, ep);
 		if (ret == 0) {

@@ -117,7 +117,7 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	const struct rd_opts *o = rd_ep_opts(r, ep);
 	struct rd_ep_name *en = rd_ep_name(r, ep);
 	struct rd_cycle *c = en ? &en->cyc : NULL;
-	bool busy = ep->attempt != RD_NONE || (c && c->racer != RD_NONE);
+	bool busy = rd_ep_attempt(ep) != RD_NONE || (c && c->racer != RD_NONE);
 	rd_ep_count_err(r, ep, err);
 	ep->last_error = (uint16_t)err;
 	ep->last_class = (uint8_t)cls;
@@ -188,7 +188,7 @@ static void attempt_failed(struct redial *r, struct rd_endpoint *ep, int err, ui
 	if (more) {
 		/* RFC 8305: when the attempt in flight fails, the racer still sitting out its
 		 * head start goes now. */
-		if (c->racer != RD_NONE && ep->attempt == RD_NONE &&
+		if (c->racer != RD_NONE && rd_ep_attempt(ep) == RD_NONE &&
 		    rd_attempt_waiting(r, c->racer)) {
 			uint32_t idx = r->att[c->racer].addr_idx;
 			if (idx < c->next)
