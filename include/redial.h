@@ -398,7 +398,8 @@ REDIAL_API void redial_destroy(redial_t *r);
  * deadline among them, and races IPv6 against IPv4 as RFC 8305 (Happy Eyeballs) describes.
  * errbuf (may be NULL) receives the reason for -EINVAL.
  * On success *ret_id names the endpoint until it is removed. Errors: -EINVAL (also for a
- * flag this library does not know), -ENOTSUP, -ENOSPC (the table is full). No event fires
+ * flag this library does not know), -ENOTSUP, -ENOSPC (the table is full), -ENOMEM (also
+ * for the out-of-line record a NAME, TLS or IPv6 endpoint keeps). No event fires
  * from inside this call; from outside the loop, it makes redial_fd readable. */
 REDIAL_API int redial_endpoint_add(redial_t *r, const char *endpoint,
 				   const struct redial_endpoint_opts *opts, redial_id_t *ret_id,
@@ -410,7 +411,9 @@ REDIAL_API int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, 
 
 /* Starts an IDLE, FAILED or CANCELLED endpoint with a fresh failure streak; from outside
  * the loop, it makes redial_fd readable. -EALREADY when it is already active; -ENOENT for
- * an unknown id. */
+ * an unknown id; -ENOMEM when an endpoint that has failed before (and never had a record
+ * out of line: never connected, no name, no TLS, IPv4) cannot get the record that marks
+ * where its next CONNECTED event's attempt count starts (nothing changed then). */
 REDIAL_API int redial_endpoint_start(redial_t *r, redial_id_t id);
 
 /* Stops an endpoint, as a Go context cancel does for its dial loop: in-flight operations
@@ -455,7 +458,9 @@ struct redial_endpoint_stats {
 	uint64_t connects;         /* attempts that connected */
 	uint64_t failures;         /* attempts that failed */
 	uint64_t disconnects;
-	uint64_t local_errors;     /* attempts stopped by a local shortage, not counted above */
+	uint64_t local_errors;     /* attempts stopped by a local shortage, not counted above
+				      (also a connect whose endpoint could not get the memory
+				      to hold the connection: closed, reported as ENOMEM) */
 	uint32_t streak;           /* consecutive failures now */
 	int last_error;            /* 0 when none */
 	enum redial_class last_class; /* REDIAL_CLASS_NONE while last_error is 0 */
