@@ -891,6 +891,68 @@ Test(engine, every_failed_allocation_in_create_and_add_is_a_clean_enomem)
 	cr_assert(ok, "create never succeeded");
 }
 
+/* An IPv4 endpoint keeps no out-of-line record until it connects; an IPv6 one needs it at
+ * add. Neither shortage breaks anything: add says -ENOMEM and leaves the table as it was,
+ * and a connect whose record cannot be had is closed and reported as a local ENOMEM, after
+ * which the endpoint connects once memory is back. */
+Test(engine, a_connection_without_memory_for_its_record_fails_as_a_local_enomem)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	redial_t *r = make(&cfg);
+	redial_id_t id = add(r, addr_of(T_ACCEPT, 3), NULL);
+	char s6[64];
+	snprintf(s6, sizeof(s6), "[::1]:%u", farm_port(farm, T_ACCEPT6));
+	redial_id_t id6 = 0;
+	rd__alloc_fail_after(1); /* the options are interned already: the record's table */
+	cr_assert_eq(redial_endpoint_add(r, s6, NULL, &id6, NULL, 0), -ENOMEM);
+	cr_assert_eq(id6, 0);
+	cr_assert_eq(stats(r).endpoints, 1);
+
+	/* Still failing every allocation: the first connect cannot keep its connection. */
+	run_until_events(r, REDIAL_EV_ATTEMPT_FAILED, 1, REDIAL_SEC(5));
+	rd__alloc_fail_after(0);
+	const struct tu_event *e = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->err, ENOMEM, "%s", redial_errno_name(e->err));
+	cr_assert_eq(e->cls, REDIAL_CLASS_LOCAL);
+	struct redial_endpoint_stats es = ep_stats(r, id);
+	cr_assert_eq(es.local_errors, 1);
+	cr_assert_eq(es.connects, 0);
+	cr_assert_eq(es.fd, -1);
+
+	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(5));
+	es = ep_stats(r, id);
+	cr_assert_eq(es.connects, 1);
+	cr_assert_geq(es.fd, 0);
+	cr_assert_eq(tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0)->attempt, 1,
+		     "a local failure is no failed attempt");
+	id6 = add(r, s6, NULL);
+	run_until_state(r, REDIAL_STATE_CONNECTED, 2, REDIAL_SEC(5));
+	tu_finish(r, fds0);
+}
+
+/* A restart marks where the next CONNECTED event's attempt count starts; an IPv4 endpoint
+ * that failed without ever connecting needs its record for that mark. */
+Test(engine, start_after_failures_says_enomem_when_the_record_cannot_be_had)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(5);
+	rec.defs.backoff_max_attempts = 2;
+	redial_t *r = make(&cfg);
+	redial_id_t id = add(r, addr_of(T_REFUSE, 4), NULL);
+	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
+	rd__alloc_fail_after(1);
+	cr_assert_eq(redial_endpoint_start(r, id), -ENOMEM);
+	rd__alloc_fail_after(0);
+	cr_assert_eq(tu_state(r, id), REDIAL_STATE_FAILED, "nothing changed");
+	cr_assert_eq(redial_endpoint_start(r, id), 0);
+	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
+	cr_assert_eq(ep_stats(r, id).failures, 4);
+	tu_finish(r, fds0);
+}
+
 Test(engine, parser_errors_come_back_through_add_with_the_offender_named)
 {
 	redial_t *r = make(NULL);
