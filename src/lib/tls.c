@@ -308,6 +308,7 @@ static int set_peer_name(struct redial *r, struct rd_endpoint *ep, SSL *ssl,
 
 int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outcome *o)
 {
+	struct rd_tls_ep *te = rd_ep_tls(r, ep);
 	pthread_once(&bio_once, bio_method_make);
 	if (!bio_method)
 		return -ENOMEM;
@@ -323,7 +324,7 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	} else {
 		rd_free(d);
 	}
-	h->ssl = b ? SSL_new(rd_tls_cfg_ctx(rd_ep_tls(r, ep)->cfg)) : NULL;
+	h->ssl = b ? SSL_new(rd_tls_cfg_ctx(te->cfg)) : NULL;
 	if (!h->ssl || set_peer_name(r, ep, h->ssl, &o->addr) < 0) {
 		BIO_free(b);
 		hs_release(r, idx); /* frees h->ssl; the fd is still the caller's */
@@ -335,8 +336,8 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	SSL_set_bio(h->ssl, b, b);
 	h->bio = d;
 	SSL_set_connect_state(h->ssl);
-	if (rd_ep_tls(r, ep)->session && !(rd_tls_cfg_opts(rd_ep_tls(r, ep)->cfg)->flags & REDIAL_TLS_NO_RESUME))
-		SSL_set_session(h->ssl, rd_ep_tls(r, ep)->session);
+	if (te->session && !(rd_tls_cfg_opts(te->cfg)->flags & REDIAL_TLS_NO_RESUME))
+		SSL_set_session(h->ssl, te->session);
 	/* The ClientHello goes into tx now; the pump sends it with the first RECV. A failure
 	 * here is the configuration's (no protocol version left, say): the caller reports it. */
 	ERR_clear_error();
@@ -344,8 +345,8 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	int e = SSL_get_error(h->ssl, rc);
 	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 		bool unnamed;
-		int code = rd_tls_map_error(h->ssl, rc, &unnamed, rd_ep_tls(r, ep)->reason,
-					    sizeof(rd_ep_tls(r, ep)->reason));
+		int code = rd_tls_map_error(h->ssl, rc, &unnamed, te->reason,
+					    sizeof(te->reason));
 		hs_release(r, idx);
 		return code;
 	}
@@ -360,18 +361,19 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	uint64_t t = eo->tls_handshake_timeout_ns ? eo->tls_handshake_timeout_ns
 						  : eo->connect_timeout_ns;
 	h->deadline_ns = r->now + t;
-	rd_ep_tls(r, ep)->hs = idx;
+	te->hs = idx;
 	hs_queue(r, idx);
 	return 0;
 }
 
 void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 {
-	if (!rd_ep_tls(r, ep) || rd_ep_tls(r, ep)->hs == RD_NONE)
+	struct rd_tls_ep *te = rd_ep_tls(r, ep);
+	if (!te || te->hs == RD_NONE)
 		return;
-	uint32_t idx = rd_ep_tls(r, ep)->hs;
+	uint32_t idx = te->hs;
 	struct rd_tls_hs *h = r->hs[idx];
-	rd_ep_tls(r, ep)->hs = RD_NONE;
+	te->hs = RD_NONE;
 	h->ep = RD_NONE;
 	if (!h->pending) {
 		if (!h->queued)
@@ -543,6 +545,7 @@ static bool settle(struct redial *r, uint32_t idx, struct rd_tls_outcome *ret)
 	}
 	h->chain_send = h->chain_recv = 0;
 	struct rd_endpoint *ep = &r->eps[h->ep];
+	struct rd_tls_ep *te = rd_ep_tls(r, ep);
 	bool unnamed = false;
 	if (!err && !h->done) {
 		ERR_clear_error();
@@ -554,13 +557,13 @@ static bool settle(struct redial *r, uint32_t idx, struct rd_tls_outcome *ret)
 			int e = SSL_get_error(h->ssl, rc);
 			h->want_write = e == SSL_ERROR_WANT_WRITE;
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-				err = rd_tls_map_error(h->ssl, rc, &unnamed, rd_ep_tls(r, ep)->reason,
-						       sizeof(rd_ep_tls(r, ep)->reason));
+				err = rd_tls_map_error(h->ssl, rc, &unnamed, te->reason,
+						       sizeof(te->reason));
 			ERR_clear_error();
 		}
 	} else if (err) {
 		/* Not the library's failure: say what the socket said. */
-		snprintf(rd_ep_tls(r, ep)->reason, sizeof(rd_ep_tls(r, ep)->reason), "%s",
+		snprintf(te->reason, sizeof(te->reason), "%s",
 			 err == REDIAL_E_TLS_HANDSHAKE_TIMEOUT ? "handshake timed out"
 			 : err == REDIAL_E_TLS_UNEXPECTED_EOF ? "the peer closed mid-handshake"
 							      : strerror(err));
