@@ -169,8 +169,13 @@ void rd_ring_teardown(struct redial *r);
 /* One SQE, counted in flight; when the SQ is full, what is there is submitted first.
  * NULL when it stays full (the caller keeps its work queued). */
 struct io_uring_sqe *rd_get_sqe(struct redial *r);
-/* Runs the completions the kernel keeps as deferred task work, all of them (see ring.c). */
+/* Runs the completions the kernel keeps as deferred task work, in batches, without arming
+ * a timer (see ring.c). */
 void rd_ring_run_deferred(struct redial *r);
+/* Runs every completion waiting as task work, in one enter each time (arming an hrtimer
+ * that is already due, so dearer than rd_ring_run_deferred): for the rare paths that must
+ * see everything settled, a TLS cancel before it closes the fd. */
+void rd_ring_drain_deferred(struct redial *r);
 /* Room for `need` SQEs in a row (a chain must be contiguous); false when there is none. */
 bool rd_reserve_sqes(struct redial *r, unsigned need);
 

@@ -380,9 +380,11 @@ void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 			hs_release(r, idx); /* else the pump releases it when it gets there */
 		return;
 	}
-	/* Cancel everything on the socket now (the submit runs the cancel inline, and running
-	 * the deferred completions lets the cancelled ops drop the file), so that the close
-	 * below is the last one and the peer sees it before the caller's call returns. */
+	/* Cancel everything on the socket now (the submit runs the cancel inline), and shut
+	 * it down: an op the cancel did not find (a link whose issue still waited as task
+	 * work) then completes at once instead of waiting on a silent peer. Draining the
+	 * deferred completions issues such links and lets every op drop the file before the
+	 * close, so the peer sees the end before the caller's call returns. */
 	struct io_uring_sqe *sqe = r->enabled ? rd_get_sqe(r) : NULL;
 	if (!sqe) {
 		h->want_cancel = 1;
@@ -397,6 +399,9 @@ void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 	r->submits++;
 	(void)ret; /* -EBUSY/-EAGAIN: the cancel stays in the SQ for the next submit */
 	if (ret >= 0) {
+		/* Fails only when the peer ended it first (ENOTCONN): nothing left to wake. */
+		(void)shutdown(h->fd, SHUT_RDWR);
+		rd_ring_drain_deferred(r);
 		close(h->fd);
 		r->fds_open--;
 		h->fd = -1;
