@@ -71,6 +71,9 @@ static void config(struct redial_config *cfg)
 	redial_config_init(cfg);
 	cfg->max_endpoints = opts.endpoints;
 	cfg->max_connecting = opts.max_inflight;
+	/* Every contender may use the whole fd limit (hold measures exactly that); redial's
+	 * default budget keeps half of it for the application's own files. */
+	cfg->max_fds = opts.endpoints;
 	cfg->seed = opts.seed;
 	cfg->on_event = on_event;
 	redial_endpoint_opts_init(&defaults);

@@ -98,7 +98,10 @@ void rd_embed_settle_fd(struct redial *r)
 	if (efd < 0 || !r->enabled)
 		return;
 	rd_ring_run_deferred(r);
-	if (io_uring_cq_ready(&r->ring) || r->nevq || r->nlate || atomic_load(&r->post_pending))
+	/* Deferred completions it left (its batches are bounded) count as work too. */
+	bool deferred = IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN;
+	if (io_uring_cq_ready(&r->ring) || deferred || r->nevq || r->nlate ||
+	    atomic_load(&r->post_pending))
 		signal_fd(efd);
 }
 
