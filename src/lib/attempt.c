@@ -259,9 +259,10 @@ void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep)
 		rd_attempt_abandon(r, rd_ep_attempt(ep));
 		rd_ep_set_attempt(ep, RD_NONE);
 	}
-	if (rd_ep_name(r, ep) && rd_ep_name(r, ep)->cyc.racer != RD_NONE) {
-		rd_attempt_abandon(r, rd_ep_name(r, ep)->cyc.racer);
-		rd_ep_name(r, ep)->cyc.racer = RD_NONE;
+	struct rd_ep_name *en = rd_ep_name(r, ep);
+	if (en && en->cyc.racer != RD_NONE) {
+		rd_attempt_abandon(r, en->cyc.racer);
+		en->cyc.racer = RD_NONE;
 	}
 }
 

@@ -1,7 +1,7 @@
 /* config.h — checking and copying what the caller configures: the manager's config, each
  * endpoint's options (optstab.c interns them: endpoints with equal options share one copy),
- * and the
- * thread-local sentence that says why redial_create failed. Knows nothing of the manager. */
+ * and the thread-local sentence that says why redial_create failed. Knows nothing of the
+ * manager. */
 #ifndef RD_CONFIG_H
 #define RD_CONFIG_H
 

@@ -34,9 +34,9 @@ enum rd_ep_flags {
 	RD_EPF_ZOMBIE = 1u << 1,  /* removed; the slot is freed when its ops drain */
 	RD_EPF_READYQ = 1u << 2,  /* `link` is on the ready queue (else maybe on the wheel) */
 	RD_EPF_OPQ = 1u << 3,     /* on the connection-op queue (connection.c) */
-	RD_EPF_SPARE = 1u << 5,   /* `att` is a parked socket, not a chain in flight */
 	RD_EPF_ADDR4 = 1u << 4,   /* the address is IPv4, in addr4/port4 (else in the cold
 				     record, if any) */
+	RD_EPF_SPARE = 1u << 5,   /* `att` is a parked socket, not a chain in flight */
 };
 
 /* Connection ops the pump still has to send (connection.c). */

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 
+/* opq_next: not on the connection-op queue (connection.c sets it when it queues one). */
 #define RD_COLD_NONE UINT32_MAX
 
 static void cold_init(struct rd_ep_cold *c)
@@ -40,9 +41,7 @@ int rd_cold_alloc(struct rd_coldtab *t, uint32_t *ret_idx)
 {
 	uint32_t i = t->free;
 	if (i) {
-		t->free = rd_cold_at(t, i)->opq_next;
-		if (t->free == RD_COLD_NONE)
-			t->free = 0;
+		t->free = rd_cold_at(t, i)->opq_next; /* 0 ends the free list */
 	} else {
 		if (t->used >= t->nchunks * RD_COLD_CHUNK) {
 			int ret = chunk_add(t);
@@ -64,7 +63,7 @@ void rd_cold_free(struct rd_coldtab *t, uint32_t idx)
 	struct rd_ep_cold *c = rd_cold_at(t, idx);
 	assert(!c->name && !c->tls && c->fd < 0 && !c->ops && !c->want);
 	assert(t->live > 0);
-	c->opq_next = t->free ? t->free : RD_COLD_NONE;
+	c->opq_next = t->free;
 	t->free = idx;
 	t->live--;
 }

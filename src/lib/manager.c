@@ -29,8 +29,9 @@ static void free_tables(struct redial *r)
 	if (r->eps && r->tables_ready) {
 		for (uint32_t i = 0; i < r->ep_used; i++) {
 			struct rd_endpoint *ep = &r->eps[i];
-			if (rd_ep_fd(r, ep) >= 0)
-				close(rd_ep_fd(r, ep));
+			int fd = rd_ep_fd(r, ep);
+			if (fd >= 0)
+				close(fd);
 			rd_tls_ep_free(r, ep);
 			rd_optstab_put(&r->opts, ep->opts);
 			struct rd_ep_name *en = rd_ep_name(r, ep);

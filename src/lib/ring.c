@@ -313,6 +313,30 @@ bool rd_reserve_sqes(struct redial *r, unsigned need)
 	return false;
 }
 
+/* Runs deferred completions while IORING_SQ_TASKRUN says some wait, in at most `turns`
+ * enters, and stops early when the CQ is half full so that the reap makes room first.
+ * all: each enter asks for a whole CQ with a zero timeout, which runs everything waiting
+ * at once (-ETIME is the normal answer) but arms an hrtimer that is already due; else each
+ * enter is a plain GETEVENTS with min_complete 0, which runs a batch and returns. */
+static void run_task_work(struct redial *r, bool all, int turns)
+{
+	for (int i = 0; i < turns; i++) {
+		if (!(IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN))
+			return;
+		struct __kernel_timespec zero = { 0, 0 };
+		struct io_uring_cqe *cqe;
+		int ret = all ? io_uring_submit_and_wait_timeout(&r->ring, &cqe,
+								 r->ring.cq.ring_entries, &zero,
+								 NULL)
+			      : io_uring_submit_and_get_events(&r->ring);
+		r->submits++;
+		if (ret < 0 && ret != -ETIME && ret != -EINTR)
+			return; /* -EBUSY/-EAGAIN: the reap makes room; the next turn goes on */
+		if (io_uring_cq_ready(&r->ring) >= r->ring.cq.ring_entries / 2)
+			return;
+	}
+}
+
 void rd_ring_run_deferred(struct redial *r)
 {
 	/* IORING_SQ_TASKRUN (we ask for TASKRUN_FLAG) says completions wait as task work. A
@@ -327,33 +351,10 @@ void rd_ring_run_deferred(struct redial *r)
 	 * CPU against 32 us with this loop (redial-bench --only churn, A/B, same run), for
 	 * about 0.02 more system calls per connection. Bounded, in case completions keep
 	 * arriving. */
-	for (int i = 0; i < 64; i++) {
-		if (!(IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN))
-			return;
-		int ret = io_uring_submit_and_get_events(&r->ring);
-		r->submits++;
-		if (ret < 0 && ret != -EINTR)
-			return; /* -EBUSY/-EAGAIN: the reap makes room; the next turn goes on */
-		if (io_uring_cq_ready(&r->ring) >= r->ring.cq.ring_entries / 2)
-			return; /* let the reap make room first */
-	}
+	run_task_work(r, false, 64);
 }
 
 void rd_ring_drain_deferred(struct redial *r)
 {
-	/* Asking for a whole CQ with a zero timeout makes the kernel run up to that many task
-	 * work items at once and return; -ETIME is the normal answer. */
-	for (int i = 0; i < 8; i++) {
-		if (!(IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN))
-			return;
-		struct __kernel_timespec zero = { 0, 0 };
-		struct io_uring_cqe *cqe;
-		int ret = io_uring_submit_and_wait_timeout(&r->ring, &cqe, r->ring.cq.ring_entries,
-							   &zero, NULL);
-		r->submits++;
-		if (ret < 0 && ret != -ETIME && ret != -EINTR)
-			return;
-		if (io_uring_cq_ready(&r->ring) >= r->ring.cq.ring_entries / 2)
-			return;
-	}
+	run_task_work(r, true, 8);
 }

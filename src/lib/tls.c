@@ -289,12 +289,10 @@ static int set_peer_name(struct redial *r, struct rd_endpoint *ep, SSL *ssl,
 			 const union rd_addr *addr)
 {
 	const struct redial_tls_opts *o = rd_tls_cfg_opts(rd_ep_tls(r, ep)->cfg);
-	if (o->flags & REDIAL_TLS_INSECURE) {
-		const char *sni = o->sni ? o->sni : rd_ep_name(r, ep) ? rd_ep_name(r, ep)->n->name : NULL;
-		return !sni || SSL_set_tlsext_host_name(ssl, sni) == 1 ? 0 : -ENOMEM;
-	}
-	(void)r;
-	const char *name = o->sni ? o->sni : rd_ep_name(r, ep) ? rd_ep_name(r, ep)->n->name : NULL;
+	const struct rd_ep_name *en = rd_ep_name(r, ep);
+	const char *name = o->sni ? o->sni : en ? en->n->name : NULL;
+	if (o->flags & REDIAL_TLS_INSECURE)
+		return !name || SSL_set_tlsext_host_name(ssl, name) == 1 ? 0 : -ENOMEM;
 	if (name)
 		return SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, name) == 1
 			       ? 0
