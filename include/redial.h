@@ -154,12 +154,19 @@ REDIAL_API bool redial_backoff_exhausted(const struct redial_backoff *b, uint32_
 
 /* ---- Endpoint strings ------------------------------------------------------------------ */
 
-#define REDIAL_ENDPOINT_MAX 262 /* longest accepted endpoint string, NUL excluded */
+/* Longest accepted endpoint string, NUL excluded, not counting a "tcp://" or "tls://"
+ * prefix (see redial_endpoint_add); also the longest redial_endpoint_name writes. */
+#define REDIAL_ENDPOINT_MAX 262
 
 /* Parses "A.B.C.D:PORT" or "[IPv6]:PORT" strictly into *ret_addr / *ret_len.
  * On failure returns -EINVAL (malformed) or -ENOTSUP (a well-formed host name, which this
- * address parser does not resolve; redial_endpoint_add accepts it), and, when errbuf is not
- * NULL, writes a message that names the offending part. */
+ * address parser does not resolve), and, when errbuf is not NULL, writes a message that
+ * names the offending part. It is the scan redial_endpoint_add makes, host name checks
+ * included, so the two agree on every string: 0 or -ENOTSUP exactly for the strings add
+ * accepts (add may still refuse one for its options, its table or its resolver), -EINVAL
+ * with add's message for those it refuses. Hence it also accepts add's "tcp://" and
+ * "tls://" prefixes (any other "scheme://" is -EINVAL); the address it returns does not say
+ * which one was there. */
 REDIAL_API int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr,
 				     socklen_t *ret_len, char *errbuf, size_t errlen);
 /* Formats an address as the parser accepts it. Returns the length, or -ENOSPC / -EAFNOSUPPORT. */
@@ -302,7 +309,8 @@ struct redial_endpoint_opts {
 	uint32_t alert_after;        /* consecutive failures that raise an ALERT; default 5, 0 = never */
 	void *user;                  /* handed back in every event */
 	unsigned flags;              /* REDIAL_EP_* */
-	/* TLS after the connect (see struct redial_tls_opts); NULL: plain TCP. Read and copied
+	/* TLS after the connect (see struct redial_tls_opts); NULL: plain TCP, unless the
+	 * endpoint string starts with "tls://" (see redial_endpoint_add). Read and copied
 	 * by redial_endpoint_add (and by redial_create for endpoint_defaults). */
 	const struct redial_tls_opts *tls;
 	uint64_t tls_handshake_timeout_ns; /* the handshake's deadline; 0: connect_timeout_ns */
@@ -392,10 +400,21 @@ REDIAL_API void redial_destroy(redial_t *r);
 
 /* Adds an endpoint and, unless opts->flags has REDIAL_EP_START_IDLE, starts connecting it.
  * opts may be NULL (the config's endpoint_defaults). The string is "A.B.C.D:PORT",
- * "[IPv6]:PORT" (see redial_endpoint_parse) or "NAME:PORT". A name is resolved
- * asynchronously before the first attempt and again at the start of each attempt cycle
- * (answers cached for their TTL); a cycle tries every address it got, splitting the connect
- * deadline among them, and races IPv6 against IPv4 as RFC 8305 (Happy Eyeballs) describes.
+ * "[IPv6]:PORT" (see redial_endpoint_parse) or "NAME:PORT", optionally after a prefix:
+ *  - "tls://": the endpoint runs TLS with the TLS options of the options in use (opts->tls,
+ *    or endpoint_defaults->tls when opts is NULL), else with the defaults of
+ *    redial_tls_opts_init: the system trust store, verification on. endpoint_defaults' TLS
+ *    options are never taken for an add that passes its own opts, as no other field of
+ *    them is: a default with REDIAL_TLS_INSECURE or an sni meant for other endpoints must
+ *    not reach it. To verify against another CA, pass opts with tls set.
+ *  - "tcp://": plain TCP, which is what no prefix means when the options have no TLS;
+ *    with TLS options in use it is -EINVAL (a contradiction is refused rather than settled
+ *    by dropping TLS).
+ *  Any other "scheme://" (case matters: "TLS://" too) is -EINVAL naming it.
+ * A name is resolved asynchronously before the first attempt and again at the start of each
+ * attempt cycle (answers cached for their TTL); a cycle tries every address it got,
+ * splitting the connect deadline among them, and races IPv6 against IPv4 as RFC 8305 (Happy
+ * Eyeballs) describes.
  * errbuf (may be NULL) receives the reason for -EINVAL.
  * On success *ret_id names the endpoint until it is removed. Errors: -EINVAL (also for a
  * flag this library does not know), -ENOTSUP, -ENOSPC (the table is full), -ENOMEM (also
@@ -515,6 +534,11 @@ struct redial_stats {
 	 * when that comes within 100 ms, and connects again instead of a new socket. */
 	uint32_t sockets_parked;   /* sockets kept now (counted in attempts_inflight) */
 	uint64_t sockets_reused;   /* attempts that reused a kept socket */
+	/* Added after sockets_reused. `attempts` counts the attempts that ended (connected or
+	 * failed); this counts those the manager stopped before they ended: the Happy Eyeballs
+	 * racer that lost, or an attempt (its TLS handshake too) cut off by a give-up, a cancel,
+	 * a removal or redial_shutdown. An attempt still in its backoff wait is not one yet. */
+	uint64_t attempts_abandoned;
 };
 REDIAL_API int redial_stats_get(redial_t *r, struct redial_stats *ret_stats);
 
@@ -536,8 +560,14 @@ REDIAL_API int redial_tls_info(const redial_tls_t *t, struct redial_tls_info *re
  * the application needs to continue it (SSL_read, SSL_write on the event's fd). Borrowed
  * while the endpoint is CONNECTED: use it from the manager's owner thread, don't free or
  * shut it down (redial_endpoint_fail reports a broken connection); after
- * redial_endpoint_release it is the caller's. Application data that arrived with the
- * handshake's last records is not lost: the SSL reads it first. */
+ * redial_endpoint_release it is the caller's.
+ * Its BIO (one for reading and writing) is redial's own, not OpenSSL's socket BIO: it
+ * reads and writes the connection's fd, which SSL_get_fd (and _rfd, _wfd) return, the
+ * event's fd. Application data that arrived with the handshake's last records is not
+ * lost: the BIO hands it to the SSL before it reads the fd again. Those bytes are no
+ * longer in the socket, so an application that waits for the fd to turn readable calls
+ * SSL_read until SSL_ERROR_WANT_READ first (as it must anyway for records OpenSSL
+ * holds), and keeps the BIO: SSL_set_fd or SSL_set_bio would drop them. */
 struct ssl_st;
 REDIAL_API struct ssl_st *redial_tls_ssl(redial_tls_t *t);
 

@@ -23,13 +23,13 @@ TestSuite(addr, .timeout = 30);
  * literal, copied over with the parameter, points nowhere there. An initializer that does
  * not fit its array is a compile error under -Werror. */
 struct parse_case {
-	char in[48];
+	char in[72];      /* room for a 64-character label */
 	int ret;          /* 0, -EINVAL or -ENOTSUP */
 	char out[48];     /* success: what redial_endpoint_format gives back */
 	int family;       /* success: AF_INET or AF_INET6 */
 	char needle[40];  /* failure: must appear in the message (the offender, quoted) */
 	char needle2[40]; /* failure: a second required part, or "" */
-	char exact[96];   /* failure: the whole message, or "" when needle is enough */
+	char exact[112];  /* failure: the whole message, or "" when needle is enough */
 };
 
 /* Macro arguments are not parenthesized: a char array may not be initialized from a
@@ -108,7 +108,27 @@ static struct parse_case parse_cases[] = {
 	BAD("1.2.3.4\t:80", "\"\\x09\"", "invalid character"),
 	BAD("1.2.3.\xff:80", "\"\\xff\"", "invalid character"),
 	BAD("user@1.2.3.4:80", "\"@\"", "invalid character"),
-	BAD("http://1.2.3.4:80", "\"//1.2.3.4:80\"", "not a decimal number"),
+
+	/* Prefixes: "tcp://" and "tls://" (redial_endpoint_add's), nothing else. The address
+	 * comes back without it; messages quote the whole input. */
+	OK4("tcp://127.0.0.1:80", "127.0.0.1:80"),
+	OK4("tls://127.0.0.1:443", "127.0.0.1:443"),
+	OK6("tls://[::1]:443", "[::1]:443"),
+	OK6("tcp://[fe80::1%lo]:80", "[fe80::1%1]:80"),
+	NAME("tls://example.com:443", "\"example.com\""),
+	NAME("tcp://localhost:80", "\"localhost\""),
+	BADX("http://1.2.3.4:80", "unknown scheme \"http://\" in \"http://1.2.3.4:80\": an "
+				 "endpoint may start with \"tcp://\" or \"tls://\""),
+	BAD("TLS://1.2.3.4:80", "unknown scheme \"TLS://\"", "\"tls://\""),
+	BAD("svn+ssh://h:22", "unknown scheme \"svn+ssh://\"", "\"tcp://\""),
+	BAD("tls://", "no endpoint after \"tls://\"", ""),
+	BAD("tcp://", "no endpoint after \"tcp://\"", ""),
+	BAD("tls://1.2.3.4", "missing \":PORT\"", "in \"tls://1.2.3.4\""),
+	BAD("tls://1.2.3.4:0", "\"0\" out of range", "in \"tls://1.2.3.4:0\""),
+	BAD("tls://[::1]:x", "\"x\" is not a decimal", "in \"tls://[::1]:x\""),
+	BAD("tls://-lead:443", "bad label \"-lead\"", "in \"tls://-lead:443\""),
+	BAD("tls:/1.2.3.4:80", "port \"/1.2.3.4:80\"", "not a decimal number"),
+	BAD("tls//1.2.3.4:80", "\"/\"", "invalid character"),
 
 	/* Unbracketed IPv6. */
 	BAD("::1", "\"::1\"", "must be in brackets"),
@@ -158,6 +178,17 @@ static struct parse_case parse_cases[] = {
 	BAD("example.com:80x", "\"x\"", "trailing characters"),
 	BAD("example.com", "missing \":PORT\"", "\"example.com\""),
 	BAD("exa mple.com:80", "\" \"", "invalid character"),
+	/* Malformed names are -EINVAL here exactly as redial_endpoint_add refuses them (the
+	 * contract suite compares the two on a table of its own). */
+	BAD("-lead:80", "bad label \"-lead\"", "starts or ends with '-'"),
+	BAD("trail-.example:80", "bad label \"trail-\"", "starts or ends with '-'"),
+	BAD("a..b:80", "bad label \"\"", "(empty)"),
+	BAD(".a:80", "bad label \"\"", "(empty)"),
+	BAD("a.example..:80", "bad label \"\"", "(empty)"),
+	BAD("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:80",
+	    "(longer than 63)", "bad label"),
+	NAME("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:80", "host names"),
+	NAME("example.com.:80", "\"example.com.\""),
 };
 
 ParameterizedTestParameters(addr, parse_table)
@@ -261,6 +292,12 @@ static void check_failure(const struct parse_case *c)
 
 ParameterizedTest(struct parse_case *c, addr, parse_table)
 {
+	/* A literal exactly as long as its array compiles, without its NUL. */
+	cr_assert(memchr(c->in, 0, sizeof(c->in)) && memchr(c->out, 0, sizeof(c->out)) &&
+		  memchr(c->needle, 0, sizeof(c->needle)) &&
+		  memchr(c->needle2, 0, sizeof(c->needle2)) &&
+		  memchr(c->exact, 0, sizeof(c->exact)),
+		  "a string of this case fills its array: make the array longer");
 	if (c->ret == 0)
 		check_success(c);
 	else
@@ -345,10 +382,11 @@ Test(addr, longest_accepted_input_is_parsed_and_one_more_byte_is_not)
 	char s[REDIAL_ENDPOINT_MAX + 2];
 	char err[ERRLEN];
 
-	/* A 255-byte name plus ":80" fits: it reaches the name check (-ENOTSUP). */
+	/* A 255-byte host plus ":80" fits: it reaches the name check, which allows 253. */
 	memset(s, 'a', 255);
 	strcpy(s + 255, ":80");
-	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -ENOTSUP, "%s", err);
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -EINVAL, "%s", err);
+	cr_assert_not_null(strstr(err, "host name length 255 out of range 1-253"), "%s", err);
 
 	/* Exactly MAX characters: still looked at (its host is too long). */
 	memset(s, 'a', REDIAL_ENDPOINT_MAX);
@@ -363,6 +401,63 @@ Test(addr, longest_accepted_input_is_parsed_and_one_more_byte_is_not)
 	cr_assert_eq(strlen(s), REDIAL_ENDPOINT_MAX + 1);
 	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "too long (more than 262"), "%s", err);
+}
+
+/* A 253-character name (labels of 63, 63, 63 and 61) with the longest port. */
+static void longest_name(char *s)
+{
+	size_t k = 0;
+	for (int label = 0; label < 4; label++) {
+		size_t n = label < 3 ? 63 : 61;
+		memset(s + k, 'a' + label, n);
+		k += n;
+		if (label < 3)
+			s[k++] = '.';
+	}
+	strcpy(s + k, ":65535");
+}
+
+Test(addr, the_longest_name_is_a_name_and_a_prefix_does_not_count_against_the_maximum)
+{
+	char s[6 + REDIAL_ENDPOINT_MAX + 2];
+	char err[ERRLEN];
+
+	longest_name(s);
+	cr_assert_eq(strlen(s), 259);
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -ENOTSUP, "%s", err);
+
+	/* "tls://" before it: 265 characters, still the longest name. */
+	memcpy(s, "tls://", 6);
+	longest_name(s + 6);
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -ENOTSUP, "%s", err);
+
+	/* MAX characters after the prefix are looked at; one more is too long. */
+	memset(s + 6, 'a', REDIAL_ENDPOINT_MAX);
+	memcpy(s + 6 + REDIAL_ENDPOINT_MAX - 3, ":80", 4);
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "host too long (259 > 255)");
+	memset(s + 6, 'a', REDIAL_ENDPOINT_MAX + 1);
+	memcpy(s + 6 + REDIAL_ENDPOINT_MAX - 2, ":80", 4);
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "too long (more than 262"), "%s", err);
+}
+
+Test(addr, an_over_long_input_after_a_prefix_is_read_no_further_than_max_plus_one)
+{
+	/* Unterminated, as in the test above without a prefix: ASan sees a read past it. */
+	size_t n = 6 + REDIAL_ENDPOINT_MAX + 1;
+	char *s = malloc(n);
+	cr_assert_not_null(s);
+	memset(s, '1', n);
+	memcpy(s, "tls://1.2.3.4:", 14);
+	char err[ERRLEN];
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "too long"), "%s", err);
+	/* An unknown scheme's message quotes the input, within the same bound. */
+	memcpy(s, "http://1.2.3.4:", 15);
+	cr_assert_eq(redial_endpoint_parse(s, NULL, NULL, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "unknown scheme \"http://\""), "%s", err);
+	free(s);
 }
 
 Test(addr, host_over_255_is_rejected_in_both_forms)

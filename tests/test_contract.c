@@ -1,8 +1,11 @@
 /* API contracts seen from outside: the size field of every struct that crosses the API (a
  * caller built against a smaller or a larger struct), redial_endpoint_add_addr, per-errno
- * counters past the four kept inline, the internal u64 map, and the default ring path. */
+ * counters past the four kept inline, the internal u64 map, the default ring path, and
+ * (suite parse_add) one answer from redial_endpoint_parse and redial_endpoint_add for every
+ * endpoint string, "tcp://" and "tls://" prefixes included. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -1025,5 +1028,197 @@ Test(contract, an_error_reported_by_the_application_is_kept_unchanged)
 	cr_assert_eq(redial_endpoint_errors(r, id, c, 4), 1);
 	cr_expect_eq(c[0].err, err, "counted as %d (%s), reported as %d", c[0].err,
 		     redial_errno_name(c[0].err) ? redial_errno_name(c[0].err) : "?", err);
+	finish(r);
+}
+
+/* ---- redial_endpoint_parse and redial_endpoint_add: one answer --------------------------- */
+
+static void parse_add_setup(void)
+{
+	memset(&rec, 0, sizeof(rec));
+	nadded = 0;
+	fds0 = tu_count_fds();
+}
+
+static void parse_add_teardown(void)
+{
+	tu_recorder_free(&rec);
+}
+
+TestSuite(parse_add, .init = parse_add_setup, .fini = parse_add_teardown, .timeout = 60);
+
+/* A manager whose endpoints stay IDLE (nothing is resolved or connected) and whose resolver
+ * points at a port where nothing answers, in case something were. */
+static redial_t *idle_manager(void)
+{
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.dns_servers = "127.0.0.1:9";
+	rec.defs.flags = REDIAL_EP_START_IDLE;
+	return et_make(&cfg);
+}
+
+enum agree_kind { AG_ADDR, AG_NAME, AG_BAD };
+
+/* Held inline: see test_addr.c's parse_case on pointers in Criterion parameters. */
+struct agree_case {
+	char in[136];
+	enum agree_kind kind; /* parse: 0, -ENOTSUP, -EINVAL; add: 0, 0, -EINVAL */
+};
+
+#define L63 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static struct agree_case agree_cases[] = {
+	/* Names add takes. */
+	{ "localhost:80", AG_NAME },
+	{ "example.com:443", AG_NAME },
+	{ "EXAMPLE.Com:443", AG_NAME },
+	{ "example.com.:443", AG_NAME },
+	{ "my_host.internal:80", AG_NAME },
+	{ "_srv._tcp.example:80", AG_NAME },
+	{ "a:1", AG_NAME },
+	{ "a-b.c-d:80", AG_NAME },
+	{ "xn--bcher-kva.example:8080", AG_NAME },
+	{ "1.2.3.4a:80", AG_NAME },
+	{ "123abc:80", AG_NAME },
+	{ "a.1:80", AG_NAME },
+	{ L63 ":80", AG_NAME },
+	{ L63 "." L63 ":80", AG_NAME },
+	{ "tls://example.com:443", AG_NAME },
+	{ "tcp://localhost:80", AG_NAME },
+	/* Names it refuses: the three, and their kin. */
+	{ "-lead:80", AG_BAD },
+	{ "trail-:80", AG_BAD },
+	{ "a.-b.c:80", AG_BAD },
+	{ "a..b:80", AG_BAD },
+	{ ".a:80", AG_BAD },
+	{ "a..:80", AG_BAD },
+	{ L63 "a:80", AG_BAD },
+	{ "x." L63 "a:80", AG_BAD },
+	{ "a b:80", AG_BAD },
+	{ "a/b:80", AG_BAD },
+	{ "a*b.example:80", AG_BAD },
+	{ "caf\xc3\xa9.example:80", AG_BAD },
+	{ "a%b:80", AG_BAD },
+	{ "example.com:0", AG_BAD },
+	{ "example.com:", AG_BAD },
+	{ "example.com", AG_BAD },
+	{ "tls://-lead:443", AG_BAD },
+	{ "tcp://a..b:80", AG_BAD },
+	/* Addresses, and what looks numeric. */
+	{ "127.0.0.1:80", AG_ADDR },
+	{ "[::1]:80", AG_ADDR },
+	{ "tls://127.0.0.1:443", AG_ADDR },
+	{ "tls://[::1]:443", AG_ADDR },
+	{ "tcp://[::1]:80", AG_ADDR },
+	{ "1.2.3:80", AG_BAD },
+	{ "1-2:80", AG_BAD },
+	{ ".:80", AG_BAD },
+	/* Prefixes add does not know. */
+	{ "http://example.com:80", AG_BAD },
+	{ "TLS://127.0.0.1:443", AG_BAD },
+	{ "tls://", AG_BAD },
+};
+
+ParameterizedTestParameters(parse_add, one_answer_from_parse_and_add_for_every_string)
+{
+	return cr_make_param_array(struct agree_case, agree_cases,
+				   sizeof(agree_cases) / sizeof(agree_cases[0]));
+}
+
+ParameterizedTest(struct agree_case *c, parse_add, one_answer_from_parse_and_add_for_every_string)
+{
+	cr_assert(memchr(c->in, 0, sizeof(c->in)), "the case's string fills its array");
+	static const int want_parse[] = { [AG_ADDR] = 0, [AG_NAME] = -ENOTSUP, [AG_BAD] = -EINVAL };
+	char perr[512] = "", aerr[512] = "";
+	int pret = redial_endpoint_parse(c->in, NULL, NULL, perr, sizeof(perr));
+
+	redial_t *r = idle_manager();
+	redial_id_t id = 0;
+	int aret = redial_endpoint_add(r, c->in, NULL, &id, aerr, sizeof(aerr));
+	if (aret == 0)
+		track(id);
+
+	/* Parse's promise: 0 or -ENOTSUP exactly when add accepts. */
+	cr_expect_eq(pret == 0 || pret == -ENOTSUP, aret == 0,
+		     "\"%s\": parse %d (%s), add %d (%s)", c->in, pret, perr, aret, aerr);
+	if (aret < 0 && pret < 0 && pret != -ENOTSUP) {
+		cr_expect_eq(pret, aret, "\"%s\": parse %d, add %d", c->in, pret, aret);
+		cr_expect_str_eq(perr, aerr, "\"%s\": parse and add explain it differently",
+				 c->in);
+	}
+	/* And both right, not merely equal. */
+	cr_expect_eq(pret, want_parse[c->kind], "\"%s\": parse %d (%s)", c->in, pret, perr);
+	cr_expect_eq(aret, c->kind == AG_BAD ? -EINVAL : 0, "\"%s\": add %d (%s)", c->in, aret,
+		     aerr);
+	if (aret < 0)
+		cr_expect_eq(id, 0, "\"%s\": ret_id written on failure", c->in);
+	finish(r);
+}
+
+Test(parse_add, tcp_prefix_is_plain_tcp_and_refused_with_tls_options_in_use)
+{
+	struct redial_tls_opts t;
+	redial_tls_opts_init(&t);
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.dns_servers = "127.0.0.1:9";
+	rec.defs.flags = REDIAL_EP_START_IDLE;
+	rec.defs.tls = &t; /* endpoint_defaults run TLS */
+	redial_t *r = et_make(&cfg);
+	char err[512];
+	redial_id_t id = 7;
+
+	/* The defaults' TLS against "tcp://". */
+	cr_expect_eq(redial_endpoint_add(r, "tcp://127.0.0.1:80", NULL, &id, err, sizeof(err)),
+		     -EINVAL);
+	cr_expect(strstr(err, "\"tcp://\"") && strstr(err, "endpoint_defaults"), "%s", err);
+	/* The endpoint's own. */
+	struct redial_endpoint_opts o = rec.defs;
+	cr_expect_eq(redial_endpoint_add(r, "tcp://[::1]:80", &o, &id, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "\"tcp://\"") && strstr(err, "opts->tls"), "%s", err);
+	cr_expect_eq(id, 7, "ret_id written on failure");
+	cr_expect_eq(et_stats(r).endpoints, 0, "a refused add left an endpoint");
+
+	/* Options without TLS: plain TCP, as without the prefix. */
+	o.tls = NULL;
+	cr_assert_eq(redial_endpoint_add(r, "tcp://[::1]:80", &o, &id, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_not(et_ep_stats(r, track(id)).tls);
+	cr_assert_eq(redial_endpoint_add(r, "tcp://localhost:80", &o, &id, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_not(et_ep_stats(r, track(id)).tls);
+	finish(r);
+}
+
+Test(parse_add, tls_prefix_makes_a_tls_endpoint_of_every_form_whatever_the_options)
+{
+	redial_t *r = idle_manager(); /* endpoint_defaults without TLS */
+	struct redial_endpoint_opts o;
+	redial_endpoint_opts_init(&o);
+	o.flags = REDIAL_EP_START_IDLE;
+	static const char *const in[] = { "tls://127.0.0.1:443", "tls://[::1]:443",
+					  "tls://example.com:443" };
+	for (size_t i = 0; i < 3; i++) {
+		char err[512];
+		redial_id_t id = 0;
+		/* opts NULL (defaults without TLS), and opts without TLS: the library's TLS. */
+		cr_assert_eq(redial_endpoint_add(r, in[i], NULL, &id, err, sizeof(err)), 0,
+			     "%s: %s", in[i], err);
+		cr_expect(et_ep_stats(r, track(id)).tls, "%s: not a TLS endpoint", in[i]);
+		cr_assert_eq(redial_endpoint_add(r, in[i], &o, &id, err, sizeof(err)), 0, "%s: %s",
+			     in[i], err);
+		cr_expect(et_ep_stats(r, track(id)).tls, "%s: not a TLS endpoint", in[i]);
+		/* Without the prefix, the same options make a plain one. */
+		cr_assert_eq(redial_endpoint_add(r, in[i] + 6, &o, &id, err, sizeof(err)), 0,
+			     "%s: %s", in[i] + 6, err);
+		cr_expect_not(et_ep_stats(r, track(id)).tls, "%s: a TLS endpoint", in[i] + 6);
+	}
+	char err[512];
+	redial_id_t id = 0;
+	cr_expect_eq(redial_endpoint_add(r, "https://127.0.0.1:443", &o, &id, err, sizeof(err)),
+		     -EINVAL);
+	cr_expect(strstr(err, "unknown scheme \"https://\"") && strstr(err, "\"tls://\""), "%s",
+		  err);
 	finish(r);
 }

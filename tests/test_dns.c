@@ -451,3 +451,245 @@ Test(dns, an_answer_is_read_at_once_even_inside_one_long_run)
 	close(l);
 	tu_finish(r, fds0);
 }
+
+/* UDP datagrams the kernel dropped for a full receive buffer, in this network namespace
+ * (/proc/net/snmp's Udp RcvbufErrors; anything else running here counts too): -1 when it
+ * cannot be read. */
+static long long udp_rcvbuf_errors(void)
+{
+	FILE *f = fopen("/proc/net/snmp", "re");
+	if (!f)
+		return -1;
+	char head[1024], vals[1024];
+	long long v = -1;
+	while (fgets(head, sizeof(head), f)) {
+		if (strncmp(head, "Udp:", 4) != 0 || !fgets(vals, sizeof(vals), f))
+			continue;
+		/* Two lines: the field names, then their values in the same order. */
+		char *hs = NULL, *vs = NULL;
+		char *h = strtok_r(head, " \n", &hs), *x = strtok_r(vals, " \n", &vs);
+		for (; h && x; h = strtok_r(NULL, " \n", &hs), x = strtok_r(NULL, " \n", &vs))
+			if (strcmp(h, "RcvbufErrors") == 0)
+				v = atoll(x);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+/* A TCP port nobody listens on, held (bound to every address, not listening) so that
+ * nobody can: a connect to any 127/8 address there is refused at once. */
+static int refusing_port(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	socklen_t len = sizeof(sa);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Gives dnsmasq the names h0000.test ... h<n-1>.test, each its own 127.5.x.y address. */
+static void many_names(unsigned n)
+{
+	size_t cap = (size_t)n * 32 + 64;
+	char *hosts = malloc(cap);
+	cr_assert_not_null(hosts);
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++)
+		off += (size_t)snprintf(hosts + off, cap - off, "127.5.%u.%u h%04u.test\n",
+					i / 250, i % 250 + 1, i);
+	reload(hosts);
+	free(hosts);
+}
+
+static redial_id_t add_name(redial_t *r, unsigned i, uint16_t port)
+{
+	char ep[64];
+	snprintf(ep, sizeof(ep), "h%04u.test:%u", i, port);
+	return add(r, ep, NULL);
+}
+
+static bool failed_at_least(redial_t *r, void *arg)
+{
+	(void)r;
+	return tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0) >= *(size_t *)arg;
+}
+
+static bool none_live(redial_t *r, void *arg)
+{
+	(void)arg;
+	struct redial_stats s = { .size = sizeof(s) };
+	cr_assert_eq(redial_stats_get(r, &s), 0);
+	return s.endpoints == 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	redial_id_t x = *(const redial_id_t *)a, y = *(const redial_id_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Issue 19: 300 names at once through one resolver socket overflowed its receive buffer
+ * (RcvbufErrors) and the lost answers came back as DNS_TIMEOUT. 5000 names at once must
+ * all resolve on the first lookup. Each name's address refuses on the port, so that every
+ * endpoint ends its first cycle with exactly one ECONNREFUSED failure (a 10-minute backoff
+ * keeps it from a second): anything else, a DNS error above all, shows in the events. */
+Test(dns, five_thousand_names_added_at_once_all_resolve_without_a_timeout, .timeout = 280)
+{
+	enum { N = 5000 };
+	uint16_t port;
+	int hold = refusing_port(&port);
+	many_names(N);
+	int fds = tu_count_fds();
+
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(600);
+	rec.defs.backoff_max_ns = REDIAL_SEC(600);
+	redial_t *r = make(&cfg);
+	static redial_id_t ids[N];
+	long long drops0 = udp_rcvbuf_errors();
+	uint64_t t0 = redial_now_ns();
+	for (unsigned i = 0; i < N; i++)
+		ids[i] = add_name(r, i, port);
+	/* 120 s: on an idle machine this takes a quarter of a second. */
+	size_t want = N;
+	bool done = tu_run_until(r, failed_at_least, &want, REDIAL_SEC(120));
+	uint64_t took = redial_now_ns() - t0;
+	long long drops1 = udp_rcvbuf_errors();
+	size_t timeouts = 0, refused = 0, other = 0;
+	for (size_t k = 0; k < rec.n; k++) {
+		const struct tu_event *e = &rec.ev[k];
+		if (e->type != REDIAL_EV_ATTEMPT_FAILED)
+			continue;
+		if (e->err == REDIAL_E_DNS_TIMEOUT)
+			timeouts++;
+		else if (e->err == ECONNREFUSED)
+			refused++;
+		else
+			other++;
+	}
+	cr_log_info("%d names: %zu resolved (and refused), %zu DNS timeouts, %zu other, in %lu ms; "
+		    "RcvbufErrors %lld -> %lld", N, refused, timeouts, other,
+		    (unsigned long)(took / 1000000), drops0, drops1);
+	cr_assert(done, "only %zu of %d endpoints finished a cycle in 120 s (%zu DNS timeouts)",
+		  tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0), N, timeouts);
+	cr_assert_eq(timeouts, 0, "%zu of %d names timed out", timeouts, N);
+	cr_assert_eq(other, 0, "%zu failures were neither a DNS timeout nor ECONNREFUSED", other);
+	cr_assert_eq(refused, N);
+
+	/* One failure each, and nothing else counted against any endpoint. */
+	static redial_id_t seen[N];
+	size_t ns = 0;
+	for (size_t k = 0; k < rec.n; k++)
+		if (rec.ev[k].type == REDIAL_EV_ATTEMPT_FAILED)
+			seen[ns++] = rec.ev[k].id;
+	qsort(seen, ns, sizeof(seen[0]), cmp_id);
+	for (size_t k = 1; k < ns; k++)
+		cr_assert_neq(seen[k], seen[k - 1], "an endpoint failed twice");
+	for (unsigned i = 0; i < N; i++) {
+		struct redial_errno_count ec[8];
+		int n = redial_endpoint_errors(r, ids[i], ec, 8);
+		cr_assert_eq(n, 1, "h%04u.test: %d distinct errors", i, n);
+		cr_assert_eq(ec[0].err, ECONNREFUSED, "h%04u.test: %s", i,
+			     redial_errno_name(ec[0].err));
+	}
+
+	for (unsigned i = 0; i < N; i++)
+		cr_assert_eq(redial_endpoint_remove(r, ids[i]), 0);
+	cr_assert(tu_run_until(r, none_live, NULL, REDIAL_SEC(30)));
+	tu_finish(r, fds);
+	close(hold);
+}
+
+/* Names wait in a FIFO for room to be resolved. Endpoints removed while their names wait
+ * take them out of it, the names still wanted behind them are all answered, and a shutdown
+ * with names still waiting cancels them and leaves nothing behind. */
+Test(dns, names_waiting_for_room_leave_with_their_endpoints_and_at_shutdown, .timeout = 280)
+{
+	enum { N = 2000, LATE = 1000 };
+	uint16_t port;
+	int hold = refusing_port(&port);
+	many_names(N + LATE);
+	int fds = tu_count_fds();
+
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(600);
+	rec.defs.backoff_max_ns = REDIAL_SEC(600);
+	redial_t *r = make(&cfg);
+	static redial_id_t ids[N];
+	for (unsigned i = 0; i < N; i++)
+		ids[i] = add_name(r, i, port);
+	/* One pass: every lookup is asked for, and nearly all of them must wait. */
+	cr_assert_geq(redial_run(r, 0), 0);
+	cr_assert_lt(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0), N / 2);
+	for (unsigned i = 1; i < N; i += 2)
+		cr_assert_eq(redial_endpoint_remove(r, ids[i]), 0);
+	size_t want = N / 2;
+	cr_assert(tu_run_until(r, failed_at_least, &want, REDIAL_SEC(120)),
+		  "only %zu of %d kept endpoints finished a cycle",
+		  tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0), N / 2);
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0), N / 2);
+	for (unsigned i = 0; i < N; i += 2) {
+		const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, ids[i], 0);
+		cr_assert_not_null(f, "h%04u.test", i);
+		cr_assert_eq(f->err, ECONNREFUSED, "h%04u.test: %s", i, redial_errno_name(f->err));
+	}
+	/* More names, and a shutdown before they can all be answered. */
+	for (unsigned i = 0; i < LATE; i++)
+		add_name(r, N + i, port);
+	cr_assert_geq(redial_run(r, 0), 0);
+	tu_finish(r, fds);
+	close(hold);
+}
+
+/* A server that never answers: the names beyond the first few dozen wait for room, and must
+ * not wait a query timeout per few dozen names (5000 names at 300 ms would take 23 s that
+ * way): once a query timed out, the names that already waited as long fail with it. */
+Test(dns, names_waiting_for_a_silent_server_fail_at_its_first_timeout, .timeout = 280)
+{
+	enum { N = 5000 };
+	int mute = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	cr_assert_eq(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(mute, (struct sockaddr *)&sa, &len), 0);
+	char servers[64];
+	snprintf(servers, sizeof(servers), "127.0.0.1:%u", ntohs(sa.sin_port));
+	int fds = tu_count_fds();
+
+	struct redial_config cfg;
+	tu_config(&cfg, &rec);
+	cfg.dns_servers = servers;
+	cfg.dns_timeout_ns = REDIAL_MSEC(300);
+	rec.defs.backoff_initial_ns = REDIAL_SEC(600);
+	rec.defs.backoff_max_ns = REDIAL_SEC(600);
+	redial_t *r = make(&cfg);
+	uint64_t t0 = redial_now_ns();
+	for (unsigned i = 0; i < N; i++)
+		add_name(r, i, 80);
+	size_t want = N;
+	cr_assert(tu_run_until(r, failed_at_least, &want, REDIAL_SEC(120)),
+		  "only %zu of %d endpoints failed", tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0),
+		  N);
+	uint64_t took = redial_now_ns() - t0;
+	cr_log_info("%d names on a silent server: all failed in %lu ms", N,
+		    (unsigned long)(took / 1000000));
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0), N);
+	for (size_t k = 0; k < rec.n; k++) {
+		const struct tu_event *e = &rec.ev[k];
+		if (e->type != REDIAL_EV_ATTEMPT_FAILED)
+			continue;
+		cr_assert_eq(e->err, REDIAL_E_DNS_TIMEOUT, "got %s", redial_errno_name(e->err));
+		cr_assert_geq(e->duration_ns, REDIAL_MSEC(290), "failed before a timeout's wait");
+	}
+	/* A loaded machine may run late by seconds, not by the 20 s more of a timeout per
+	 * few dozen names. */
+	cr_assert_lt(took, REDIAL_SEC(12), "took %lu ms", (unsigned long)(took / 1000000));
+	tu_finish(r, fds);
+	close(mute);
+}

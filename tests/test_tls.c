@@ -44,6 +44,7 @@ struct seen {
 	int ninfo;
 	int echo_ok; /* CONNECTED: the application talked over the session */
 	bool echo;   /* do that */
+	int fd_ok;   /* CONNECTED: SSL_get_fd (and _rfd, _wfd) of the session was the event's fd */
 };
 
 static struct seen seen;
@@ -82,6 +83,10 @@ static void hook(redial_t *r, const struct redial_event *ev, void *arg)
 		}
 		if (seen.echo && echo_over(ev->tls, ev->fd))
 			seen.echo_ok++;
+		SSL *ssl = redial_tls_ssl(ev->tls);
+		if (SSL_get_fd(ssl) == ev->fd && SSL_get_rfd(ssl) == ev->fd &&
+		    SSL_get_wfd(ssl) == ev->fd)
+			seen.fd_ok++;
 	}
 }
 
@@ -93,6 +98,9 @@ struct env {
 	struct farm *farm;
 	int fds_farm; /* the process's fds with the farm up, before the manager */
 };
+
+/* redial_config.dns_servers for the next env_start, when a test resolves names. */
+static const char *env_dns_servers;
 
 static void env_start(struct env *e, const struct farm_target_spec *specs, size_t n)
 {
@@ -109,6 +117,7 @@ static void env_start(struct env *e, const struct farm_target_spec *specs, size_
 	redial_tls_opts_init(&e->tls);
 	e->tls.ca = pki->ca;
 	e->rec.defs.tls = &e->tls;
+	e->cfg.dns_servers = env_dns_servers;
 	e->r = et_make(&e->cfg);
 }
 
@@ -267,6 +276,104 @@ Test(tls, release_hands_over_the_fd_and_the_session)
 	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
 	cr_assert(seen.info[1].resumed);
 	env_finish(&e);
+}
+
+Test(tls, ssl_get_fd_answers_the_connection_fd_while_borrowed_and_after_release)
+{
+	struct env e;
+	struct farm_target_spec spec = tls_target(FARM_TLS, FARM_CERT_VALID);
+	env_start(&e, &spec, 1);
+	seen.echo = true; /* the SSL still works with its BIO answering the fd */
+	redial_id_t id = add_port(&e, farm_port(e.farm, 0), NULL);
+	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	cr_assert_eq(seen.echo_ok, 1);
+	cr_assert_eq(seen.fd_ok, 1, "SSL_get_fd in the CONNECTED event is not the event's fd");
+	redial_tls_t *t = NULL;
+	cr_assert_eq(redial_endpoint_tls(e.r, id, &t), 0);
+	int fd = et_ep_stats(e.r, id).fd;
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(SSL_get_fd(redial_tls_ssl(t)), fd);
+	int rfd = -1;
+	cr_assert_eq(redial_endpoint_release(e.r, id, 0, &rfd), 0);
+	cr_assert_eq(rfd, fd);
+	SSL *ssl = redial_tls_ssl(t);
+	cr_assert_eq(SSL_get_fd(ssl), rfd, "the released SSL does not name its fd");
+	cr_assert(echo_over(t, SSL_get_fd(ssl)), "the released session does not work");
+	SSL_free(ssl);
+	close(rfd);
+	env_finish(&e);
+}
+
+/* ---- "tls://" endpoints ------------------------------------------------------------------ */
+
+Test(tls, a_tls_prefix_runs_tls_on_ipv4_and_ipv6_with_the_options_in_use)
+{
+	struct env e;
+	struct farm_target_spec specs[] = { tls_target(FARM_TLS, FARM_CERT_VALID),
+					    tls_target(FARM_TLS, FARM_CERT_VALID) };
+	specs[1].family = AF_INET6;
+	env_start(&e, specs, 2);
+	seen.echo = true;
+	char s4[64], s6[64];
+	snprintf(s4, sizeof(s4), "tls://127.0.0.1:%u", farm_port(e.farm, 0));
+	snprintf(s6, sizeof(s6), "tls://[::1]:%u", farm_port(e.farm, 1));
+	/* opts NULL: endpoint_defaults, whose TLS options know the farm's CA. */
+	redial_id_t a = et_add(e.r, s4, NULL);
+	redial_id_t b = et_add(e.r, s6, NULL);
+	/* opts given: the TLS options they carry. */
+	struct redial_endpoint_opts o = e.rec.defs;
+	redial_id_t c = et_add(e.r, s6, &o);
+	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, a, 1, REDIAL_SEC(10));
+	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, b, 1, REDIAL_SEC(10));
+	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, c, 1, REDIAL_SEC(10));
+	cr_assert_eq(seen.echo_ok, 3);
+	cr_assert(et_ep_stats(e.r, a).tls);
+	cr_assert(et_ep_stats(e.r, b).tls);
+	/* The name an endpoint reports is its address, as without the prefix. */
+	char name[REDIAL_ENDPOINT_MAX + 1];
+	cr_assert_gt(redial_endpoint_name(e.r, b, name, sizeof(name)), 0);
+	cr_assert_str_eq(name, s6 + 6);
+	env_finish(&e);
+}
+
+Test(tls, a_tls_prefix_with_opts_without_tls_verifies_against_the_system_store_not_the_defaults)
+{
+	struct env e;
+	struct farm_target_spec spec = tls_target(FARM_TLS, FARM_CERT_VALID);
+	env_start(&e, &spec, 1);
+	char s4[64];
+	snprintf(s4, sizeof(s4), "tls://127.0.0.1:%u", farm_port(e.farm, 0));
+	/* endpoint_defaults' TLS options trust the farm's CA; these opts have none, so the
+	 * library's defaults apply: the system store, which does not know that CA. */
+	struct redial_endpoint_opts o = e.rec.defs;
+	o.tls = NULL;
+	redial_id_t id = et_add(e.r, s4, &o);
+	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	cr_assert_eq(tu_nth(&e.rec, REDIAL_EV_GAVE_UP, id, 0)->err, REDIAL_E_TLS_CERT_UNTRUSTED);
+	cr_assert_eq(et_ep_stats(e.r, id).connects, 0);
+	env_finish(&e);
+}
+
+Test(tls, a_tls_prefix_on_a_name_verifies_the_name)
+{
+	struct tu_dnsmasq dns;
+	char why[256];
+	if (tu_dnsmasq_start_err(&dns, "127.0.0.1 redial.test\n", why, sizeof(why)) < 0)
+		cr_skip_test("%s", why);
+	env_dns_servers = dns.servers;
+	struct env e;
+	struct farm_target_spec spec = tls_target(FARM_TLS, FARM_CERT_VALID);
+	env_start(&e, &spec, 1);
+	env_dns_servers = NULL;
+	seen.echo = true;
+	char s[64];
+	snprintf(s, sizeof(s), "tls://redial.test:%u", farm_port(e.farm, 0));
+	redial_id_t id = et_add(e.r, s, NULL);
+	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	cr_assert_eq(seen.echo_ok, 1);
+	cr_assert(et_ep_stats(e.r, id).tls);
+	env_finish(&e);
+	tu_dnsmasq_stop(&dns);
 }
 
 /* ---- what failures are called ----------------------------------------------------------- */

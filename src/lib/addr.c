@@ -5,6 +5,10 @@
  * somewhere nobody meant. Anything that is not an address literal is rejected here: host
  * names (-ENOTSUP) because resolving them blocks, and the engine never blocks.
  *
+ * One scan serves redial_endpoint_parse and _add (rd_endpoint_parse_any), names checked
+ * and "tcp://"/"tls://" taken alike, so parse's -ENOTSUP means exactly "add takes it". Any
+ * other "scheme://" is -EINVAL naming it, not the host "http" with the port "//...".
+ *
  * Choices the header leaves open:
  *  - An IPv6 zone is a numeric interface index, "[fe80::1%2]:80" (sin6_scope_id = 2), or
  *    an interface name, "[fe80::1%lo]:80", mapped to its index by if_nametoindex when the
@@ -29,16 +33,19 @@
 
 #define HOST_MAX 255
 
-/* The whole input, for the " in \"...\"" tail most messages end with. */
+/* What is parsed (s, len: the endpoint after any "tls://" or "tcp://") and the whole input, for
+ * the " in \"...\"" tail most messages end with. */
 struct input {
 	const char *s;
 	size_t len;
+	const char *full;
+	size_t full_len;
 };
 
 static void msg_in_input(struct msg *m, const struct input *in)
 {
 	rd_msg_puts(m, " in ");
-	rd_msg_quoted(m, in->s, in->len);
+	rd_msg_quoted(m, in->full, in->full_len);
 }
 
 /* ---- Pieces ---------------------------------------------------------------------------- */
@@ -390,17 +397,19 @@ static int parse_plain(const struct input *in, struct sockaddr_storage *ss, sock
 			return -EINVAL;
 		}
 	}
-	if (!numeric && name) {
-		ret = check_name(h, hlen, in, m, name);
+	if (!numeric) {
+		/* Checked for the public parser too: its -ENOTSUP promises that add takes it. */
+		struct rd_name scratch;
+		ret = check_name(h, hlen, in, m, name ? name : &scratch);
 		if (ret < 0)
 			return ret;
+		if (!name) {
+			rd_msg_puts(m, "host names need the resolver: ");
+			rd_msg_quoted(m, h, hlen);
+			return -ENOTSUP;
+		}
 		name->port = port;
 		return 1;
-	}
-	if (!numeric) {
-		rd_msg_puts(m, "host names need the resolver: ");
-		rd_msg_quoted(m, h, hlen);
-		return -ENOTSUP;
 	}
 
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -413,10 +422,35 @@ static int parse_plain(const struct input *in, struct sockaddr_storage *ss, sock
 	return 0;
 }
 
+/* A "scheme://" prefix (RFC 3986 characters, at most 32): 0 with *ret_scheme and *ret_skip,
+ * its length (0: none), or -EINVAL for a scheme but tcp and tls. Case matters: the CLI strips
+ * only a lower-case "tls://"; "TLS://" must not mean TLS in one and not in the other. */
+static int parse_scheme(const char *s, enum rd_scheme *ret_scheme, size_t *ret_skip,
+			struct msg *m)
+{
+	size_t k = 0; /* a NUL is no scheme character: the scan stops at the end */
+	while (k < 32 && (is_alpha(s[k]) || (k > 0 && (is_digit(s[k]) || s[k] == '+' ||
+						       s[k] == '-' || s[k] == '.'))))
+		k++;
+	bool any = k > 0 && strncmp(s + k, "://", 3) == 0;
+	if (any && !(k == 3 && (memcmp(s, "tcp", 3) == 0 || memcmp(s, "tls", 3) == 0))) {
+		rd_msg_puts(m, "unknown scheme ");
+		rd_msg_quoted(m, s, k + 3);
+		rd_msg_puts(m, " in ");
+		rd_msg_quoted(m, s, strnlen(s, k + 3 + REDIAL_ENDPOINT_MAX));
+		rd_msg_puts(m, ": an endpoint may start with \"tcp://\" or \"tls://\"");
+		return -EINVAL;
+	}
+	*ret_scheme = !any ? RD_SCHEME_NONE : s[2] == 'p' ? RD_SCHEME_TCP : RD_SCHEME_TLS;
+	*ret_skip = any ? k + 3 : 0;
+	return 0;
+}
+
 /* One scan of the string for both public forms: 0 for an address, 1 for a name (when name
  * is not NULL), -errno with the message in errbuf. */
 static int parse_endpoint(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
-			  struct rd_name *name, char *errbuf, size_t errlen)
+			  struct rd_name *name, enum rd_scheme *ret_scheme, char *errbuf,
+			  size_t errlen)
 {
 	struct msg m;
 	rd_msg_init(&m, errbuf, errlen);
@@ -425,8 +459,15 @@ static int parse_endpoint(const char *s, struct sockaddr_storage *ret_addr, sock
 		rd_msg_puts(&m, "no endpoint string (NULL)");
 		return -EINVAL;
 	}
-	/* strnlen first: a hostile or unterminated-looking input costs at most MAX+1 reads. */
-	size_t len = strnlen(s, REDIAL_ENDPOINT_MAX + 1);
+	enum rd_scheme scheme;
+	size_t skip;
+	int ret = parse_scheme(s, &scheme, &skip, &m);
+	if (ret < 0)
+		return ret;
+	/* strnlen first: a hostile or unterminated-looking input costs at most MAX+1 reads past
+	 * its prefix, which MAX does not count (redial_endpoint_name never writes one back). */
+	const char *e = s + skip;
+	size_t len = strnlen(e, REDIAL_ENDPOINT_MAX + 1);
 	if (len > REDIAL_ENDPOINT_MAX) {
 		rd_msg_puts(&m, "endpoint too long (more than ");
 		rd_msg_uint(&m, REDIAL_ENDPOINT_MAX);
@@ -434,36 +475,41 @@ static int parse_endpoint(const char *s, struct sockaddr_storage *ret_addr, sock
 		return -EINVAL;
 	}
 	if (len == 0) {
-		rd_msg_puts(&m, "empty endpoint string");
+		rd_msg_puts(&m, skip ? "no endpoint after " : "empty endpoint string");
+		if (skip)
+			rd_msg_quoted(&m, s, skip);
 		return -EINVAL;
 	}
 
-	struct input in = { .s = s, .len = len };
+	struct input in = { .s = e, .len = len, .full = s, .full_len = skip + len };
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	memset(&ss, 0, sizeof(ss));
-	int ret = s[0] == '[' ? parse_bracketed(&in, &ss, &sslen, &m)
-			      : parse_plain(&in, &ss, &sslen, &m, name);
-	if (ret != 0)
+	ret = e[0] == '[' ? parse_bracketed(&in, &ss, &sslen, &m)
+			  : parse_plain(&in, &ss, &sslen, &m, name);
+	if (ret < 0)
 		return ret;
 
-	if (ret_addr)
+	if (ret == 0 && ret_addr)
 		*ret_addr = ss;
-	if (ret_len)
+	if (ret == 0 && ret_len)
 		*ret_len = sslen;
-	return 0;
+	if (ret_scheme)
+		*ret_scheme = scheme;
+	return ret;
 }
 
 int redial_endpoint_parse(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
 			  char *errbuf, size_t errlen)
 {
-	return parse_endpoint(s, ret_addr, ret_len, NULL, errbuf, errlen);
+	return parse_endpoint(s, ret_addr, ret_len, NULL, NULL, errbuf, errlen);
 }
 
 int rd_endpoint_parse_any(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
-			  struct rd_name *ret_name, char *errbuf, size_t errlen)
+			  struct rd_name *ret_name, enum rd_scheme *ret_scheme, char *errbuf,
+			  size_t errlen)
 {
-	return parse_endpoint(s, ret_addr, ret_len, ret_name, errbuf, errlen);
+	return parse_endpoint(s, ret_addr, ret_len, ret_name, ret_scheme, errbuf, errlen);
 }
 
 int redial_endpoint_format(const struct sockaddr *sa, char *buf, size_t len)

@@ -232,6 +232,7 @@ static enum rd_op cancel_target(const struct rd_attempt *a)
 void rd_attempt_abandon(struct redial *r, uint32_t idx)
 {
 	struct rd_attempt *a = &r->att[idx];
+	r->attempts_abandoned += !rd_attempt_waiting(r, idx); /* its connect had begun */
 	a->ep = RD_NONE;
 	if (a->pending && cancel_target(a)) {
 		a->cancelled = 1;
@@ -250,6 +251,16 @@ void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep)
 	a->ep = RD_NONE;
 	a->stage = RD_ST_CLOSING;
 	att_want(r, a, RD_AW_CLOSE_SLOT);
+}
+
+void rd_attempt_drop_parked(struct redial *r)
+{
+	/* A scan of the slots: it runs only when a launch is blocked while sockets are kept,
+	 * and no socket is kept again until the blocked endpoint went, so it cannot repeat
+	 * on every turn of a long wait. */
+	for (uint32_t i = 0; i < r->natt && r->att_parked; i++)
+		if (r->att[i].stage == RD_ST_PARKED && r->att[i].ep != RD_NONE)
+			rd_attempt_drop_spare(r, &r->eps[r->att[i].ep]);
 }
 
 void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep)
@@ -308,7 +319,7 @@ static bool park_ok(const struct redial *r, const struct rd_attempt *a, int res)
 		return false;
 	if (a->seen & (1u << RD_OP_UNCONNECT) && a->res[RD_OP_UNCONNECT] < 0)
 		return false;
-	return r->att_parked < r->natt / 2;
+	return !r->budget_wait && r->att_parked < r->natt / 2;
 }
 
 /* Runs when an attempt has nothing in flight: decides its next step. Returns true, with

@@ -83,6 +83,8 @@ void rd_attempt_abandon(struct redial *r, uint32_t idx);
 void rd_attempt_abandon_all(struct redial *r, struct rd_endpoint *ep);
 /* Closes the socket ep keeps for its next attempt, if any (see rd_ep_spare). */
 void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep);
+/* Closes every kept socket (a launch waits for the budget they hold). */
+void rd_attempt_drop_parked(struct redial *r);
 /* True while an attempt still sits in its backoff wait (its TIMEOUT has not fired). */
 bool rd_attempt_waiting(const struct redial *r, uint32_t idx);
 

@@ -1,40 +1,19 @@
-/* dns.c — c-ares resolution driven by the manager's ring (see dns.h). */
+/* dns.c — the resolver: names shared by endpoints and their cache, the pacing of lookups,
+ * answers handed back as results, and its lifetime. Its sockets live in dns_ring.c. */
 #include <ares.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "dns.h"
+#include "dns_state.h"
 #include "manager.h"
 
-/* One socket c-ares told us about. `seq` changes each time the socket closes, so a watch
- * armed for an earlier socket with the same fd number is recognised and removed. */
-struct rd_dns_sock {
-	int fd;
-	bool live;
-	bool armed;
-	uint16_t want;      /* POLLIN / POLLOUT c-ares asks for */
-	uint16_t armed_mask;
-	uint32_t seq;
-	uint32_t armed_seq;
-	uint32_t pending;   /* our POLL_ADD / POLL_REMOVE CQEs still to come */
-};
-
-struct rd_dns {
-	struct redial *r;
-	ares_channel ch;
-	struct rd_dns_sock *socks;
-	uint32_t nsocks, sockcap;
-	struct rd_dns_name **buckets;
-	uint32_t nbuckets, nnames;
-	struct rd_dns_name *done;   /* answered names whose waiters have not been told */
-	uint32_t queries;
-	uint64_t cache_cap_ns;
-};
+static void drain(struct rd_dns *d);
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static int lib_status;
@@ -42,129 +21,6 @@ static int lib_status;
 static void lib_init(void)
 {
 	lib_status = ares_library_init(ARES_LIB_INIT_ALL);
-}
-
-/* ---- sockets ------------------------------------------------------------------------------ */
-
-static struct rd_dns_sock *sock_find(struct rd_dns *d, int fd)
-{
-	for (uint32_t i = 0; i < d->nsocks; i++)
-		if (d->socks[i].fd == fd)
-			return &d->socks[i];
-	return NULL;
-}
-
-/* c-ares: a socket opened, changed interest, or is about to close (0, 0). */
-static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
-{
-	struct rd_dns *d = data;
-	struct rd_dns_sock *s = sock_find(d, fd);
-	if (!s) {
-		if (!readable && !writable)
-			return;
-		if (d->nsocks == d->sockcap) {
-			uint32_t cap = d->sockcap ? d->sockcap * 2 : 8;
-			struct rd_dns_sock *n = rd_realloc(d->socks, cap * sizeof(*n));
-			if (!n)
-				return; /* unwatched: its query times out, and is reported so */
-			d->socks = n;
-			d->sockcap = cap;
-		}
-		s = &d->socks[d->nsocks++];
-		memset(s, 0, sizeof(*s));
-		s->fd = fd;
-	}
-	if (!readable && !writable) {
-		s->live = false;
-		s->want = 0;
-		s->seq = (s->seq + 1) & 0xffffffu;
-		return;
-	}
-	s->live = true;
-	s->want = (uint16_t)((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
-}
-
-bool rd_dns_pump(struct redial *r, bool stopping)
-{
-	struct rd_dns *d = r->dns;
-	if (!d)
-		return true;
-	for (uint32_t i = 0; i < d->nsocks; i++) {
-		struct rd_dns_sock *s = &d->socks[i];
-		uint16_t want = stopping ? 0 : s->want;
-		if (s->armed && (s->armed_seq != s->seq || s->armed_mask != want)) {
-			struct io_uring_sqe *sqe = rd_get_sqe(r);
-			if (!sqe)
-				return false;
-			io_uring_prep_poll_remove(sqe, rd_ud(RD_OP_DNS_POLL, s->armed_seq, (uint32_t)s->fd));
-			sqe->user_data = rd_ud(RD_OP_DNS_POLL_REMOVE, s->armed_seq, (uint32_t)s->fd);
-			s->pending++;
-			s->armed = false;
-		}
-		if (!s->armed && want && s->live) {
-			struct io_uring_sqe *sqe = rd_get_sqe(r);
-			if (!sqe)
-				return false;
-			io_uring_prep_poll_add(sqe, s->fd, want);
-			sqe->user_data = rd_ud(RD_OP_DNS_POLL, s->seq, (uint32_t)s->fd);
-			s->pending++;
-			s->armed = true;
-			s->armed_seq = s->seq;
-			s->armed_mask = want;
-		}
-	}
-	/* Forget closed sockets with nothing in flight. */
-	uint32_t j = 0;
-	for (uint32_t i = 0; i < d->nsocks; i++)
-		if (d->socks[i].live || d->socks[i].armed || d->socks[i].pending)
-			d->socks[j++] = d->socks[i];
-	d->nsocks = j;
-	return true;
-}
-
-void rd_dns_cqe(struct redial *r, bool remove, uint32_t seq, uint32_t fd, int res)
-{
-	struct rd_dns *d = r->dns;
-	struct rd_dns_sock *s = d ? sock_find(d, (int)fd) : NULL;
-	if (!s || !s->pending) {
-		r->stale_cqes++;
-		return;
-	}
-	s->pending--;
-	if (remove || !s->armed || s->armed_seq != seq)
-		return; /* a removal, or the watch of an earlier socket */
-	s->armed = false;
-	if (res == -ECANCELED)
-		return;
-	/* An error on the poll itself: let c-ares read the socket and find out. */
-	bool rd = res < 0 || (res & (POLLIN | POLLERR | POLLHUP));
-	bool wr = res > 0 && (res & POLLOUT);
-	/* May call sock_state (moving d->socks) and finish queries: touch s no more. */
-	ares_process_fd(d->ch, rd ? (ares_socket_t)fd : ARES_SOCKET_BAD,
-			wr ? (ares_socket_t)fd : ARES_SOCKET_BAD);
-}
-
-void rd_dns_tick(struct redial *r)
-{
-	struct rd_dns *d = r->dns;
-	if (!d || !d->queries)
-		return;
-	struct timeval tv;
-	struct timeval *tp = ares_timeout(d->ch, NULL, &tv);
-	if (tp && tp->tv_sec == 0 && tp->tv_usec == 0)
-		ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-}
-
-uint64_t rd_dns_next_ns(const struct redial *r)
-{
-	struct rd_dns *d = r->dns;
-	if (!d || !d->queries)
-		return UINT64_MAX;
-	struct timeval tv;
-	struct timeval *tp = ares_timeout(d->ch, NULL, &tv);
-	if (!tp)
-		return UINT64_MAX;
-	return r->now + (uint64_t)tp->tv_sec * 1000000000ull + (uint64_t)tp->tv_usec * 1000ull;
 }
 
 /* ---- names -------------------------------------------------------------------------------- */
@@ -246,19 +102,10 @@ static int store_answer(struct rd_dns_name *n, const struct ares_addrinfo *ai)
 	return 0;
 }
 
-static void gai_done(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+/* The lookup of n is over (status stored): its waiters are told at the next settle. */
+static void name_finished(struct rd_dns *d, struct rd_dns_name *n)
 {
-	(void)timeouts;
-	struct rd_dns_name *n = arg;
-	struct rd_dns *d = n->owner;
-	d->queries--;
 	n->querying = false;
-	n->status = status == ARES_SUCCESS ? store_answer(n, res) : map_status(status);
-	if (n->status == 0) {
-		uint64_t ttl_ns = (uint64_t)n->ttl_s * 1000000000ull;
-		n->expires_ns = rd_clock_ns() + (ttl_ns < d->cache_cap_ns ? ttl_ns : d->cache_cap_ns);
-	}
-	ares_freeaddrinfo(res);
 	if (n->refs == 0) {
 		name_free(d, n);
 		return;
@@ -271,11 +118,78 @@ static void gai_done(void *arg, int status, int timeouts, struct ares_addrinfo *
 	}
 }
 
-static void start_query(struct rd_dns *d, struct rd_dns_name *n)
+static void gai_done(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
-	n->querying = true;
-	n->query_start_ns = d->r->now;
-	d->queries++;
+	(void)timeouts;
+	struct rd_dns_name *n = arg;
+	struct rd_dns *d = n->owner;
+	d->chans[n->chan].inflight--;
+	d->inflight--;
+	n->status = status == ARES_SUCCESS ? store_answer(n, res) : map_status(status);
+	if (n->status == 0) {
+		uint64_t ttl_ns = (uint64_t)n->ttl_s * 1000000000ull;
+		n->expires_ns = rd_clock_ns() + (ttl_ns < d->cache_cap_ns ? ttl_ns : d->cache_cap_ns);
+	}
+	ares_freeaddrinfo(res);
+	if (status != ARES_ECANCELLED && status != ARES_EDESTRUCTION)
+		d->silent = status == ARES_ETIMEOUT;
+	name_finished(d, n);
+	/* Refill from inside the callback, on the channel that just made room: c-ares closes
+	 * a channel's sockets as soon as its last query ends (end_query, without STAYOPEN), so
+	 * waiting until ares_process_fd returns would close and reopen a socket whenever a
+	 * channel's answers all come in one read. c-ares allows it (its own getaddrinfo and
+	 * search start queries from their callbacks). */
+	drain(d);
+}
+
+static void fifo_push(struct rd_dns *d, struct rd_dns_name *n)
+{
+	n->queued = true;
+	n->qnext = NULL;
+	n->qprev = d->qtail;
+	if (d->qtail)
+		d->qtail->qnext = n;
+	else
+		d->qhead = n;
+	d->qtail = n;
+}
+
+static void fifo_unlink(struct rd_dns *d, struct rd_dns_name *n)
+{
+	if (n->qprev)
+		n->qprev->qnext = n->qnext;
+	else
+		d->qhead = n->qnext;
+	if (n->qnext)
+		n->qnext->qprev = n->qprev;
+	else
+		d->qtail = n->qprev;
+	n->qprev = n->qnext = NULL;
+	n->queued = false;
+}
+
+static bool pacing_ok(const struct rd_dns *d)
+{
+	uint32_t sum = 0;
+	for (uint32_t i = 0; i < RD_DNS_CHANNELS; i++) {
+		if (d->chans[i].inflight > RD_DNS_PER_CHAN)
+			return false;
+		sum += d->chans[i].inflight;
+	}
+	return sum == d->inflight && (!d->qhead) == (!d->qtail);
+}
+
+/* Sends n's queries on the channel with the fewest names in flight (there is room). */
+static void send_query(struct rd_dns *d, struct rd_dns_name *n)
+{
+	uint32_t best = 0;
+	for (uint32_t i = 1; i < RD_DNS_CHANNELS; i++)
+		if (d->chans[i].inflight < d->chans[best].inflight)
+			best = i;
+	assert(d->chans[best].inflight < RD_DNS_PER_CHAN);
+	n->chan = (uint8_t)best;
+	d->chans[best].inflight++;
+	d->inflight++;
 	struct ares_addrinfo_hints hints;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -283,7 +197,58 @@ static void start_query(struct rd_dns *d, struct rd_dns_name *n)
 	/* We order the addresses ourselves (RFC 8305); c-ares' RFC 6724 sort would connect a
 	 * UDP socket per address to learn source addresses. */
 	hints.ai_flags = ARES_AI_NOSORT;
-	ares_getaddrinfo(d->ch, n->name, NULL, &hints, gai_done, n); /* may answer at once */
+	/* May answer at once (/etc/hosts, a failure): gai_done then gives the room back. */
+	ares_getaddrinfo(d->chans[best].ch, n->name, NULL, &hints, gai_done, n);
+}
+
+/* Starts queued names, oldest first, while there is room: when a lookup is asked for, and
+ * when answers or timeouts make room. A query may answer at once (from /etc/hosts, or a
+ * failure) and call back into drain(): that nested call returns, and this loop, which sees
+ * the room, goes on; so the stack stays flat however many names answer at once. Nothing
+ * starts while the channels are cancelled or destroyed: a query started from a cancelled
+ * query's callback would outlive ares_cancel. */
+static void drain(struct rd_dns *d)
+{
+	if (d->draining || d->stopping)
+		return;
+	d->draining = true;
+	/* A server that has stopped answering would hold the FIFO to RD_DNS_INFLIGHT names per
+	 * timeout: 5000 names at the default 2 s would wait minutes for their DNS_TIMEOUT. So
+	 * once the last lookup to end timed out, a name that has already waited a whole
+	 * timeout for room fails now as if its query had timed out too. A server that answers,
+	 * however slowly, never fails a name that was not sent. */
+	while (d->silent && d->qhead &&
+	       d->r->now >= d->qhead->query_start_ns + d->r->cfg.dns_timeout_ns) {
+		struct rd_dns_name *n = d->qhead;
+		fifo_unlink(d, n);
+		n->status = REDIAL_E_DNS_TIMEOUT;
+		name_finished(d, n);
+	}
+	while (d->qhead && d->inflight < RD_DNS_INFLIGHT) {
+		struct rd_dns_name *n = d->qhead;
+		fifo_unlink(d, n);
+		send_query(d, n);
+	}
+	d->draining = false;
+	assert(pacing_ok(d) && (!d->qhead || d->inflight == RD_DNS_INFLIGHT));
+}
+
+static void start_query(struct rd_dns *d, struct rd_dns_name *n)
+{
+	n->querying = true;
+	n->query_start_ns = d->r->now;
+	fifo_push(d, n); /* behind the names asked for earlier */
+	drain(d);
+}
+
+/* A name nobody waits for leaves the FIFO: its lookup would only warm the cache, and in a
+ * burst of cancelled endpoints it would hold up the names still wanted. */
+static void unqueue_unwanted(struct rd_dns *d, struct rd_dns_name *n)
+{
+	if (n->queued && n->waiters == RD_NONE) {
+		fifo_unlink(d, n);
+		n->querying = false;
+	}
 }
 
 static void waiter_unlink(struct redial *r, struct rd_endpoint *ep)
@@ -303,8 +268,11 @@ static void waiter_unlink(struct redial *r, struct rd_endpoint *ep)
 
 void rd_dns_unwait(struct redial *r, struct rd_endpoint *ep)
 {
-	if (rd_ep_name(r, ep))
-		waiter_unlink(r, ep);
+	struct rd_ep_name *en = rd_ep_name(r, ep);
+	if (!en)
+		return;
+	waiter_unlink(r, ep);
+	unqueue_unwanted(r->dns, en->n);
 }
 
 /* Copies the name's answer into the endpoint, with its port. */
@@ -355,17 +323,19 @@ int rd_dns_lookup(struct redial *r, struct rd_endpoint *ep)
 	return 0;
 }
 
-void rd_dns_settle(struct redial *r, rd_dns_done_fn done)
+bool rd_dns_settle(struct redial *r, struct rd_dns_result *ret_result)
 {
 	struct rd_dns *d = r->dns;
 	if (!d)
-		return;
+		return false;
 	struct rd_dns_name *n;
 	while ((n = d->done)) {
-		d->done = n->done_next;
-		n->on_done = false;
-		while (n->waiters != RD_NONE) {
-			struct rd_endpoint *ep = &r->eps[n->waiters];
+		/* The name stays at the head (on_done, so never freed) until its last waiter is
+		 * told: policy runs between two calls and may detach endpoints from it. A name
+		 * asked for again in between (querying) keeps its waiters for that answer. */
+		while (!n->querying && n->waiters != RD_NONE) {
+			uint32_t idx = n->waiters;
+			struct rd_endpoint *ep = &r->eps[idx];
 			waiter_unlink(r, ep);
 			if (n->status == -ECANCELED)
 				continue;
@@ -375,17 +345,36 @@ void rd_dns_settle(struct redial *r, rd_dns_done_fn done)
 				if (ret < 0)
 					status = -ret;
 			}
-			done(r, ep, status, n->query_start_ns);
+			ret_result->ep = idx;
+			ret_result->status = status;
+			ret_result->start_ns = n->query_start_ns;
+			return true;
 		}
+		d->done = n->done_next;
+		n->on_done = false;
 		if (n->refs == 0 && !n->querying)
 			name_free(d, n);
 	}
+	return false;
 }
 
 void rd_dns_cancel_all(struct redial *r)
 {
-	if (r->dns && r->dns->queries)
-		ares_cancel(r->dns->ch);
+	struct rd_dns *d = r->dns;
+	if (!d)
+		return;
+	/* The queued first: the channels' cancels below make room that must stay empty. */
+	while (d->qhead) {
+		struct rd_dns_name *n = d->qhead;
+		fifo_unlink(d, n);
+		n->status = -ECANCELED;
+		name_finished(d, n);
+	}
+	d->stopping = true;
+	for (uint32_t i = 0; i < RD_DNS_CHANNELS; i++)
+		if (d->chans[i].inflight)
+			ares_cancel(d->chans[i].ch); /* each ends in gai_done, ARES_ECANCELLED */
+	d->stopping = false; /* the endpoints may be started again */
 }
 
 /* ---- endpoints ---------------------------------------------------------------------------- */
@@ -441,7 +430,9 @@ void rd_dns_detach(struct redial *r, struct rd_endpoint *ep)
 		return;
 	waiter_unlink(r, ep);
 	struct rd_dns_name *n = en->n;
-	if (--n->refs == 0 && !n->querying && !n->on_done)
+	n->refs--;
+	unqueue_unwanted(r->dns, n);
+	if (n->refs == 0 && !n->querying && !n->on_done)
 		name_free(r->dns, n);
 	rd_free(en->cyc.addrs);
 	rd_free(en);
@@ -449,6 +440,64 @@ void rd_dns_detach(struct redial *r, struct rd_endpoint *ep)
 }
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
+
+/* Frees a resolver, whole or half-built (channels not made are NULL). Pending queries end in
+ * gai_done with ARES_EDESTRUCTION, which frees the names nobody uses; the rest go here. */
+static void dns_destroy(struct rd_dns *d)
+{
+	if (!d)
+		return;
+	d->stopping = true;
+	for (uint32_t i = 0; i < RD_DNS_CHANNELS; i++)
+		if (d->chans[i].ch)
+			ares_destroy(d->chans[i].ch);
+	for (uint32_t b = 0; d->buckets && b < d->nbuckets; b++) {
+		struct rd_dns_name *n = d->buckets[b];
+		while (n) {
+			struct rd_dns_name *next = n->hnext;
+			rd_free(n->addrs);
+			rd_free(n->name);
+			rd_free(n);
+			n = next;
+		}
+	}
+	rd_free(d->buckets);
+	rd_free(d->socks);
+	rd_free(d);
+}
+
+/* One channel, with the manager's servers. -errno, with the reason in errbuf. */
+static int chan_init(struct redial *r, struct rd_dns_chan *c, char *errbuf, size_t errlen)
+{
+	struct ares_options o;
+	memset(&o, 0, sizeof(o));
+	o.sock_state_cb = rd_dns_sock_state;
+	o.sock_state_cb_data = c;
+	o.timeout = (int)(r->cfg.dns_timeout_ns / 1000000ull);
+	if (o.timeout < 1)
+		o.timeout = 1;
+	o.tries = 1;
+	/* Keep SERVFAIL and REFUSED answers: they are the errors we report by name. */
+	o.flags = ARES_FLAG_NOCHECKRESP;
+	o.socket_receive_buffer_size = RD_DNS_RCVBUF; /* see dns_state.h, "Pacing" */
+	int st = ares_init_options(&c->ch, &o,
+				   ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+					   ARES_OPT_FLAGS | ARES_OPT_SOCK_RCVBUF);
+	if (st != ARES_SUCCESS) {
+		c->ch = NULL;
+		snprintf(errbuf, errlen, "resolver setup failed: %s", ares_strerror(st));
+		return st == ARES_ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	if (r->cfg.dns_servers) {
+		st = ares_set_servers_ports_csv(c->ch, r->cfg.dns_servers);
+		if (st != ARES_SUCCESS) {
+			snprintf(errbuf, errlen, "bad DNS server list \"%s\": %s",
+				 r->cfg.dns_servers, ares_strerror(st));
+			return st == ARES_ENOMEM ? -ENOMEM : -EINVAL;
+		}
+	}
+	return 0;
+}
 
 int rd_dns_init(struct redial *r, char *errbuf, size_t errlen)
 {
@@ -466,39 +515,16 @@ int rd_dns_init(struct redial *r, char *errbuf, size_t errlen)
 	d->nbuckets = 1024;
 	d->buckets = rd_calloc(d->nbuckets, sizeof(*d->buckets));
 	if (!d->buckets) {
-		rd_free(d);
+		dns_destroy(d);
 		return -ENOMEM;
 	}
 	d->cache_cap_ns = r->cfg.dns_cache_max_ttl_ns;
-
-	struct ares_options o;
-	memset(&o, 0, sizeof(o));
-	o.sock_state_cb = sock_state;
-	o.sock_state_cb_data = d;
-	o.timeout = (int)(r->cfg.dns_timeout_ns / 1000000ull);
-	if (o.timeout < 1)
-		o.timeout = 1;
-	o.tries = 1;
-	/* Keep SERVFAIL and REFUSED answers: they are the errors we report by name. */
-	o.flags = ARES_FLAG_NOCHECKRESP;
-	int st = ares_init_options(&d->ch, &o,
-				   ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-					   ARES_OPT_FLAGS);
-	if (st != ARES_SUCCESS) {
-		snprintf(errbuf, errlen, "resolver setup failed: %s", ares_strerror(st));
-		rd_free(d->buckets);
-		rd_free(d);
-		return st == ARES_ENOMEM ? -ENOMEM : -EINVAL;
-	}
-	if (r->cfg.dns_servers) {
-		st = ares_set_servers_ports_csv(d->ch, r->cfg.dns_servers);
-		if (st != ARES_SUCCESS) {
-			snprintf(errbuf, errlen, "bad DNS server list \"%s\": %s", r->cfg.dns_servers,
-				 ares_strerror(st));
-			ares_destroy(d->ch);
-			rd_free(d->buckets);
-			rd_free(d);
-			return -EINVAL;
+	for (uint32_t i = 0; i < RD_DNS_CHANNELS; i++) {
+		d->chans[i].d = d;
+		int ret = chan_init(r, &d->chans[i], errbuf, errlen);
+		if (ret < 0) {
+			dns_destroy(d);
+			return ret;
 		}
 	}
 	r->dns = d;
@@ -507,23 +533,6 @@ int rd_dns_init(struct redial *r, char *errbuf, size_t errlen)
 
 void rd_dns_free(struct redial *r)
 {
-	struct rd_dns *d = r->dns;
-	if (!d)
-		return;
-	/* Pending queries end with ARES_EDESTRUCTION; their names are freed below. */
-	ares_destroy(d->ch);
-	for (uint32_t b = 0; b < d->nbuckets; b++) {
-		struct rd_dns_name *n = d->buckets[b];
-		while (n) {
-			struct rd_dns_name *next = n->hnext;
-			rd_free(n->addrs);
-			rd_free(n->name);
-			rd_free(n);
-			n = next;
-		}
-	}
-	rd_free(d->buckets);
-	rd_free(d->socks);
-	rd_free(d);
+	dns_destroy(r->dns);
 	r->dns = NULL;
 }

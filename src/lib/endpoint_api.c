@@ -38,10 +38,12 @@ static void finish_call(struct redial *r)
 		rd_destroy_now(r);
 }
 
-/* Adds an endpoint for an address (sa) or a name (host, port). */
+/* Adds an endpoint for an address (sa) or a name (host, port), with the transport its
+ * string's prefix (scheme) asks for. */
 static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len,
-		      const char *host, uint16_t port, const struct redial_endpoint_opts *uopts,
-		      const char *text, redial_id_t *ret_id, char *errbuf, size_t errlen)
+		      const char *host, uint16_t port, enum rd_scheme scheme,
+		      const struct redial_endpoint_opts *uopts, const char *text,
+		      redial_id_t *ret_id, char *errbuf, size_t errlen)
 {
 	struct redial_endpoint_opts o;
 	int ret = rd_opts_load(&o, uopts ? uopts : &r->defaults, errbuf, errlen);
@@ -51,6 +53,25 @@ static int add_common(struct redial *r, const struct sockaddr *sa, socklen_t len
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "endpoint options: unknown flags 0x%x",
 				 o.flags & ~REDIAL_EP_START_IDLE);
+		return -EINVAL;
+	}
+	/* "tls://" takes the TLS options of the options in use (opts, or endpoint_defaults
+	 * when opts is NULL), else the library's: verified against the system store. Never
+	 * endpoint_defaults' when opts was given, as for every other field: a default that
+	 * turns verification off or names another peer (sni) must not reach an endpoint whose
+	 * caller chose its own options. "tcp://" with TLS options is a contradiction, refused
+	 * rather than settled by quietly dropping TLS. */
+	struct redial_tls_opts tls_defaults;
+	if (scheme == RD_SCHEME_TLS && !o.tls) {
+		redial_tls_opts_init(&tls_defaults);
+		o.tls = &tls_defaults; /* copied by rd_tls_cfg_get below */
+	} else if (scheme == RD_SCHEME_TCP && o.tls) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen,
+				 "\"tcp://\" asks for plain TCP, but %s set TLS: drop the prefix, "
+				 "or add with options without tls",
+				 uopts ? "the endpoint options (opts->tls)"
+				       : "the config's endpoint_defaults");
 		return -EINVAL;
 	}
 	if (rd_ep_free_slot(r) == RD_NONE) {
@@ -132,14 +153,15 @@ int redial_endpoint_add(redial_t *r, const char *endpoint, const struct redial_e
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct rd_name name;
-	ret = rd_endpoint_parse_any(endpoint, &ss, &len, &name, errbuf, errlen);
+	enum rd_scheme scheme;
+	ret = rd_endpoint_parse_any(endpoint, &ss, &len, &name, &scheme, errbuf, errlen);
 	if (ret == 1)
-		return add_common(r, NULL, 0, name.host, name.port, opts, endpoint, ret_id,
-				  errbuf, errlen);
+		return add_common(r, NULL, 0, name.host, name.port, scheme, opts, endpoint,
+				  ret_id, errbuf, errlen);
 	if (ret < 0)
 		return ret;
-	return add_common(r, (struct sockaddr *)&ss, len, NULL, 0, opts, endpoint, ret_id, errbuf,
-			  errlen);
+	return add_common(r, (struct sockaddr *)&ss, len, NULL, 0, scheme, opts, endpoint,
+			  ret_id, errbuf, errlen);
 }
 
 int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t len,
@@ -157,7 +179,7 @@ int redial_endpoint_add_addr(redial_t *r, const struct sockaddr *sa, socklen_t l
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	if (sin->sin_port == 0)
 		return -EINVAL;
-	return add_common(r, sa, len, NULL, 0, opts, NULL, ret_id, NULL, 0);
+	return add_common(r, sa, len, NULL, 0, RD_SCHEME_NONE, opts, NULL, ret_id, NULL, 0);
 }
 
 int redial_endpoint_start(redial_t *r, redial_id_t id)

@@ -73,11 +73,27 @@ static void arm_wake(struct redial *r)
 	}
 }
 
-/* Room for one more attempt: a free attempt slot, and the fd budget not reached (every
- * attempt in flight may turn into a connected fd). */
-static bool can_launch(const struct redial *r)
+/* Room for ep's next attempt. An endpoint that kept its last socket (rd_ep_spare) reuses
+ * that slot and its share of the budget, so it may always go: counting its own kept socket
+ * against it is how a budget full of kept sockets once stopped every endpoint for good.
+ * Any other needs a free attempt slot and the fd budget not reached (every attempt in
+ * flight may turn into a connected fd). */
+static bool can_launch(const struct redial *r, const struct rd_endpoint *ep)
 {
+	if (rd_ep_spare(ep) != RD_NONE)
+		return true;
 	return r->att_free != RD_NONE && r->fds_open + r->att_used < r->max_fds;
+}
+
+/* The ready queue's head waits for a slot or the budget. Kept sockets are a cache, never a
+ * claim: while anyone waits, they are all closed (their budget comes back as the closes
+ * complete) and no new one is kept (park_ok), so the head goes within one round of closes
+ * and the queue stays first come, first served. */
+static void launch_blocked(struct redial *r)
+{
+	r->budget_wait = true;
+	if (r->att_parked)
+		rd_attempt_drop_parked(r);
 }
 
 /* Produces every SQE of this iteration. */
@@ -85,9 +101,15 @@ static void pump(struct redial *r)
 {
 	if (!rd_attempt_pump(r) || !rd_tls_pump(r) || !rd_conn_pump(r) || !rd_embed_pump(r))
 		goto wake;
-	while (!rd_throttled(r) && !rd_tlist_empty(&r->wheel, RD_READYQ) && can_launch(r)) {
+	r->budget_wait = false;
+	while (!rd_throttled(r) && !rd_tlist_empty(&r->wheel, RD_READYQ)) {
+		struct rd_endpoint *ep = &r->eps[rd_tlist_first(&r->wheel, RD_READYQ)];
+		if (!can_launch(r, ep)) {
+			launch_blocked(r);
+			break;
+		}
 		/* Off the queue first: starting may fail the endpoint and queue it again. */
-		struct rd_endpoint *ep = &r->eps[rd_tlist_pop(&r->wheel, RD_READYQ)];
+		rd_tlist_pop(&r->wheel, RD_READYQ);
 		ep->flags &= (uint8_t)~RD_EPF_READYQ;
 		if (ep->state == REDIAL_STATE_FAILED)
 			rd_policy_recheck(r, ep); /* its recheck_permanent_ns is up */
@@ -170,7 +192,9 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 	rd_embed_run_posted(r);
 	r->now = rd_clock_ns();
 	rd_dns_tick(r);
-	rd_dns_settle(r, rd_policy_resolved);
+	struct rd_dns_result dr;
+	while (rd_dns_settle(r, &dr))
+		rd_policy_resolved(r, &dr);
 	rd_service_timers(r);
 	pump(r);
 
@@ -206,7 +230,8 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 		rd_ring_run_deferred(r);
 		r->now = rd_clock_ns();
 		unsigned got = reap_batch(r);
-		rd_dns_settle(r, rd_policy_resolved);
+		while (rd_dns_settle(r, &dr))
+			rd_policy_resolved(r, &dr);
 		delivered += rd_ev_dispatch(r);
 		if (!got || r->stop)
 			break;

@@ -158,7 +158,9 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 			rd_policy_cancel(r, ep);
 	}
 	rd_dns_cancel_all(r);
-	rd_dns_settle(r, rd_policy_resolved);
+	struct rd_dns_result dr;
+	while (rd_dns_settle(r, &dr))
+		rd_policy_resolved(r, &dr);
 	rd_late_close_run(r, r->enabled);
 	if (!r->enabled)
 		return 0; /* nothing was ever submitted */
@@ -264,6 +266,7 @@ int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)
 	s.tls_inflight = r->tls_inflight;
 	s.sockets_parked = r->att_parked;
 	s.sockets_reused = r->sockets_reused;
+	s.attempts_abandoned = r->attempts_abandoned;
 	size_t n = ret_stats->size < sizeof(s) ? ret_stats->size : sizeof(s);
 	memcpy(ret_stats, &s, n);
 	ret_stats->size = n;

@@ -81,6 +81,8 @@ struct redial {
 	uint32_t att_free;
 	uint32_t att_used;          /* slots not free: in flight, closing or parked */
 	uint32_t att_parked;        /* slots holding a socket for an endpoint's next attempt */
+	bool budget_wait;           /* the last pump left an endpoint waiting for a slot or the
+				       fd budget: no socket is kept meanwhile (loop.c) */
 	uint32_t *attq;             /* attempts with SQEs to send (want != 0), FIFO ring */
 	uint32_t attq_head, attq_len;
 
@@ -125,6 +127,7 @@ struct redial {
 	uint64_t stale_cqes;
 	uint64_t sockets_reused;
 	uint64_t events_lost;
+	uint64_t attempts_abandoned; /* attempt.c, policy.c (rd_policy_stop) */
 };
 
 /* The options ep runs with. */

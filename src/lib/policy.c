@@ -394,8 +394,10 @@ uint32_t rd_policy_streak(const struct redial *r, const struct rd_endpoint *ep)
 	return ep->streak;
 }
 
-void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status, uint64_t start_ns)
+void rd_policy_resolved(struct redial *r, const struct rd_dns_result *res)
 {
+	struct rd_endpoint *ep = &r->eps[res->ep];
+	int status = res->status;
 	struct rd_ep_name *en = rd_ep_name(r, ep);
 	if (status == 0) {
 		en->nx_since_ns = 0;
@@ -415,7 +417,7 @@ void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status, ui
 			force = REDIAL_CLASS_TRANSIENT;
 	}
 	en->cyc.next = en->cyc.naddrs = 0;
-	attempt_failed(r, ep, status, start_ns, NULL, -1, force, false);
+	attempt_failed(r, ep, status, res->start_ns, NULL, -1, force, false);
 	rd_ep_check(r, ep);
 }
 
@@ -430,6 +432,8 @@ void rd_policy_stop(struct redial *r, struct rd_endpoint *ep)
 	rd_ep_unschedule(r, ep);
 	rd_attempt_abandon_all(r, ep);
 	rd_dns_unwait(r, ep);
+	/* An attempt in its TLS handshake has not ended yet: stopping it abandons it. */
+	r->attempts_abandoned += rd_ep_tls(r, ep) && rd_ep_tls(r, ep)->hs != RD_NONE;
 	rd_tls_abandon(r, ep);
 	struct rd_ep_name *en = rd_ep_name(r, ep);
 	if (en)

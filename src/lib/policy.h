@@ -21,10 +21,10 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 /* The failure streak as the application should see it: 0 for a connection that has proven
  * stable, although the field is only cleared when it ends. */
 uint32_t rd_policy_streak(const struct redial *r, const struct rd_endpoint *ep);
-/* A resolution finished (dns.c): status 0 with the cycle's addresses filled in, or a
- * REDIAL_E_DNS_* code / errno. */
-void rd_policy_resolved(struct redial *r, struct rd_endpoint *ep, int status,
-			uint64_t start_ns);
+struct rd_dns_result;
+/* A resolution finished (dns.c, rd_dns_settle): status 0 with the cycle's addresses filled
+ * in, or a REDIAL_E_DNS_* code / errno. */
+void rd_policy_resolved(struct redial *r, const struct rd_dns_result *res);
 /* The resolver could not be asked at all (rd_launch's -errno). */
 void rd_policy_launch_failed(struct redial *r, struct rd_endpoint *ep, int err);
 

@@ -84,6 +84,16 @@ int redial_fd(redial_t *r)
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	/* Work queued before the fd existed (endpoints added, started or cancelled from
+	 * outside the loop) signalled nothing, and an application that adds its endpoints
+	 * first and asks for the fd after would wait on it for ever: a new fd starts readable.
+	 * At worst that is one redial_poll with nothing to do. */
+	uint64_t one = 1;
+	if (write(fd, &one, sizeof(one)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
 	ret = io_uring_register_eventfd(&r->ring, fd);
 	if (ret < 0) {
 		close(fd);

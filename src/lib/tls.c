@@ -12,9 +12,9 @@
  * of a few hundred bytes on a fresh socket completes at once, so the timeout guards the
  * RECV, which is what waits on the peer.
  *
- * When the handshake completes (certificate verified), the same BIO switches to the socket
- * itself, with whatever the last RECV brought beyond the handshake kept in front, and the
- * SSL goes to the endpoint: the application continues the connection with it. */
+ * When the handshake completes (certificate verified), the same BIO, a descriptor BIO for
+ * SSL_get_fd, reads the socket after what the last RECV brought beyond the handshake (a
+ * socket BIO would lose that), and the SSL goes to the endpoint, for the application. */
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -132,10 +132,11 @@ static int bio_write(BIO *b, const char *in, int inl)
 
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-	(void)b;
-	(void)num;
-	(void)ptr;
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+	(void)num; /* GET_CLOSE is 0 as well: BIO_NOCLOSE, the fd is never the BIO's to close */
+	int fd = ((const struct rd_bio *)BIO_get_data(b))->fd;
+	if (cmd == BIO_C_GET_FD && ptr) /* BIO_get_fd, which SSL_get_fd asks */
+		*(int *)ptr = fd;
+	return cmd == BIO_C_GET_FD ? fd : cmd == BIO_CTRL_FLUSH;
 }
 
 static int bio_destroy(BIO *b)
@@ -151,7 +152,8 @@ static int bio_destroy(BIO *b)
 
 static void bio_method_make(void)
 {
-	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "redial");
+	int type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR;
+	BIO_METHOD *m = BIO_meth_new(type, "redial");
 	if (m && BIO_meth_set_read(m, bio_read) && BIO_meth_set_write(m, bio_write) &&
 	    BIO_meth_set_ctrl(m, bio_ctrl) && BIO_meth_set_destroy(m, bio_destroy))
 		bio_method = m; /* process-wide, never freed */

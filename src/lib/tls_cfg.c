@@ -105,16 +105,44 @@ static int alpn_wire(const char *list, unsigned char *out, size_t cap, size_t *r
 	return o ? 0 : -1;
 }
 
+/* Why OpenSSL failed, for a person. A file it could not open is queued as a system error
+ * that carries the errno, followed by generic entries ("system lib"): the errno is the
+ * answer then (ENOENT, EACCES, EISDIR), so it is looked for first. */
+static const char *ssl_why(char *buf, size_t len)
+{
+	unsigned long e, last = 0;
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_SYSTEM_ERROR(e) && ERR_GET_REASON(e) > 0)
+			return strerror_r(ERR_GET_REASON(e), buf, len);
+		last = e;
+	}
+	return last ? ERR_reason_error_string(last) : NULL;
+}
+
 static int fail(char *errbuf, size_t errlen, const char *what, const char *arg)
 {
 	if (errbuf && errlen) {
-		unsigned long e = ERR_peek_last_error();
-		const char *why = e ? ERR_reason_error_string(e) : NULL;
+		char sys[128];
+		const char *why = ssl_why(sys, sizeof(sys));
 		snprintf(errbuf, errlen, "tls: %s%s%s%s%s", what, arg ? " " : "", arg ? arg : "",
 			 why ? ": " : "", why ? why : "");
 	}
 	ERR_clear_error();
 	return -EINVAL;
+}
+
+/* fail() for a certificate or key file: a directory given where the file belongs is named
+ * as such (OpenSSL opens it and then says only "PEM lib"). */
+static int fail_file(char *errbuf, size_t errlen, const char *what, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "tls: %s %s: %s", what, path, strerror(EISDIR));
+		ERR_clear_error();
+		return -EINVAL;
+	}
+	return fail(errbuf, errlen, what, path);
 }
 
 /* The SSL_CTX for checked options. */
@@ -147,10 +175,17 @@ static int make_ctx(const struct redial_tls_opts *o, SSL_CTX **ret, char *errbuf
 			goto out;
 		}
 	}
-	if (o->cert && (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1 ||
-			SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
-			SSL_CTX_check_private_key(ctx) != 1)) {
-		err = fail(errbuf, errlen, "cannot use client certificate", o->cert);
+	/* Each step named with its own file, so the message says which one is wrong. */
+	if (o->cert && SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
+		err = fail_file(errbuf, errlen, "cannot use client certificate", o->cert);
+		goto out;
+	}
+	if (o->cert && SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1) {
+		err = fail_file(errbuf, errlen, "cannot use client key", o->key);
+		goto out;
+	}
+	if (o->cert && SSL_CTX_check_private_key(ctx) != 1) {
+		err = fail(errbuf, errlen, "client key does not match certificate", o->cert);
 		goto out;
 	}
 	if (o->alpn) {

@@ -270,8 +270,10 @@ bool is_null(const struct tj *o, const char *key)
 	return v && v->kind == TJ_NULL;
 }
 
-/* The summary's totals must be the sums of its endpoints, and each endpoint's errors must
- * count at least its failures (disconnect errors are counted there too). */
+/* The summary's totals must be the sums of its endpoints, each endpoint's errors must count
+ * at least its failures (disconnect errors are counted there too), and the figures must add
+ * up: an endpoint's attempts (those that ended) are its connects and its failures that were
+ * not lookups; the total of attempts adds those abandoned and those in flight at the stop. */
 void check_summary_consistent(const struct tj *sum, size_t endpoints)
 {
 	const struct tj *t = tj_get(sum, "totals"), *list = tj_get(sum, "endpoints");
@@ -279,7 +281,7 @@ void check_summary_consistent(const struct tj *sum, size_t endpoints)
 	cr_assert(list && list->kind == TJ_ARR);
 	cr_assert_eq(list->n, endpoints);
 	cr_assert_eq(num(t, "endpoints"), (double)endpoints);
-	double att = 0, con = 0, fail = 0, disc = 0, gave = 0;
+	double att = 0, con = 0, fail = 0, disc = 0, gave = 0, dns = 0;
 	for (size_t i = 0; i < list->n; i++) {
 		const struct tj *e = tj_at(list, i);
 		str(e, "endpoint");
@@ -292,7 +294,9 @@ void check_summary_consistent(const struct tj *sum, size_t endpoints)
 		con += num(e, "connects");
 		fail += num(e, "failures");
 		disc += num(e, "disconnects");
-		cr_assert_eq(num(e, "attempts"), num(e, "connects") + num(e, "failures"));
+		dns += num(e, "dns_failures");
+		cr_assert_eq(num(e, "attempts"),
+			     num(e, "connects") + num(e, "failures") - num(e, "dns_failures"));
 		if (!is_null(e, "gave_up"))
 			gave++;
 		if (is_null(e, "last_error"))
@@ -308,7 +312,11 @@ void check_summary_consistent(const struct tj *sum, size_t endpoints)
 			nerr += errs->v[k].num;
 		cr_assert_geq(nerr, num(e, "failures"));
 	}
-	cr_assert_eq(num(t, "attempts"), att);
+	double stopped = num(t, "attempts_abandoned") + num(t, "attempts_at_stop");
+	cr_assert_eq(num(t, "attempts"), att + stopped);
+	cr_assert_eq(num(t, "attempts"), num(t, "connects") + num(t, "attempts_failed") + stopped);
+	cr_assert_eq(num(t, "failures"), num(t, "attempts_failed") + num(t, "dns_failures"));
+	cr_assert_eq(num(t, "dns_failures"), dns);
 	cr_assert_eq(num(t, "connects"), con);
 	cr_assert_eq(num(t, "failures"), fail);
 	cr_assert_eq(num(t, "disconnects"), disc);

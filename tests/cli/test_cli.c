@@ -93,6 +93,9 @@ Test(cli, help_and_version_go_to_stdout_with_exit_0)
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		cr_expect(strstr(r.out, flags[i]), "--help lacks %s", flags[i]);
+	/* Every exit status the code returns, the log's write error at a normal end too. */
+	cr_expect(strstr(r.out, "  1  runtime error") && strstr(r.out, "--log could not be written"),
+		  "%s", r.out);
 	result_free(&r);
 
 	a.n = 0;
@@ -950,6 +953,17 @@ Test(cli, sigterm_with_5000_endpoints_in_flight_exits_0_with_a_whole_summary_and
 	cr_expect_eq(num(states, "connecting"), 2500, "in flight at the signal: %.0f",
 		     num(states, "connecting"));
 	cr_expect_eq(num(tj_get(s, "log"), "dropped"), 0);
+	/* Issue 19: the attempts in flight at the signal are attempts too (they were counted
+	 * as 0), in the JSON and in the text summary, and the figures add up. */
+	const struct tj *tot = tj_get(s, "totals");
+	cr_expect_eq(num(tot, "attempts"), 5000);
+	cr_expect_eq(num(tot, "connects"), 2500);
+	cr_expect_eq(num(tot, "attempts_failed"), 0);
+	cr_expect_eq(num(tot, "attempts_at_stop"), 2500);
+	cr_expect_eq(num(tot, "attempts_abandoned"), 0);
+	cr_expect(strstr(r.out, "\n  attempts    5000 (2500 connected, 0 failed, 2500 in flight at "
+				"the stop)\n"),
+		  "%s", r.out);
 
 	struct records recs;
 	decode_log(log, &recs);
@@ -1206,6 +1220,95 @@ Test(cli, json_strings_are_escaped_and_read_back_by_a_strict_parser)
 }
 
 /* ---- Names ----------------------------------------------------------------------------------- */
+
+/* Issue 19: five failed lookups read "attempts 0 (0 connected, 5 failed)": a lookup is not
+ * an attempt, so it is its own figure, and attempts, failures and lookups add up. */
+Test(cli, failed_lookups_are_counted_apart_from_attempts_and_every_figure_adds_up)
+{
+	static const char *const specs[] = { "accept" };
+	struct farm *f = start_farm(specs, 1);
+	struct tu_dnsmasq dns;
+	tu_dnsmasq_start(&dns, "127.3.0.1 ok.test\n");
+	char sum[128];
+	path_in_dir(sum, sizeof(sum), "lookups.json");
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--dns-server=%s", dns.servers);
+	arg(&a, "--duration=1");
+	arg(&a, "--summary=%s", sum);
+	arg(&a, "ok.test:%u", farm_port(f, 0));
+	for (int i = 0; i < 5; i++)
+		arg(&a, "missing%d.test:%u", i, farm_port(f, 0));
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	cr_expect(strstr(r.out, "\n  attempts    1 (1 connected, 0 failed, 0 in flight at the "
+				"stop)\n"),
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "\n  lookups     5 failed "), "%s", r.out);
+	cr_expect(strstr(r.out, "\n  events      0 disconnects, 0 alerts, 5 gave up\n"), "%s",
+		  r.out);
+
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 6);
+	const struct tj *t = tj_get(s, "totals");
+	cr_expect_eq(num(t, "attempts"), 1);
+	cr_expect_eq(num(t, "connects"), 1);
+	cr_expect_eq(num(t, "failures"), 5);
+	cr_expect_eq(num(t, "attempts_failed"), 0);
+	cr_expect_eq(num(t, "dns_failures"), 5);
+	cr_expect_eq(num(t, "attempts_at_stop"), 0);
+	char name[64];
+	snprintf(name, sizeof(name), "missing3.test:%u", farm_port(f, 0));
+	const struct tj *e = endpoint_of(s, name);
+	cr_expect_eq(num(e, "attempts"), 0);
+	cr_expect_eq(num(e, "failures"), 1);
+	cr_expect_eq(num(e, "dns_failures"), 1);
+	tj_free(s);
+	result_free(&r);
+	tu_dnsmasq_stop(&dns);
+	farm_stop(f);
+}
+
+/* A name with an IPv6 address that is blackholed and an IPv4 one that accepts: the IPv6
+ * attempt goes first, the IPv4 racer after its head start connects, and the IPv6 attempt,
+ * still in flight, is abandoned. It is an attempt, in the sum and in the text. */
+Test(cli, an_attempt_abandoned_when_its_racer_connects_is_counted_in_the_attempts)
+{
+	static const char *const acc[] = { "accept" };
+	struct farm *f4 = start_farm(acc, 1);
+	char spec[64];
+	snprintf(spec, sizeof(spec), "blackhole:v6:port=%u", farm_port(f4, 0));
+	const char *const bh[] = { spec };
+	struct farm *f6 = start_farm(bh, 1);
+	struct tu_dnsmasq dns;
+	tu_dnsmasq_start(&dns, "127.0.0.1 both.test\n::1 both.test\n");
+	char sum[128];
+	path_in_dir(sum, sizeof(sum), "race.json");
+	struct args a = { .n = 0 };
+	struct result r;
+	arg(&a, "%s", bin("REDIAL_BIN"));
+	arg(&a, "--dns-server=%s", dns.servers);
+	arg(&a, "--duration=1");
+	arg(&a, "--summary=%s", sum);
+	arg(&a, "both.test:%u", farm_port(f4, 0));
+	run(&a, 30, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	struct tj *s = read_summary(sum);
+	check_summary_consistent(s, 1);
+	const struct tj *t = tj_get(s, "totals");
+	cr_expect_eq(num(t, "connects"), 1);
+	cr_expect_eq(num(t, "attempts_abandoned"), 1, "the IPv6 attempt the racer beat");
+	cr_expect_eq(num(t, "attempts"), 2);
+	cr_expect(strstr(r.out, "\n  attempts    2 (1 connected, 0 failed, 1 abandoned, 0 in flight "
+				"at the stop)\n"),
+		  "%s", r.out);
+	tj_free(s);
+	result_free(&r);
+	tu_dnsmasq_stop(&dns);
+	farm_stop(f6);
+	farm_stop(f4);
+}
 
 Test(cli, names_resolve_through_dns_server_and_a_missing_one_gives_up_as_DNS_NXDOMAIN)
 {

@@ -254,3 +254,81 @@ Test(cli_tls, usage_errors_exit_2_before_anything_starts)
 	cr_assert(strstr(r.out, "--recheck-permanent"));
 	run_free(&r);
 }
+
+/* Issue 19: a CA, certificate or key that cannot be read was reported as "system lib"; the
+ * message names the file and the OS's reason. Exit 2, nothing started. */
+Test(cli_tls, an_unreadable_ca_cert_or_key_is_named_with_the_os_error)
+{
+	struct run r;
+	run(&r, "REDIAL_BIN", "--tls-ca", "/nonexistent/ca.pem", "--duration", "1",
+	    "tls://127.0.0.1:1", NULL);
+	cr_expect_eq(r.code, 2);
+	cr_expect(strstr(r.err, "cannot load CA /nonexistent/ca.pem: No such file or directory\n"),
+		  "%s", r.err);
+	cr_expect(!strstr(r.err, "system lib"), "%s", r.err);
+	run_free(&r);
+
+	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-cert", "/nonexistent/client.pem",
+	    "--tls-key", pki->key[FARM_CERT_CLIENT], "--duration", "1", "tls://127.0.0.1:1", NULL);
+	cr_expect_eq(r.code, 2);
+	cr_expect(strstr(r.err, "cannot use client certificate /nonexistent/client.pem: No such "
+				"file or directory\n"),
+		  "%s", r.err);
+	run_free(&r);
+
+	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-cert", pki->cert[FARM_CERT_CLIENT],
+	    "--tls-key", "/nonexistent/client.key", "--duration", "1", "tls://127.0.0.1:1", NULL);
+	cr_expect_eq(r.code, 2);
+	cr_expect(strstr(r.err, "cannot use client key /nonexistent/client.key: No such file or "
+				"directory\n"),
+		  "%s", r.err);
+	run_free(&r);
+
+	/* A directory where the key file belongs (OpenSSL itself says only "PEM lib"). */
+	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-cert", pki->cert[FARM_CERT_CLIENT],
+	    "--tls-key", pki->dir, "--duration", "1", "tls://127.0.0.1:1", NULL);
+	cr_expect_eq(r.code, 2);
+	char want[FARM_PKI_PATH + 64];
+	snprintf(want, sizeof(want), "cannot use client key %s: Is a directory\n", pki->dir);
+	cr_expect(strstr(r.err, want), "%s", r.err);
+	run_free(&r);
+}
+
+/* Issue 19: --tls-* options when no endpoint runs TLS did nothing, silently. Now each is
+ * named in a warning (the run goes on); with a TLS endpoint there is none. */
+Test(cli_tls, tls_options_without_a_tls_endpoint_are_warned_about_and_the_run_goes_on)
+{
+	struct farm_target_spec specs[] = { { .kind = FARM_ACCEPT } };
+	struct farm *f;
+	cr_assert_eq(farm_start(specs, 1, &f), 0);
+	char ep[64], tls_ep[64];
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
+	snprintf(tls_ep, sizeof(tls_ep), "tls://127.0.0.1:%u", farm_port(f, 0));
+	struct run r;
+	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-sni", "example.test", "--tls-insecure",
+	    "--tls-handshake-timeout", "500", "--duration", "0.3", "--summary", "-", "-q", ep,
+	    NULL);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	static const char *const named[] = { "--tls-ca", "--tls-sni", "--tls-handshake-timeout",
+					     "--tls-insecure" };
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "redial: warning: %s has no effect: no endpoint runs TLS",
+			 named[i]);
+		cr_expect(strstr(r.err, want), "no [%s] in: %s", want, r.err);
+	}
+	cr_expect(!strstr(r.err, "--tls-alpn"), "%s", r.err);
+	cr_expect(!strstr(r.err, "NOT verified"), "nothing is verified without TLS: %s", r.err);
+	struct tj *sum = parse(r.out);
+	cr_expect_str_eq(tj_str(tj_get(endpoint(sum, ep), "state")), "connected");
+	tj_free(sum);
+	run_free(&r);
+
+	/* The same options with a TLS endpoint: no warning about them. */
+	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-sni", "example.test",
+	    "--duration", "0.3", "-q", ep, tls_ep, NULL);
+	cr_expect_eq(r.code, 0, "%s", r.err);
+	cr_expect(!strstr(r.err, "has no effect"), "%s", r.err);
+	run_free(&r);
+	farm_stop(f);
+}

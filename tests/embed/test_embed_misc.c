@@ -200,3 +200,30 @@ Test(embed, endpoints_waiting_for_an_attempt_slot_are_QUEUED)
 	em_finish(r, ids, 50, fds0);
 	farm_stop(farm);
 }
+
+/* An application that adds its endpoints first and asks for redial_fd afterwards (the
+ * order a load balancer that reads its config before it builds its event loop uses): the
+ * new fd is readable at once, and polling it connects every endpoint. Before, the adds had
+ * nothing to signal and the fd stayed quiet for ever. */
+static bool all_connected(void *arg)
+{
+	return em_count(&rec, REDIAL_EV_CONNECTED, 0) >= *(size_t *)arg;
+}
+
+Test(embed, a_redial_fd_asked_for_after_the_adds_is_readable_and_drives_them)
+{
+	redial_t *r = em_create(&cfg);
+	redial_id_t ids[20];
+	for (unsigned i = 0; i < 20; i++)
+		ids[i] = em_add(r, addr, NULL);
+	struct em_loop l;
+	em_loop_open(&l, r);
+	cr_assert(em_loop_readable(&l, 5000), "redial_fd made after 20 adds is not readable");
+	size_t want = 20;
+	cr_assert(em_loop_until(&l, all_connected, &want, REDIAL_SEC(20)),
+		  "%zu of 20 endpoints connected through the application's epoll loop",
+		  em_count(&rec, REDIAL_EV_CONNECTED, 0));
+	em_loop_close(&l);
+	close_listener();
+	em_finish(r, ids, 20, fds_before);
+}

@@ -112,44 +112,49 @@ static size_t count_lines(const char *s)
 
 #define TS "2023-11-14T22:13:21."
 #define WEIRD_TEXT "we\"ird\\\\\\x01\\x0a\\x7f\\xff"
+/* The endpoints' ids, as JSON's endpoint_id and the text form's "#ID" give them. */
+#define IA "4294967297"
+#define IB "8589934594"
+#define IC "12884901891"
+/* The text form names an endpoint by its string and its id. */
+#define TA "10.0.0.1:80#" IA
+#define TB "[::1]:8080#" IB
+#define TC WEIRD_TEXT "#" IC
 
 static const char expected_text[] =
-	TS "000000000Z INFO  endpoint_added 10.0.0.1:80\n"
-	TS "000001000Z INFO  endpoint_added [::1]:8080\n"
-	TS "001000000Z ERROR connect_failed 10.0.0.1:80 attempt=3 error=ECONNREFUSED(111) "
+	TS "000000000Z INFO  endpoint_added " TA "\n"
+	TS "000001000Z INFO  endpoint_added " TB "\n"
+	TS "001000000Z ERROR connect_failed " TA " attempt=3 error=ECONNREFUSED(111) "
 	   "class=transient duration=1.5ms backoff=400.0ms addr=10.0.0.1:80\n"
-	TS "002000000Z ERROR connect_failed [::1]:8080 attempt=1 error=ETIMEDOUT(110) "
+	TS "002000000Z ERROR connect_failed " TB " attempt=1 error=ETIMEDOUT(110) "
 	   "class=transient duration=2.00s backoff=0ns addr=[::1]:8080\n"
-	TS "003000000Z ERROR connect_failed 10.0.0.1:80 attempt=4 error=EACCES(13) "
+	TS "003000000Z ERROR connect_failed " TA " attempt=4 error=EACCES(13) "
 	   "class=permanent duration=10ns backoff=0ns\n"
-	TS "004000000Z WARN  alert 10.0.0.1:80 5 consecutive failures, last error=ECONNREFUSED(111)\n"
-	TS "005000000Z INFO  connected 10.0.0.1:80 reconnected after 6 attempts duration=1.2ms "
+	TS "004000000Z WARN  alert " TA " 5 consecutive failures, last error=ECONNREFUSED(111)\n"
+	TS "005000000Z INFO  connected " TA " reconnected after 6 attempts duration=1.2ms "
 	   "down=12.50s\n"
-	TS "006000000Z INFO  connected [::1]:8080 connected after 1 attempt duration=300.0us "
+	TS "006000000Z INFO  connected " TB " connected after 1 attempt duration=300.0us "
 	   "down=2.0ms\n"
-	TS "007000000Z WARN  disconnected 10.0.0.1:80 error=ECONNRESET(104) up=1h02m03s\n"
-	TS "008000000Z WARN  disconnected [::1]:8080 error=0 up=5.0ms\n"
-	TS "009000000Z ERROR gave_up 10.0.0.1:80 reason=max_attempts error=ECONNREFUSED(111) "
+	TS "007000000Z WARN  disconnected " TA " error=ECONNRESET(104) up=1h02m03s\n"
+	TS "008000000Z WARN  disconnected " TB " error=0 up=5.0ms\n"
+	TS "009000000Z ERROR gave_up " TA " reason=max_attempts error=ECONNREFUSED(111) "
 	   "attempts=10\n"
-	TS "010000000Z INFO  cancelled [::1]:8080\n"
-	TS "011000000Z INFO  endpoint_removed 10.0.0.1:80\n"
-	TS "012000000Z INFO  endpoint_added " WEIRD_TEXT "\n"
-	TS "013000000Z ERROR connect_failed " WEIRD_TEXT " attempt=1 error=9999 class=local "
+	TS "010000000Z INFO  cancelled " TB "\n"
+	TS "011000000Z INFO  endpoint_removed " TA "\n"
+	TS "012000000Z INFO  endpoint_added " TC "\n"
+	TS "013000000Z ERROR connect_failed " TC " attempt=1 error=9999 class=local "
 	   "duration=5ns backoff=7ns\n"
-	TS "014000000Z ERROR gave_up " WEIRD_TEXT " reason=permanent error=EACCES(13) attempts=1\n"
-	TS "014500000Z DEBUG resolved " WEIRD_TEXT " ttl=30.00s addrs=10.0.0.9:443,[2001:db8::1]:443\n"
+	TS "014000000Z ERROR gave_up " TC " reason=permanent error=EACCES(13) attempts=1\n"
+	TS "014500000Z DEBUG resolved " TC " ttl=30.00s addrs=10.0.0.9:443,[2001:db8::1]:443\n"
 	TS "015000000Z WARN  dropped - count=42\n"
-	TS "016000000Z WARN  app [::1]:8080 type=32769 len=3 payload=686901\n";
+	TS "016000000Z WARN  app " TB " type=32769 len=3 payload=686901\n";
 
 #define J(ms, mono, level, event, ep, id) \
 	"{\"ts\":\"" TS ms "Z\",\"mono_ns\":" mono ",\"level\":\"" level "\",\"event\":\"" event \
 	"\",\"endpoint\":" ep ",\"endpoint_id\":" id
 #define EA "\"10.0.0.1:80\""
-#define IA "4294967297"
 #define EB "\"[::1]:8080\""
-#define IB "8589934594"
 #define EC "\"we\\\"ird\\\\\\u0001\\n\\u007f\\u00ff\""
-#define IC "12884901891"
 
 static const char expected_json[] =
 	J("000000000", "10000000000", "INFO", "endpoint_added", EA, IA) "}\n"
@@ -227,7 +232,7 @@ Test(log_cli, filters_select_by_level_event_endpoint_and_time)
 		     NULL);
 	expect_lines((const char *[]){ "--endpoint", "10.0.0.1:80", sample, NULL }, 8, NULL);
 	expect_lines((const char *[]){ "--endpoint", IB, sample, NULL }, 6,
-		     TS "000001000Z INFO  endpoint_added [::1]:8080");
+		     TS "000001000Z INFO  endpoint_added " TB "\n");
 	expect_lines((const char *[]){ "--endpoint", "10.0.0.1:80", "--level", "error",
 				       "--event", "gave_up", sample, NULL },
 		     1, NULL);
@@ -260,19 +265,81 @@ Test(log_cli, stats_count_by_event_errno_and_endpoint)
 			 "{\"endpoint\":" EC ",\"endpoint_id\":" IC ",\"count\":4}]}\n");
 	run_free(&r);
 
+	/* The text form: one label column for every section, as wide as the longest label
+	 * present (here the escaped name with its id), and every endpoint with its id. */
 	r = run_cli((const char *[]){ "--stats", "--event", "connect_failed", sample, NULL });
 	cr_assert_eq(r.status, 0);
-	char line[128];
-	cr_expect(strstr(r.out, "records: 4 "), "%s", r.out);
-	snprintf(line, sizeof(line), "\n  %-18s %12d\n", "connect_failed", 4);
-	cr_expect(strstr(r.out, line), "%s", r.out);
-	snprintf(line, sizeof(line), "\n  %-19s %12d\n", "ECONNREFUSED(111)", 1);
-	cr_expect(strstr(r.out, line), "%s", r.out);
-	snprintf(line, sizeof(line), "\n  %-19s %12d\n", "10.0.0.1:80", 2);
-	cr_expect(strstr(r.out, line), "%s", r.out);
-	snprintf(line, sizeof(line), "\n  %-19s %12d\n", "9999", 1);
-	cr_expect(strstr(r.out, line), "%s", r.out);
+	int w = (int)strlen(TC);
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "records: 4  corrupt regions: 0  torn records: 0\n"
+		 "from: " TS "001000000Z\n"
+		 "to:   " TS "013000000Z\n"
+		 "\nby event:\n"
+		 "  %-*s %12d\n"
+		 "\nby errno (connect_failed, gave_up, disconnected):\n"
+		 "  %-*s %12d\n  %-*s %12d\n  %-*s %12d\n  %-*s %12d\n"
+		 "\nby endpoint:\n"
+		 "  %-*s %12d\n  %-*s %12d\n  %-*s %12d\n",
+		 w, "connect_failed", 4, w, "EACCES(13)", 1, w, "ETIMEDOUT(110)", 1, w,
+		 "ECONNREFUSED(111)", 1, w, "9999", 1, w, TA, 2, w, TB, 1, w, TC, 1);
+	cr_expect_str_eq(r.out, want);
 	run_free(&r);
+}
+
+/* Issue 19: two endpoints with the same address could not be told apart in the text form
+ * nor in --stats, and the --stats rows of long error names were out of line. */
+Test(log_cli, endpoints_of_one_address_are_told_apart_by_id_and_stats_rows_line_up)
+{
+	char *path = lt_path(dir, "twins.rlog");
+	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_DEBUG);
+	cr_assert_not_null(l);
+	rd_log_endpoint_added(l, LT_M, LT_A, "10.0.0.1:443", 12);
+	rd_log_endpoint_added(l, LT_M + 1, LT_B, "10.0.0.1:443", 12);
+	rd_log_connect_failed(l, LT_M + 2, LT_A, 1, REDIAL_E_TLS_CERT_NOT_YET_VALID,
+			      REDIAL_CLASS_PERMANENT, 10, 0, NULL);
+	rd_log_connect_failed(l, LT_M + 3, LT_B, 1, ECONNREFUSED, REDIAL_CLASS_TRANSIENT, 10, 0,
+			      NULL);
+	rd_log_connect_failed(l, LT_M + 4, LT_B, 2, ECONNREFUSED, REDIAL_CLASS_TRANSIENT, 10, 0,
+			      NULL);
+	rd_log_cancelled(l, LT_M + 5, 77); /* an id the file never named */
+	cr_assert_eq(redial_log_close(l), 0);
+
+	struct run r = run_cli((const char *[]){ "--event", "connect_failed,cancelled", path,
+						  NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "connect_failed 10.0.0.1:443#" IA " attempt=1 error="
+				"TLS_CERT_NOT_YET_VALID("), "%s", r.out);
+	cr_expect(strstr(r.out, "connect_failed 10.0.0.1:443#" IB " attempt=2 error=ECONNREFUSED"),
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "cancelled #77\n"), "an unnamed endpoint by its id: %s", r.out);
+	run_free(&r);
+
+	r = run_cli((const char *[]){ "--stats", path, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	char want[128];
+	snprintf(want, sizeof(want), "\n  10.0.0.1:443#%s ", IB);
+	const char *b = strstr(r.out, want);
+	cr_expect(b && strstr(b, " 2\n"), "%s", r.out);
+	snprintf(want, sizeof(want), "\n  10.0.0.1:443#%s ", IA);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	cr_expect(strstr(r.out, "\n  #77 "), "%s", r.out);
+	/* Every row (two spaces, a label, a count) ends in the same column. */
+	size_t rows = 0, width = 0;
+	for (const char *p = r.out; *p; p = strchr(p, '\n') + 1) {
+		size_t len = strcspn(p, "\n");
+		if (strncmp(p, "  ", 2) == 0) {
+			if (!rows++)
+				width = len;
+			cr_expect_eq(len, width, "row %zu out of line:\n%s", rows, r.out);
+		}
+		if (!p[len])
+			break;
+	}
+	cr_expect_eq(rows, 3 + 2 + 3, "%s", r.out); /* 3 events, 2 errnos, 3 endpoints */
+	cr_expect(strstr(r.out, "  TLS_CERT_NOT_YET_VALID(10103) "), "%s", r.out);
+	run_free(&r);
+	free(path);
 }
 
 Test(log_cli, exit_codes_say_clean_torn_usage_corrupt_and_io_error)
@@ -457,7 +524,7 @@ Test(log_cli, rotated_files_decode_alone_and_in_sequence_without_replayed_names)
 	struct run r = run_cli((const char *[]){ "--event", "connected", path, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_gt(count_lines(r.out), 0);
-	cr_expect_null(strstr(r.out, "id:"), "a name is missing:\n%s", r.out);
+	cr_expect_null(strstr(r.out, " #"), "a name is missing:\n%s", r.out);
 	run_free(&r);
 	r = run_cli((const char *[]){ path, NULL });
 	cr_expect_null(strstr(r.out, "endpoint_added"), "replays are not events:\n%s", r.out);

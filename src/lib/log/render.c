@@ -104,6 +104,18 @@ static void sb_resolved_addr(struct rd_strbuf *sb, const struct rd_log_event *ev
 		rd_sb_put(sb, "?", 1);
 }
 
+void rd_log_render_endpoint(struct rd_strbuf *sb, const char *ep, size_t ep_len, uint64_t id)
+{
+	/* The id goes last, after a '#': an endpoint string can hold any byte, '#' and
+	 * spaces included, but the id is always the digits after the last '#'. */
+	if (ep)
+		rd_sb_text_str(sb, ep, ep_len);
+	if (id)
+		rd_sb_printf(sb, "#%" PRIu64, id);
+	else if (!ep)
+		rd_sb_puts(sb, "-");
+}
+
 void rd_log_render_text(struct rd_strbuf *sb, const struct rd_log_item *it,
 			const struct rd_log_event *ev, const char *ep, size_t ep_len)
 {
@@ -115,12 +127,7 @@ void rd_log_render_text(struct rd_strbuf *sb, const struct rd_log_item *it,
 	else
 		rd_sb_printf(sb, "mono:%" PRIu64, rec->mono_ns);
 	rd_sb_printf(sb, " %-5s %s ", rd_log_level_name(rec->level), rd_log_type_name(rec->type));
-	if (ep)
-		rd_sb_text_str(sb, ep, ep_len);
-	else if (rec->id)
-		rd_sb_printf(sb, "id:%" PRIu64, rec->id);
-	else
-		rd_sb_puts(sb, "-");
+	rd_log_render_endpoint(sb, ep, ep_len, rec->id);
 
 	switch (rec->type) {
 	case REDIAL_LOG_CONNECT_FAILED:

@@ -159,3 +159,11 @@ void rd_sb_text_str(struct rd_strbuf *sb, const char *str, size_t n)
 		}
 	}
 }
+
+size_t rd_sb_columns(const char *s, size_t n)
+{
+	size_t cols = 0;
+	for (size_t i = 0; i < n; i++)
+		cols += ((unsigned char)s[i] & 0xc0) != 0x80; /* not a continuation byte */
+	return cols;
+}

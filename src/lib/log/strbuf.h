@@ -24,5 +24,9 @@ void rd_sb_json_str(struct rd_strbuf *sb, const char *s, size_t n);
 /* Appends s for a text line: control bytes, DEL, backslashes and bytes that are not valid
  * UTF-8 as \xHH, so one record is always one line. */
 void rd_sb_text_str(struct rd_strbuf *sb, const char *s, size_t n);
+/* The terminal columns of n bytes of text from the appenders above: one per character
+ * (escapes are ASCII, and only valid UTF-8 is kept; a wide character counts one). For
+ * lining text up in columns. */
+size_t rd_sb_columns(const char *s, size_t n);
 
 #endif

@@ -53,6 +53,10 @@ struct cli_result {
 	uint64_t duration_ns;
 	const char *stop_reason;    /* "duration", "SIGINT", "SIGTERM", "error" */
 	struct redial_stats totals; /* the manager's counters at the end of the run */
+	/* Attempts in flight when the run stopped: those the shutdown abandoned (its
+	 * attempts_abandoned, less the run's in totals). They never end, so no other counter
+	 * has them. */
+	uint64_t attempts_at_stop;
 	uint64_t alerts;
 	struct redial_errno_count *errs; /* pool of every endpoint's per-errno counts */
 	size_t nerrs, errs_cap;

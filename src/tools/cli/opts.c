@@ -76,7 +76,9 @@ static const char usage_text[] =
 	"\n"
 	"Exit status:\n"
 	"  0  the run ended normally: --duration passed, or SIGINT/SIGTERM\n"
-	"  1  runtime error, e.g. io_uring is unavailable (the message says what to do)\n"
+	"  1  runtime error, e.g. io_uring is unavailable (the message says what to do);\n"
+	"     also after a normal end when the --log could not be written completely (a\n"
+	"     write error, e.g. a full disk), or the --summary or stdout could not be written\n"
 	"  2  usage or input error; nothing was started\n";
 
 void cli_settings_init(struct cli_settings *s)
@@ -624,6 +626,7 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 	const char *files[64];
 	size_t nfiles = 0;
 	bool initial_set = false, max_set = false;
+	unsigned tls_given = 0; /* bit (c - O_TLS_CA) for each --tls-* option given */
 	uint64_t v;
 	int c;
 
@@ -638,6 +641,8 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 		else
 			snprintf(flag, sizeof(flag), "-%c", c);
 		li = -1;
+		if (c >= O_TLS_CA && c <= O_TLS_INSECURE)
+			tls_given |= 1u << (c - O_TLS_CA);
 		switch (c) {
 		case 'f':
 			if (nfiles == sizeof(files) / sizeof(files[0])) {
@@ -812,7 +817,19 @@ int cli_parse_args(struct cli_settings *s, int argc, char **argv)
 			return CLI_EXIT_USAGE;
 	if (!check_endpoints(s))
 		return CLI_EXIT_USAGE;
-	if (s->tls.flags & REDIAL_TLS_INSECURE)
+	/* A --tls-* option with no TLS endpoint does nothing: most likely --tls or a tls://
+	 * was forgotten, which the user should hear of rather than find out from the peer. */
+	bool any_tls = false;
+	for (size_t i = 0; i < s->neps && !any_tls; i++)
+		any_tls = cli_endpoint_tls(s, &s->eps[i]) != NULL;
+	for (const struct option *o = longopts; s->neps && !any_tls && o->name; o++)
+		if (o->val >= O_TLS_CA && o->val <= O_TLS_INSECURE &&
+		    (tls_given & 1u << (o->val - O_TLS_CA)))
+			fprintf(stderr,
+				"redial: warning: --%s has no effect: no endpoint runs TLS (give "
+				"--tls, or write an endpoint as tls://HOST:PORT)\n",
+				o->name);
+	if (any_tls && (s->tls.flags & REDIAL_TLS_INSECURE))
 		fprintf(stderr, "redial: WARNING: --tls-insecure: TLS peers are NOT verified; any "
 				"certificate is accepted\n");
 	if (s->neps == 0) {

@@ -499,6 +499,13 @@ int cli_run(struct cli_settings *s, int sigfd, const struct cli_run_hooks *hooks
 	if (res->shutdown_ret < 0)
 		fprintf(stderr, "redial: shutdown: %s (operations still in flight after %.1f s)\n",
 			strerror(-res->shutdown_ret), (double)SHUTDOWN_NS / 1e9);
+	/* Nothing ran between the snapshot and the shutdown, which abandons every attempt in
+	 * flight before it reaps anything: what it abandoned is exactly what the stop cut off.
+	 * (Its deadline passing changes nothing here: the count is taken when it cancels.) */
+	struct redial_stats after = { .size = sizeof(after) };
+	uint64_t before = res->totals.attempts_abandoned;
+	if (redial_stats_get(r, &after) == 0 && after.attempts_abandoned >= before)
+		res->attempts_at_stop = after.attempts_abandoned - before;
 	redial_destroy(r);
 	if (log) {
 		res->have_log = true;

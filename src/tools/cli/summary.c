@@ -58,20 +58,46 @@ static void json_cstr(FILE *out, const char *s)
 	cli_json_string(out, s, strlen(s));
 }
 
+/* The summary's figures, each counted once, so that they add up (docs/cli.md, "The summary"):
+ *   attempts = connects + attempts_failed + attempts_abandoned + attempts_at_stop
+ *   failures = attempts_failed + dns_failures
+ * An endpoint's own `attempts` are those that ended (the library's count), so the total
+ * of attempts is theirs plus the two kinds that never ended, which only the manager
+ * counts. */
 struct totals {
-	uint64_t attempts, connects, failures, disconnects, gave_up, local_errors;
+	uint64_t attempts;	   /* every attempt begun */
+	uint64_t ended;		   /* of which ended: the endpoints' attempts */
+	uint64_t connects;	   /* ended connected */
+	uint64_t attempts_failed;  /* ended failed */
+	uint64_t abandoned;	   /* stopped during the run (a Happy Eyeballs racer that lost,
+				      or one a give-up cut short) */
+	uint64_t at_stop;	   /* still in flight when the run stopped */
+	uint64_t failures;	   /* failed attempts and failed lookups */
+	uint64_t dns_failures;	   /* lookups of NAME endpoints that failed: not attempts */
+	uint64_t disconnects, gave_up, local_errors;
 	uint32_t by_state[REDIAL_STATE_COUNT];
 };
 
-/* Summed from the per-endpoint snapshot, so the totals always agree with the list. */
-static void sum(const struct cli_settings *s, struct totals *t)
+/* The endpoint's failed lookups. The library counts every failure in `failures` and only
+ * connect attempts in `attempts` (connects included), so the failures that are not failed
+ * attempts are the lookups. */
+static uint64_t ep_dns_failures(const struct redial_endpoint_stats *st)
+{
+	uint64_t failed = st->attempts - st->connects;
+	return st->failures > failed ? st->failures - failed : 0;
+}
+
+/* Summed from the per-endpoint snapshot, so the totals always agree with the list; the
+ * attempts that never ended come from the manager (cli_result). */
+static void sum(const struct cli_settings *s, const struct cli_result *res, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < s->neps; i++) {
 		const struct redial_endpoint_stats *st = &s->eps[i].st;
-		t->attempts += st->attempts;
+		t->ended += st->attempts;
 		t->connects += st->connects;
 		t->failures += st->failures;
+		t->dns_failures += ep_dns_failures(st);
 		t->disconnects += st->disconnects;
 		t->local_errors += st->local_errors;
 		if (st->gave_up != REDIAL_GAVE_UP_NONE)
@@ -79,6 +105,11 @@ static void sum(const struct cli_settings *s, struct totals *t)
 		if ((unsigned)st->state < REDIAL_STATE_COUNT)
 			t->by_state[st->state]++;
 	}
+	t->attempts_failed = t->ended - t->connects;
+	t->abandoned = res->totals.attempts_abandoned;
+	t->at_stop = res->attempts_at_stop;
+	/* The shutdown's abandons were counted after the snapshot, the run's before it. */
+	t->attempts = t->ended + t->abandoned + t->at_stop;
 }
 
 static const char *jitter_name(enum redial_jitter j)
@@ -114,15 +145,18 @@ int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_r
 	char when[64], eb[16];
 	const struct redial_endpoint_opts *o = &s->ep;
 
-	sum(s, &t);
+	sum(s, res, &t);
 	rfc3339(when, sizeof(when), res->started_realtime_ns);
 	fprintf(out,
 		"{\"duration_s\": %.3f, \"totals\": {\"endpoints\": %zu, \"attempts\": %" PRIu64
 		", \"connects\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"disconnects\": %" PRIu64
 		", \"gave_up\": %" PRIu64 ", \"alerts\": %" PRIu64 ", \"local_errors\": %" PRIu64
+		", \"attempts_failed\": %" PRIu64 ", \"attempts_abandoned\": %" PRIu64
+		", \"attempts_at_stop\": %" PRIu64 ", \"dns_failures\": %" PRIu64
 		", \"states\": {",
 		(double)res->duration_ns / 1e9, s->neps, t.attempts, t.connects, t.failures,
-		t.disconnects, t.gave_up, res->alerts, t.local_errors);
+		t.disconnects, t.gave_up, res->alerts, t.local_errors, t.attempts_failed,
+		t.abandoned, t.at_stop, t.dns_failures);
 	for (int i = 0; i < REDIAL_STATE_COUNT; i++)
 		fprintf(out, "%s\"%s\": %" PRIu32, i ? ", " : "",
 			redial_state_name((enum redial_state)i), t.by_state[i]);
@@ -169,10 +203,10 @@ int cli_summary_json(FILE *out, const struct cli_settings *s, const struct cli_r
 		json_cstr(out, e->text);
 		fprintf(out,
 			", \"state\": \"%s\", \"attempts\": %" PRIu64 ", \"connects\": %" PRIu64
-			", \"failures\": %" PRIu64 ", \"disconnects\": %" PRIu64
-			", \"last_error\": ",
+			", \"failures\": %" PRIu64 ", \"dns_failures\": %" PRIu64
+			", \"disconnects\": %" PRIu64 ", \"last_error\": ",
 			redial_state_name(st->state), st->attempts, st->connects, st->failures,
-			st->disconnects);
+			ep_dns_failures(st), st->disconnects);
 		if (st->last_error)
 			fprintf(out, "\"%s\", \"last_class\": \"%s\"",
 				cli_errno_label(st->last_error, eb, sizeof(eb)),
@@ -251,7 +285,7 @@ void cli_summary_text(FILE *out, const struct cli_settings *s, const struct cli_
 {
 	struct totals t;
 	char eb[16];
-	sum(s, &t);
+	sum(s, res, &t);
 
 	fprintf(out, "Summary: %zu endpoint%s, ran %.2f s (%s)\n", s->neps, s->neps == 1 ? "" : "s",
 		(double)res->duration_ns / 1e9,
@@ -264,14 +298,23 @@ void cli_summary_text(FILE *out, const struct cli_settings *s, const struct cli_
 		t.by_state[REDIAL_STATE_CONNECTING] + t.by_state[REDIAL_STATE_IDLE],
 		t.by_state[REDIAL_STATE_QUEUED],
 		t.by_state[REDIAL_STATE_BACKOFF], t.by_state[REDIAL_STATE_FAILED]);
-	fprintf(out,
-		"  attempts    %" PRIu64 " (%" PRIu64 " connected, %" PRIu64 " failed), %" PRIu64
-		" disconnects, %" PRIu64 " alerts, %" PRIu64 " gave up\n",
-		t.attempts, t.connects, t.failures, t.disconnects, res->alerts, t.gave_up);
+	/* Every part of the sum shown, so that it visibly adds up; abandoned only when there
+	 * were any (only names with addresses of both families race). */
+	fprintf(out, "  attempts    %" PRIu64 " (%" PRIu64 " connected, %" PRIu64 " failed, ",
+		t.attempts, t.connects, t.attempts_failed);
+	if (t.abandoned)
+		fprintf(out, "%" PRIu64 " abandoned, ", t.abandoned);
+	fprintf(out, "%" PRIu64 " in flight at the stop)\n", t.at_stop);
+	if (t.dns_failures)
+		fprintf(out, "  lookups     %" PRIu64 " failed (names not resolved: not attempts)\n",
+			t.dns_failures);
+	fprintf(out, "  events      %" PRIu64 " disconnects, %" PRIu64 " alerts, %" PRIu64
+		     " gave up\n",
+		t.disconnects, res->alerts, t.gave_up);
 	if (t.local_errors)
 		fprintf(out,
 			"  local       %" PRIu64 " attempts held back by a local shortage "
-			"(descriptors, ports or memory)\n",
+			"(descriptors, ports or memory), not counted above\n",
 			t.local_errors);
 
 	struct redial_errno_count *errs = NULL;

@@ -89,11 +89,69 @@ static void endpoint_label(struct rd_strbuf *sb, const struct rd_u64map *names, 
 			rd_sb_json_str(sb, nm->s, nm->len);
 		else
 			rd_sb_puts(sb, "null");
-	} else if (nm) {
-		rd_sb_text_str(sb, nm->s, nm->len);
 	} else {
-		rd_sb_printf(sb, "id:%" PRIu64, id);
+		/* As the records name it, with the id that tells apart endpoints of one address. */
+		rd_log_render_endpoint(sb, nm ? nm->s : NULL, nm ? nm->len : 0, id);
 	}
+}
+
+/* One text row, "  LABEL" padded to *width columns and then the count; or, on the
+ * measuring pass (print false), only widens *width to fit the label. */
+static void text_row(struct rd_strbuf *sb, const struct rd_strbuf *label, size_t *width,
+		     bool print, uint64_t n)
+{
+	size_t w = rd_sb_columns(label->p, label->len);
+	if (!print) {
+		if (w > *width)
+			*width = w;
+		return;
+	}
+	rd_sb_puts(sb, "  ");
+	rd_sb_put(sb, label->p ? label->p : "", label->len);
+	for (; w < *width; w++)
+		rd_sb_put(sb, " ", 1);
+	rd_sb_printf(sb, " %12" PRIu64 "\n", n);
+}
+
+/* The rows of the text form, in two passes over the same labels: the first only measures
+ * them, so that one column, as wide as the longest label present, holds every section and
+ * no count is pushed out of line (a fixed width did not fit TLS_CERT_NOT_YET_VALID(10103),
+ * nor an IPv6 endpoint with its id). */
+static void text_rows(struct rd_strbuf *sb, const struct stats *st,
+		      const struct rd_u64map *names, const struct pair *errs,
+		      const struct pair *eps)
+{
+	struct rd_strbuf lab = { 0 };
+	size_t width = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		bool print = pass == 1;
+		if (print)
+			rd_sb_puts(sb, "\nby event:\n");
+		for (int i = 1; i <= EV_UNKNOWN; i++) {
+			if (!st->by_event[i])
+				continue;
+			lab.len = 0;
+			rd_sb_puts(&lab, ev_slot_name(i));
+			text_row(sb, &lab, &width, print, st->by_event[i]);
+		}
+		if (print)
+			rd_sb_puts(sb, "\nby errno (connect_failed, gave_up, disconnected):\n");
+		for (size_t i = 0; errs[i].key; i++) {
+			lab.len = 0;
+			errno_label(&lab, (int)(uint32_t)errs[i].key, false);
+			text_row(sb, &lab, &width, print, errs[i].n);
+		}
+		if (print)
+			rd_sb_puts(sb, "\nby endpoint:\n");
+		for (size_t i = 0; eps[i].key; i++) {
+			lab.len = 0;
+			endpoint_label(&lab, names, eps[i].key, false);
+			text_row(sb, &lab, &width, print, eps[i].n);
+		}
+	}
+	if (lab.oom)
+		sb->oom = true;
+	rd_sb_free(&lab);
 }
 
 int stats_print(const struct stats *st, const struct rd_u64map *names, bool json)
@@ -151,28 +209,7 @@ int stats_print(const struct stats *st, const struct rd_u64map *names, bool json
 			rd_sb_time(&sb, st->last_ts);
 			rd_sb_puts(&sb, "\n");
 		}
-		rd_sb_puts(&sb, "\nby event:\n");
-		for (int i = 1; i <= EV_UNKNOWN; i++)
-			if (st->by_event[i])
-				rd_sb_printf(&sb, "  %-18s %12" PRIu64 "\n", ev_slot_name(i), st->by_event[i]);
-		rd_sb_puts(&sb, "\nby errno (connect_failed, gave_up, disconnected):\n");
-		for (size_t i = 0; errs[i].key; i++) {
-			size_t start = sb.len;
-			rd_sb_puts(&sb, "  ");
-			errno_label(&sb, (int)(uint32_t)errs[i].key, false);
-			while (sb.len - start < 21)
-				rd_sb_puts(&sb, " ");
-			rd_sb_printf(&sb, " %12" PRIu64 "\n", errs[i].n);
-		}
-		rd_sb_puts(&sb, "\nby endpoint:\n");
-		for (size_t i = 0; eps[i].key; i++) {
-			size_t start = sb.len;
-			rd_sb_puts(&sb, "  ");
-			endpoint_label(&sb, names, eps[i].key, false);
-			while (sb.len - start < 21)
-				rd_sb_puts(&sb, " ");
-			rd_sb_printf(&sb, " %12" PRIu64 "\n", eps[i].n);
-		}
+		text_rows(&sb, st, names, errs, eps);
 	}
 	if (sb.oom) {
 		fprintf(stderr, "redial-log: out of memory\n");
