@@ -259,7 +259,9 @@ struct redial_event {
 
 /* The event callback. It may call any redial_* function on the same manager, including
  * cancel or remove of this very endpoint, and redial_destroy (which then takes effect when
- * the outermost redial_run or redial_poll returns; no callback fires after it). */
+ * the outermost redial_run or redial_poll returns; no callback fires after it), except the
+ * three that would have to wait for the loop that is calling it: redial_run, redial_poll
+ * and redial_shutdown return -EBUSY there (and from a function run by redial_post). */
 typedef void (*redial_event_fn)(redial_t *r, const struct redial_event *ev, void *user);
 
 /* ---- Configuration ------------------------------------------------------------------------ */
@@ -386,7 +388,11 @@ REDIAL_API const char *redial_strerror_create(void);
 /* Cancels every endpoint (each gets a CANCELLED event before this returns), then reaps until
  * no operation is in flight and every fd is closed, or until timeout_ns has passed.
  * Returns 0, or -ETIMEDOUT when operations were still in flight at the deadline.
- * The manager stays valid: endpoints can be added again afterwards. */
+ * The manager stays valid: endpoints can be added again afterwards.
+ * -EBUSY, and nothing done, from inside an event callback or a posted function: it cannot
+ * reap while the loop that called it is running. There, cancel the endpoints (their
+ * CANCELLED events come before the calls return), or redial_stop and call redial_shutdown
+ * once redial_run has returned, or redial_destroy (which is deferred). */
 REDIAL_API int redial_shutdown(redial_t *r, uint64_t timeout_ns);
 
 /* Shuts down (with a 5 s deadline) and frees everything. Takes NULL. From inside a callback

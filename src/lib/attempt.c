@@ -29,7 +29,8 @@
 
 #include "alloc.h"
 #include "dns.h"
-#include "manager.h"
+#include "clock.h"
+#include "ring.h"
 #include "sockerr.h"
 
 #define RD_GRID_NS 1000000ull   /* the timer grid: the wheel's tick */
@@ -163,7 +164,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	/* rd_reserve_sqes made room for the whole chain: none of these gets can fail. */
 	if (wait) {
 		a->wait_ts = rd_ts(start);
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_timeout(sqe, &a->wait_ts, 0,
 				      IORING_TIMEOUT_ABS | IORING_TIMEOUT_ETIME_SUCCESS);
 		prep_attempt_sqe(sqe, RD_OP_TIMEOUT, a, idx, IOSQE_IO_LINK);
@@ -173,42 +174,40 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		 * (else the kernel answers ECONNABORTED); one that timed out is still sending
 		 * its SYN. connect(AF_UNSPEC) clears both, at once and without a packet. */
 		static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_connect(sqe, (int)idx, &unspec, sizeof(unspec));
 		prep_attempt_sqe(sqe, RD_OP_UNCONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
 	} else if (r->fd_install) {
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_socket_direct(sqe, family, SOCK_STREAM | SOCK_NONBLOCK, 0, idx, 0);
 		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, IOSQE_IO_LINK);
 	}
 	if (r->fd_install) {
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, rd_addr_len(&a->addr));
 		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
 		prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, IOSQE_IO_LINK);
 		if (r->sockerr_cmd) {
 			/* The connect's check (see settle) in the chain: one system call less
 			 * for every connection. */
-			sqe = io_uring_get_sqe(&r->ring);
+			sqe = rd_get_sqe(r);
 			rd_prep_socket_error(sqe, (int)idx, &a->so_error);
 			prep_attempt_sqe(sqe, RD_OP_SOCKERR, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_LINK);
 		}
 		/* Hard link: the slot is closed even if the install fails (EMFILE). */
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_rw(IORING_OP_FIXED_FD_INSTALL_VALUE, sqe, (int)idx, NULL, 0, 0);
 		prep_attempt_sqe(sqe, RD_OP_INSTALL, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_close_direct(sqe, idx);
 		prep_attempt_sqe(sqe, RD_OP_CLOSE_CHAIN, a, idx, 0);
 	} else {
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_socket(sqe, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0);
 		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, 0);
 	}
-	r->inflight += a->pending;
-	r->sqes += a->pending;
 	if (racer) {
 		rd_ep_name(r, ep)->cyc.racer = idx;
 	} else {
@@ -429,14 +428,12 @@ bool rd_attempt_pump(struct redial *r)
 		if (a->want & RD_AW_CONNECT) {
 			if (!rd_reserve_sqes(r, 2))
 				return false;
-			sqe = io_uring_get_sqe(&r->ring);
+			sqe = rd_get_sqe(r);
 			io_uring_prep_connect(sqe, a->raw_fd, &a->addr.sa, rd_addr_len(&a->addr));
 			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK);
-			sqe = io_uring_get_sqe(&r->ring);
+			sqe = rd_get_sqe(r);
 			io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
 			prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, 0);
-			r->inflight += 2;
-			r->sqes += 2;
 			a->want &= (uint8_t)~RD_AW_CONNECT;
 		}
 		a->queued = 0;

@@ -10,7 +10,6 @@
 #include <sys/resource.h>
 
 #include "alloc.h"
-#include "endpoint.h"
 
 #define RD_CFG_KNOWN_FLAGS (REDIAL_CFG_NO_DEFER_TASKRUN | REDIAL_CFG_NO_FD_INSTALL)
 

@@ -11,6 +11,10 @@
 
 #include "redial.h"
 
+/* An endpoint id names its slot with 24 bits (endpoint.h): the most a table can hold. */
+#define RD_ID_SLOT_BITS 24
+#define RD_MAX_ENDPOINTS (1u << RD_ID_SLOT_BITS)
+
 /* The options an endpoint runs with, shared by every endpoint with the same values and
  * reference counted (optstab.h): a table of 100k endpoints usually holds one of these. */
 struct rd_opts {

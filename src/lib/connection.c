@@ -6,10 +6,11 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "embed.h"
-#include "manager.h"
-#include "sockerr.h"
 #include <unistd.h>
+
+#include "fdbudget.h"
+#include "ring.h"
+#include "sockerr.h"
 
 /* Every function here runs on a connected endpoint, or on one whose connection ops drain:
  * it has its cold record (policy.c made it before the connection was taken). */
@@ -60,9 +61,7 @@ void rd_conn_unwatch_now(struct redial *r, struct rd_endpoint *ep)
 	/* GETEVENTS runs the deferred completion of the cancelled poll, which drops the poll's
 	 * reference to the file. Both CQEs are reaped later, as usual. -EBUSY/-EAGAIN leave
 	 * the SQE in the ring for the next submit. */
-	int ret = io_uring_submit_and_get_events(&r->ring);
-	r->submits++;
-	(void)ret;
+	(void)rd_ring_submit_now(r);
 }
 
 void rd_conn_close_now(struct redial *r, struct rd_endpoint *ep)
@@ -70,7 +69,7 @@ void rd_conn_close_now(struct redial *r, struct rd_endpoint *ep)
 	rd_conn_unwatch_now(r, ep);
 	struct rd_ep_cold *c = conn_of(r, ep);
 	close(c->fd);
-	r->fds_open--;
+	rd_fds_closed(r, 1);
 	c->fd = -1;
 	c->conn_seq = (c->conn_seq + 1) & 0xffffffu;
 }
@@ -79,7 +78,6 @@ int rd_conn_hand_to_event(struct redial *r, struct rd_endpoint *ep)
 {
 	struct rd_ep_cold *c = conn_of(r, ep);
 	int fd = c->fd;
-	rd_late_close(r, fd);
 	c->fd = -1;
 	c->conn_seq = (c->conn_seq + 1) & 0xffffffu;
 	return fd;

@@ -19,9 +19,9 @@ void rd_conn_watch(struct redial *r, struct rd_endpoint *ep);
 void rd_conn_unwatch_now(struct redial *r, struct rd_endpoint *ep);
 /* Unwatches and closes the connected fd before returning: the peer sees the close. */
 void rd_conn_close_now(struct redial *r, struct rd_endpoint *ep);
-/* Lets go of the connected fd without closing it yet: the watch has fired, and the fd goes
- * out in a DISCONNECTED event; it is closed at the start of the next run (embed.c). Returns
- * the fd. */
+/* Lets go of the connected fd without closing it: the watch has fired, and the fd goes out
+ * in a DISCONNECTED event; the caller hands it to late.c, which closes it at the next run
+ * (it stays in the budget until then). Returns the fd. */
 int rd_conn_hand_to_event(struct redial *r, struct rd_endpoint *ep);
 
 /* Sends the queued connection ops. False when the SQ filled up first. */

@@ -10,8 +10,11 @@
 
 #include "alloc.h"
 #include "dns.h"
+#include "dns_ring.h"
 #include "dns_state.h"
-#include "manager.h"
+#include "clock.h"
+#include "endpoint.h"
+#include "ring.h"
 
 static void drain(struct rd_dns *d);
 

@@ -88,21 +88,12 @@ struct rd_dns_result {
 	uint64_t start_ns;    /* when the lookup was asked for */
 };
 
-/* Loop hooks: run timeouts that are due, hand finished queries to their waiters, send the
- * POLL_ADD/POLL_REMOVE the sockets need, handle a poll CQE, and the next timeout. */
-void rd_dns_tick(struct redial *r);
 /* The next result of a finished lookup: true with *ret_result filled, false (nothing
  * written) when none is left. The loop calls it until false at a safe point, outside
  * c-ares, and hands each result to policy; policy may run anything between two calls
  * (a cancelled waiter is simply not reported). Waiters of a cancelled lookup
  * (rd_dns_cancel_all) get no result. */
 bool rd_dns_settle(struct redial *r, struct rd_dns_result *ret_result);
-bool rd_dns_pump(struct redial *r, bool stopping);
-/* c-ares' socket-state callback (dns_ring.c): a socket opened, changed interest, or is about
- * to close (0, 0). data is the socket's channel, a struct rd_dns_chan. */
-void rd_dns_sock_state(void *data, int fd, int readable, int writable);
-void rd_dns_cqe(struct redial *r, bool remove, uint32_t seq, uint32_t fd, int res);
-uint64_t rd_dns_next_ns(const struct redial *r);
 /* Cancels every query (waiters get no answer; used by shutdown). */
 void rd_dns_cancel_all(struct redial *r);
 

@@ -6,10 +6,14 @@
 #include <poll.h>
 #include <string.h>
 
+#include "dns_ring.h"
+
 #include "alloc.h"
-#include "dns.h"
+#include "clock.h"
 #include "dns_state.h"
-#include "manager.h"
+#include "endpoint.h"
+#include "ring.h"
+#include "ud.h"
 
 static struct rd_dns_sock *sock_find(struct rd_dns *d, int fd)
 {

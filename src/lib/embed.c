@@ -1,5 +1,5 @@
 /* embed.c — living inside an application's loop: owner thread, readiness fd, wake-up, posted
- * work, and the late close of fds handed out in DISCONNECTED events.
+ * work.
  *
  * Why redial_fd can go quiet without this file's care: the fd is an eventfd registered
  * with the ring, and under IORING_SETUP_DEFER_TASKRUN the kernel signals it only when its
@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "manager.h"
-#include "tls.h"
+#include "clock.h"
+#include "ring.h"
 
 struct rd_post {
 	struct rd_post *next;
@@ -46,8 +46,6 @@ void rd_embed_free(struct redial *r)
 {
 	if (r->wake_fd < 0)
 		return; /* never initialised */
-	rd_late_close_run(r, false);
-	rd_free(r->late_fds);
 	struct rd_post *p = r->post_head;
 	while (p) {
 		struct rd_post *next = p->next;
@@ -219,41 +217,4 @@ int redial_timeout_ms(redial_t *r)
 	    (r->enabled && io_uring_cq_ready(&r->ring)))
 		return 0;
 	return -1;
-}
-
-void rd_late_close(struct redial *r, int fd)
-{
-	if (r->nlate == r->late_cap) {
-		uint32_t cap = r->late_cap ? 2 * r->late_cap : 64;
-		int *v = rd_realloc(r->late_fds, cap * sizeof(*v));
-		if (!v) {
-			/* No memory to wait with: close it now rather than leak it. */
-			close(fd);
-			r->fds_open--;
-			return;
-		}
-		r->late_fds = v;
-		r->late_cap = cap;
-	}
-	r->late_fds[r->nlate++] = fd;
-}
-
-void rd_late_close_run(struct redial *r, bool via_ring)
-{
-	rd_tls_late_run(r); /* their SSLs first: nothing reads the fds after this */
-	for (uint32_t i = 0; i < r->nlate; i++) {
-		/* A churning manager closes one fd per connection: as SQEs they go with the
-		 * submission the run makes anyway, instead of a system call each. They are
-		 * ahead of any SOCKET this run sends, so the fd budget below still holds when
-		 * the kernel runs them. */
-		struct io_uring_sqe *sqe = via_ring && r->enabled ? rd_get_sqe(r) : NULL;
-		if (sqe) {
-			io_uring_prep_close(sqe, r->late_fds[i]);
-			sqe->user_data = rd_ud(RD_OP_CLOSE_LATE, 0, 0);
-		} else {
-			close(r->late_fds[i]);
-		}
-		r->fds_open--;
-	}
-	r->nlate = 0;
 }

@@ -1,6 +1,5 @@
 /* embed.h — what living inside an application's loop takes: the owner-thread rule, the
- * readiness fd kept truthful, the wake-up and the post queue other threads use, and the
- * late close of fds whose DISCONNECTED the application has just been told about. */
+ * readiness fd kept truthful, and the wake-up and the post queue other threads use. */
 #ifndef RD_EMBED_H
 #define RD_EMBED_H
 
@@ -32,11 +31,5 @@ void rd_embed_cqe(struct redial *r, uint32_t gen, int res);
 /* Runs the functions other threads posted, in order. */
 void rd_embed_run_posted(struct redial *r);
 
-/* Closes an fd at the start of the next run (it was handed to the application in a
- * DISCONNECTED event). */
-void rd_late_close(struct redial *r, int fd);
-/* Closes every fd waiting for that: with CLOSE SQEs, sent with the run's next submission,
- * when via_ring (the loop is running), else now. */
-void rd_late_close_run(struct redial *r, bool via_ring);
 
 #endif

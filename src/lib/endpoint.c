@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "manager.h"
 
 /* The wheel tick an endpoint waits on the wheel for: its due time less the pre-arm horizon
  * (it then goes to the ready queue, and into the kernel as the head of its chain). */

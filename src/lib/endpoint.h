@@ -11,16 +11,16 @@
 #include "config.h"
 #include "ep_cold.h"
 #include "errtab.h"
+#include "manager_state.h"
 #include "optstab.h"
 #include "redial.h"
 #include "sockaddr.h"
 #include "wheel.h"
 
 #define RD_NONE UINT32_MAX
-/* An id is generation << 32 | manager serial << 24 | slot (redial.h). */
-#define RD_ID_SLOT_BITS 24
+/* An id is generation << 32 | manager serial << 24 | slot (redial.h); RD_ID_SLOT_BITS and
+ * RD_MAX_ENDPOINTS are in config.h, which checks max_endpoints against them. */
 #define RD_ID_SLOT_MASK ((1u << RD_ID_SLOT_BITS) - 1)
-#define RD_MAX_ENDPOINTS (1u << RD_ID_SLOT_BITS)
 /* The endpoints due (or nearly) whose chain is not submitted yet: a list on the wheel's
  * links (wheel.h), and the one rd_service_timers collects expired timers on. */
 #define RD_READYQ RD_TL_USER(0)
@@ -117,6 +117,37 @@ static inline void rd_ep_set_spare(struct rd_endpoint *ep, uint32_t idx)
 {
 	ep->att = idx;
 	ep->flags |= RD_EPF_SPARE;
+}
+
+/* The options ep runs with. */
+static inline const struct rd_opts *rd_ep_opts(const struct redial *r,
+					      const struct rd_endpoint *ep)
+{
+	return rd_optstab_at(&r->opts, ep->opts);
+}
+
+/* ep's cold record (ep_cold.h), NULL while it has none; and what lives there. */
+static inline struct rd_ep_cold *rd_ep_cold(const struct redial *r,
+					    const struct rd_endpoint *ep)
+{
+	return rd_cold_at(&r->cold, ep->cold);
+}
+static inline struct rd_ep_name *rd_ep_name(const struct redial *r,
+					    const struct rd_endpoint *ep)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	return c ? c->name : 0;
+}
+static inline struct rd_tls_ep *rd_ep_tls(const struct redial *r, const struct rd_endpoint *ep)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	return c ? c->tls : 0;
+}
+/* The connected fd, -1 when not CONNECTED. */
+static inline int rd_ep_fd(const struct redial *r, const struct rd_endpoint *ep)
+{
+	struct rd_ep_cold *c = rd_ep_cold(r, ep);
+	return c ? c->fd : -1;
 }
 
 /* The table's slots and their free list. */

@@ -10,9 +10,15 @@
 #include "dns.h"
 #include "embed.h"
 #include "log/log.h"
+#include "clock.h"
+#include "fdbudget.h"
+#include "late.h"
 #include "manager.h"
+#include "ring.h"
 #include "policy.h"
 #include "tls.h"
+#include "tls_cfg.h"
+#include "tls_conn.h"
 
 /* The endpoint an id names, for a call from the owner thread; NULL with *ret set otherwise. */
 static struct rd_endpoint *lookup(struct redial *r, redial_id_t id, int *ret)
@@ -256,7 +262,7 @@ int redial_endpoint_release(redial_t *r, redial_id_t id, unsigned flags, int *re
 	rd_conn_unwatch_now(r, ep);
 	c->fd = -1;
 	c->conn_seq = (c->conn_seq + 1) & 0xffffffu;
-	r->fds_open--;
+	rd_fds_closed(r, 1);
 	r->now = rd_clock_ns();
 	ep->streak = 0;
 	ep->level = 0;

@@ -6,7 +6,8 @@
 
 #include "alloc.h"
 #include "log/log.h"
-#include "manager.h"
+#include "clock.h"
+#include "endpoint.h"
 
 int rd_events_init(struct redial *r, uint32_t cap)
 {

@@ -4,7 +4,7 @@
 
 #include "attempt.h"
 #include "dns.h"
-#include "manager.h"
+#include "endpoint.h"
 
 #define RD_MIN_ADDR_TIMEOUT_NS REDIAL_MSEC(10) /* floor of one address's deadline share */
 

@@ -1,10 +1,17 @@
-/* loop.c — the run loop, and the calls an application drives it with.
+/* loop.c — one turn of the run loop (rd_loop_once) and the flush before control goes back
+ * to the application (rd_loop_flush). The calls that run it (redial_run, redial_poll,
+ * redial_fd) are in manager.c.
  *
- * The shape of one loop iteration (rd_loop_once):
+ * The shape of one turn:
  *   1. advance the timer wheel: endpoints whose attempt is near move to the ready queue;
- *   2. pump: every SQE is produced here and nowhere else, from four queues (attempt work,
- *      connection ops, the ready queue of new chains, the wake timer), so that a full SQ
- *      simply leaves work queued in user space for the next pass;
+ *   2. pump: the SQEs of the turn are produced from the queues of work (attempt work,
+ *      TLS handshakes, connection ops, the wake-fd watch, the ready queue of new chains,
+ *      the resolver's sockets, the wake timer), so that a full SQ simply leaves work queued
+ *      in user space for the next pass. Only two things submit outside the pump, because
+ *      the application's call must see the kernel act before it returns: a connection's
+ *      watch taken back before its fd is closed (connection.c) and a TLS handshake's cancel
+ *      (tls.c), both through rd_ring_submit_now. Every SQE comes from rd_get_sqe (ring.c),
+ *      which counts it;
  *   3. one io_uring_enter submits the batch and waits;
  *   4. reap CQEs in batches, turning them into state changes and queued events;
  *   5. dispatch the queued events to the application, outside the reap loop.
@@ -17,10 +24,13 @@
 #include "attempt.h"
 #include "connection.h"
 #include "dns.h"
+#include "dns_ring.h"
 #include "embed.h"
 #include "events.h"
 #include "launch.h"
-#include "manager.h"
+#include "clock.h"
+#include "fdbudget.h"
+#include "ring.h"
 #include "policy.h"
 #include "tls.h"
 
@@ -73,18 +83,6 @@ static void arm_wake(struct redial *r)
 	}
 }
 
-/* Room for ep's next attempt. An endpoint that kept its last socket (rd_ep_spare) reuses
- * that slot and its share of the budget, so it may always go: counting its own kept socket
- * against it is how a budget full of kept sockets once stopped every endpoint for good.
- * Any other needs a free attempt slot and the fd budget not reached (every attempt in
- * flight may turn into a connected fd). */
-static bool can_launch(const struct redial *r, const struct rd_endpoint *ep)
-{
-	if (rd_ep_spare(ep) != RD_NONE)
-		return true;
-	return r->att_free != RD_NONE && r->fds_open + r->att_used < r->max_fds;
-}
-
 /* The ready queue's head waits for a slot or the budget. Kept sockets are a cache, never a
  * claim: while anyone waits, they are all closed (their budget comes back as the closes
  * complete) and no new one is kept (park_ok), so the head goes within one round of closes
@@ -104,7 +102,7 @@ static void pump(struct redial *r)
 	r->budget_wait = false;
 	while (!rd_throttled(r) && !rd_tlist_empty(&r->wheel, RD_READYQ)) {
 		struct rd_endpoint *ep = &r->eps[rd_tlist_first(&r->wheel, RD_READYQ)];
-		if (!can_launch(r, ep)) {
+		if (!rd_budget_allows(r, ep)) {
 			launch_blocked(r);
 			break;
 		}

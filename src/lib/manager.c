@@ -1,17 +1,28 @@
-/* manager.c — a manager's lifetime (create, shutdown, destroy) and its counters. */
-#include "manager.h"
-
+/* manager.c — a manager's lifetime (create, shutdown, destroy), the calls that run it
+ * (redial_run, redial_poll, redial_fd) and its counters. It sits above every other file of
+ * the engine: it makes and frees what they work on, and a run may end by freeing the
+ * manager (redial_destroy from a callback), so nothing below calls into it. */
 #include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "attempt.h"
+#include "clock.h"
 #include "dns.h"
 #include "embed.h"
+#include "endpoint.h"
+#include "events.h"
+#include "late.h"
 #include "loop.h"
+#include "manager.h"
 #include "policy.h"
+#include "ring.h"
 #include "tls.h"
+#include "tls_cfg.h"
+#include "tls_conn.h"
 
 #define RD_DESTROY_DEADLINE_NS REDIAL_SEC(5)
 
@@ -46,6 +57,7 @@ static void free_tables(struct redial *r)
 	rd_tls_free(r);
 	rd_optstab_free(&r->opts);
 	rd_coldtab_free(&r->cold);
+	rd_late_free(r);
 	rd_embed_free(r);
 	rd_free(r->eps);
 	rd_errtab_free(&r->errx);
@@ -161,7 +173,7 @@ int redial_shutdown(redial_t *r, uint64_t timeout_ns)
 	struct rd_dns_result dr;
 	while (rd_dns_settle(r, &dr))
 		rd_policy_resolved(r, &dr);
-	rd_late_close_run(r, r->enabled);
+	rd_late_run(r, r->enabled);
 	if (!r->enabled)
 		return 0; /* nothing was ever submitted */
 	ret = rd_ring_enable(r);
@@ -225,6 +237,99 @@ void redial_destroy(redial_t *r)
 		return;
 	}
 	rd_destroy_now(r);
+}
+
+int redial_run(redial_t *r, uint64_t timeout_ns)
+{
+	if (!r)
+		return -EINVAL;
+	int ret = rd_owner_check(r, true);
+	if (ret < 0)
+		return ret;
+	if (r->in_run || r->in_dispatch)
+		return -EBUSY;
+	ret = rd_ring_enable(r);
+	if (ret < 0)
+		return ret;
+	r->in_run = true;
+	/* The fds of the DISCONNECTED events the application saw last time: it has had its
+	 * chance to take them out of its epoll set. */
+	rd_late_run(r, true);
+	uint64_t start = rd_clock_ns();
+	uint64_t deadline = timeout_ns == UINT64_MAX || start + timeout_ns < start
+				    ? UINT64_MAX
+				    : start + timeout_ns;
+	int delivered = 0;
+	/* Events kept back by an earlier redial_stop come first. */
+	delivered += rd_ev_dispatch(r);
+	for (;;) {
+		uint64_t now = rd_clock_ns();
+		uint64_t wait = deadline == UINT64_MAX ? REDIAL_SEC(3600)
+			       : deadline > now       ? deadline - now
+						      : 0;
+		/* Inside one long run the application has no batch of its own between our turns:
+		 * the fds of DISCONNECTED events delivered by the previous turn (their callbacks
+		 * have returned) are closed now, or a run that lasts hours would hold every one
+		 * of them (and the fd budget with them). */
+		rd_late_run(r, true);
+		ret = rd_loop_once(r, wait);
+		if (ret < 0) {
+			r->in_run = false;
+			return ret;
+		}
+		delivered += ret;
+		if (r->stop || wait == 0 || rd_clock_ns() >= deadline)
+			break;
+	}
+	r->in_run = false;
+	if (r->destroy_pending) {
+		rd_destroy_now(r); /* redial_destroy from a callback: the manager is gone now */
+		return delivered;
+	}
+	/* A stop from another thread that arrived after this point is for the next run. */
+	atomic_store(&r->stop, false);
+	rd_loop_flush(r);
+	rd_embed_settle_fd(r);
+	return delivered;
+}
+
+int redial_poll(redial_t *r)
+{
+	return redial_run(r, 0);
+}
+
+/* An eventfd registered with the ring, made on first use. The ring fd itself would do
+ * without DEFER_TASKRUN, but with it the kernel queues completions as task work for the
+ * owning thread and wakes nobody sleeping in epoll on the ring fd; an eventfd it signals. */
+int redial_fd(redial_t *r)
+{
+	if (!r)
+		return -EINVAL;
+	int ret = rd_owner_check(r, true);
+	if (ret < 0)
+		return ret;
+	if (r->efd >= 0)
+		return r->efd;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	/* Work queued before the fd existed (endpoints added, started or cancelled from
+	 * outside the loop) signalled nothing, and an application that adds its endpoints
+	 * first and asks for the fd after would wait on it for ever: a new fd starts readable.
+	 * At worst that is one redial_poll with nothing to do. */
+	uint64_t one = 1;
+	if (write(fd, &one, sizeof(one)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = io_uring_register_eventfd(&r->ring, fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	r->efd = fd;
+	return fd;
 }
 
 int redial_stats_get(redial_t *r, struct redial_stats *ret_stats)

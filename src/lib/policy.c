@@ -14,8 +14,12 @@
 #include "events.h"
 #include "launch.h"
 #include "log/log.h"
-#include "manager.h"
+#include "clock.h"
+#include "fdbudget.h"
+#include "late.h"
 #include "tls.h"
+#include "tls_cfg.h"
+#include "tls_conn.h"
 
 #define RD_THROTTLE_MIN_NS REDIAL_MSEC(10)
 #define RD_THROTTLE_MAX_NS REDIAL_SEC(1)
@@ -233,7 +237,7 @@ static void connected(struct redial *r, struct rd_endpoint *ep, int fd, uint64_t
 	r->attempts++;
 	r->connects++;
 	if (!fd_counted)
-		r->fds_open++;
+		rd_fds_opened(r);
 	r->throttle_delay_ns = 0; /* a success: local pressure has eased */
 	rd_ep_set_state(r, ep, REDIAL_STATE_CONNECTED);
 	rd_conn_watch(r, ep);
@@ -328,8 +332,10 @@ void rd_policy_disconnected(struct redial *r, struct rd_endpoint *ep, int err, b
 		rd_tls_conn_end(r, ep, false);
 		rd_conn_close_now(r, ep);
 	} else {
-		tls = (redial_tls_t *)rd_tls_conn_end(r, ep, true);
+		struct ssl_st *ssl = rd_tls_conn_end(r, ep, true);
 		fd = rd_conn_hand_to_event(r, ep);
+		rd_late_add(r, fd, ssl);
+		tls = (redial_tls_t *)ssl;
 	}
 	struct rd_ep_cold *c = rd_ep_cold(r, ep); /* it was connected: it has one */
 	c->disconnects++;

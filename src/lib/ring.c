@@ -7,7 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "manager.h"
+#include "ring.h"
+
+#include "clock.h"
 #include "sockerr.h"
 
 /* Reads a small integer sysctl; -1 when it is absent or unreadable. */
@@ -311,6 +313,13 @@ bool rd_reserve_sqes(struct redial *r, unsigned need)
 		return true;
 	r->sq_full++;
 	return false;
+}
+
+int rd_ring_submit_now(struct redial *r)
+{
+	int ret = io_uring_submit_and_get_events(&r->ring);
+	r->submits++;
+	return ret < 0 ? ret : 0;
 }
 
 /* Runs deferred completions while IORING_SQ_TASKRUN says some wait, in at most `turns`

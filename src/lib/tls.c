@@ -26,13 +26,15 @@
 #include "alloc.h"
 #include "attempt.h"
 #include "dns.h"
-#include "manager.h"
+#include "clock.h"
+#include "fdbudget.h"
+#include "ring.h"
 #include "tls.h"
+#include "tls_cfg.h"
 
 #define RD_TLS_RX 12288 /* a RECV's room: a whole first flight, usually */
 #define RD_TLS_TX 4096  /* ClientHello, Finished, a client certificate: sent in rounds */
 
-struct ssl_ctx_st *rd_tls_cfg_ctx(const struct rd_tls_cfg *c);
 
 /* The BIO's state: a handshake's buffers, or (after the hand-over) the socket. */
 struct rd_bio {
@@ -211,7 +213,7 @@ static void hs_release(struct redial *r, uint32_t idx)
 	}
 	if (h->fd >= 0) {
 		close(h->fd);
-		r->fds_open--;
+		rd_fds_closed(r, 1);
 		h->fd = -1;
 	}
 	h->ep = RD_NONE;
@@ -247,9 +249,6 @@ void rd_tls_free(struct redial *r)
 	rd_free(r->hs);
 	r->hs = NULL;
 	r->nhs = r->hs_cap = 0;
-	rd_tls_late_run(r);
-	rd_free(r->tls_late);
-	r->tls_late = NULL;
 	ERR_clear_error();
 }
 
@@ -353,7 +352,7 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	h->want_write = e == SSL_ERROR_WANT_WRITE;
 	h->ep = rd_ep_index(r, ep);
 	h->fd = o->fd;
-	r->fds_open++;
+	rd_fds_opened(r);
 	h->start_ns = o->start_ns;
 	h->addr = o->addr;
 	h->addr_idx = o->addr_idx;
@@ -395,27 +394,23 @@ void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 	sqe->user_data = rd_ud(RD_OP_TLS_CANCEL, h->gen, idx);
 	h->pending++;
 	r->kernel_cancels++;
-	int ret = io_uring_submit_and_get_events(&r->ring);
-	r->submits++;
-	(void)ret; /* -EBUSY/-EAGAIN: the cancel stays in the SQ for the next submit */
+	int ret = rd_ring_submit_now(r); /* -EBUSY/-EAGAIN: the cancel waits in the SQ */
 	if (ret >= 0) {
 		/* Fails only when the peer ended it first (ENOTCONN): nothing left to wake. */
 		(void)shutdown(h->fd, SHUT_RDWR);
 		rd_ring_drain_deferred(r);
 		close(h->fd);
-		r->fds_open--;
+		rd_fds_closed(r, 1);
 		h->fd = -1;
 	}
 }
 
-static void prep(struct redial *r, struct io_uring_sqe *sqe, enum rd_op op,
-		 struct rd_tls_hs *h, uint32_t idx, unsigned flags)
+static void prep(struct io_uring_sqe *sqe, enum rd_op op, struct rd_tls_hs *h, uint32_t idx,
+		 unsigned flags)
 {
 	sqe->user_data = rd_ud(op, h->gen, idx);
 	sqe->flags |= (uint8_t)flags;
 	h->pending++;
-	r->inflight++;
-	r->sqes++;
 }
 
 /* One handshake's next chain. False when the SQ has no room for it. */
@@ -428,12 +423,13 @@ static bool send_chain(struct redial *r, struct rd_tls_hs *h, uint32_t idx)
 	uint64_t left = h->deadline_ns > r->now ? h->deadline_ns - r->now : 1;
 	h->lt_ts = rd_ts(left);
 	h->res_send = h->res_recv = h->res_lt = -ENOENT;
+	/* rd_reserve_sqes made room for the whole chain: none of these gets can fail. */
 	struct io_uring_sqe *sqe;
 	if (h->tx_len) {
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		/* MSG_WAITALL: a short send is retried by the kernel, not reported. */
 		io_uring_prep_send(sqe, h->fd, h->tx, h->tx_len, MSG_NOSIGNAL | MSG_WAITALL);
-		prep(r, sqe, RD_OP_TLS_SEND, h, idx, IOSQE_IO_LINK);
+		prep(sqe, RD_OP_TLS_SEND, h, idx, IOSQE_IO_LINK);
 		h->chain_send = 1;
 		h->send_len = (uint32_t)h->tx_len;
 	}
@@ -443,14 +439,14 @@ static bool send_chain(struct redial *r, struct rd_tls_hs *h, uint32_t idx)
 			h->rx_len -= h->rx_off;
 			h->rx_off = 0;
 		}
-		sqe = io_uring_get_sqe(&r->ring);
+		sqe = rd_get_sqe(r);
 		io_uring_prep_recv(sqe, h->fd, h->rx + h->rx_len, RD_TLS_RX - h->rx_len, 0);
-		prep(r, sqe, RD_OP_TLS_RECV, h, idx, IOSQE_IO_LINK);
+		prep(sqe, RD_OP_TLS_RECV, h, idx, IOSQE_IO_LINK);
 		h->chain_recv = 1;
 	}
-	sqe = io_uring_get_sqe(&r->ring);
+	sqe = rd_get_sqe(r);
 	io_uring_prep_link_timeout(sqe, &h->lt_ts, 0);
-	prep(r, sqe, RD_OP_TLS_LTIMEOUT, h, idx, 0);
+	prep(sqe, RD_OP_TLS_LTIMEOUT, h, idx, 0);
 	return true;
 }
 

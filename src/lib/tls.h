@@ -1,9 +1,8 @@
-/* tls.h — TLS after the connect: the configurations (tls_cfg.c: SSL_CTX per distinct
- * options, what a failure is called), and the handshake on the ring (tls.c: a memory BIO per
- * connection, SEND/RECV SQEs under a linked timeout, buffers from a per-manager pool), and
- * (tls_conn.c) the connection's end (its session kept for the next connect to resume) and
- * its hand-over. Like attempt.c, tls.c never decides what a handshake's outcome means: it
- * hands a struct rd_tls_outcome to policy.c. Only these three files call OpenSSL. */
+/* tls.h — the TLS handshake on the ring (tls.c: a memory BIO per connection, SEND/RECV SQEs
+ * under a linked timeout, buffers from a per-manager pool) and a TLS endpoint's state. Like
+ * attempt.c, tls.c never decides what a handshake's outcome means: it hands a struct
+ * rd_tls_outcome to policy.c. The configurations are in tls_cfg.h, a connection's end in
+ * tls_conn.h; only these three files call OpenSSL. */
 #ifndef RD_TLS_H
 #define RD_TLS_H
 
@@ -20,9 +19,7 @@ struct rd_outcome;
 struct ssl_st;
 struct ssl_session_st;
 
-/* One distinct TLS configuration: its SSL_CTX and a copy of the caller's options. Kept,
- * and shared by every endpoint with equal options, until the manager is destroyed. */
-struct rd_tls_cfg;
+struct rd_tls_cfg; /* tls_cfg.h */
 
 /* Per TLS endpoint (ep->tls), allocated when it is added. */
 struct rd_tls_ep {
@@ -48,26 +45,6 @@ struct rd_tls_outcome {
 	union rd_addr addr;
 };
 
-/* ---- tls_cfg.c ---- */
-
-/* The shared configuration for o: an existing one with equal options, else a new one.
- * -EINVAL (errbuf names the field or the file), -ENOMEM. */
-int rd_tls_cfg_get(struct redial *r, const struct redial_tls_opts *o, struct rd_tls_cfg **ret,
-		   char *errbuf, size_t errlen);
-/* The options a configuration was made from (strings owned by it). */
-const struct redial_tls_opts *rd_tls_cfg_opts(const struct rd_tls_cfg *c);
-void rd_tls_cfgs_free(struct redial *r);
-
-/* What a failed handshake is called: a REDIAL_E_TLS_* code (or errno), with the library's
- * reason in reason. rc is SSL_do_handshake's return. */
-int rd_tls_map_error(struct ssl_st *ssl, int rc, bool *ret_unnamed, char *reason, size_t len);
-/* What a connection negotiated: redial_tls_info without the peer's subject. */
-void rd_tls_negotiated(struct ssl_st *ssl, struct redial_tls_info *in);
-/* The verification results the library gives no reason for (tests reach it). */
-bool rd_tls_verify_unnamed(long verify_result);
-
-/* ---- tls.c ---- */
-
 int rd_tls_init(struct redial *r);
 /* Frees the handshakes still held (closing their sockets) and the buffer pool. */
 void rd_tls_free(struct redial *r);
@@ -91,18 +68,5 @@ bool rd_tls_pump(struct redial *r);
  * endpoint still wants to hear it. */
 bool rd_tls_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx, int res,
 		struct rd_tls_outcome *ret);
-
-/* ---- tls_conn.c ---- */
-
-/* The end of a CONNECTED endpoint's connection (before its fd is closed). by_peer: the peer
- * went away; what it sent last (a session ticket) is read without taking the application's
- * data, and the SSL is freed at the next run with the fd (the event still carries it).
- * Otherwise redial closes it: close_notify, then freed now. The session is kept for the
- * next connect either way. Returns the SSL the DISCONNECTED event carries (by_peer), or NULL. */
-struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by_peer);
-/* redial_endpoint_release: the SSL becomes the caller's; the session is kept. */
-struct ssl_st *rd_tls_conn_release(struct redial *r, struct rd_endpoint *ep);
-/* Frees the SSLs of connections whose DISCONNECTED event went out (with the late fds). */
-void rd_tls_late_run(struct redial *r);
 
 #endif

@@ -10,8 +10,8 @@
 
 #include "alloc.h"
 #include "config.h"
-#include "manager.h"
-#include "tls.h"
+#include "endpoint.h"
+#include "tls_cfg.h"
 
 struct rd_tls_cfg {
 	struct rd_tls_cfg *next;
@@ -281,7 +281,6 @@ void rd_tls_cfgs_free(struct redial *r)
 }
 
 /* SSL_CTX of a configuration, for tls.c. */
-struct ssl_ctx_st *rd_tls_cfg_ctx(const struct rd_tls_cfg *c);
 struct ssl_ctx_st *rd_tls_cfg_ctx(const struct rd_tls_cfg *c)
 {
 	return c->ctx;

@@ -1,13 +1,14 @@
 /* tls_conn.c — a TLS connection's end: the session it leaves for the next connect to resume
  * (tickets that came after the handshake are read without taking the application's data),
- * close_notify when redial closes it, the late free of an SSL whose DISCONNECTED event went
- * out, and the hand-over to the application. */
+ * close_notify when redial closes it, the quiet free of a finished one, and the hand-over to
+ * the application. */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "alloc.h"
-#include "manager.h"
+#include "endpoint.h"
 #include "tls.h"
+#include "tls_conn.h"
 
 /* Keeps the connection's session for the next connect, when it can be resumed (a TLS 1.3
  * session only once its ticket has been read). copy: the SSL goes to the application, which
@@ -31,7 +32,7 @@ static void keep_session(struct rd_tls_ep *t, SSL *ssl, bool copy)
 /* Frees a finished connection's SSL. Marked shut down first: OpenSSL otherwise takes a
  * connection freed without close_notify for a bad one and makes its session (which may be
  * the one we keep) unresumable. */
-static void ssl_free_quiet(SSL *ssl)
+void rd_tls_ssl_free(struct ssl_st *ssl)
 {
 	SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(ssl);
@@ -54,17 +55,6 @@ struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by
 		(void)SSL_peek(ssl, &b, 1);
 		ERR_clear_error();
 		keep_session(t, ssl, false);
-		if (r->ntls_late == r->tls_late_cap) {
-			uint32_t cap = r->tls_late_cap ? 2 * r->tls_late_cap : 64;
-			SSL **v = rd_realloc(r->tls_late, cap * sizeof(*v));
-			if (!v) {
-				ssl_free_quiet(ssl); /* no memory to wait with */
-				return NULL;
-			}
-			r->tls_late = (void **)v;
-			r->tls_late_cap = cap;
-		}
-		r->tls_late[r->ntls_late++] = ssl;
 		return ssl;
 	}
 	/* redial closes it: read what is there (a ticket), then close_notify. */
@@ -74,7 +64,7 @@ struct ssl_st *rd_tls_conn_end(struct redial *r, struct rd_endpoint *ep, bool by
 	ERR_clear_error();
 	keep_session(t, ssl, false);
 	(void)SSL_shutdown(ssl);
-	ssl_free_quiet(ssl);
+	rd_tls_ssl_free(ssl);
 	return NULL;
 }
 
@@ -94,11 +84,4 @@ struct ssl_st *rd_tls_conn_release(struct redial *r, struct rd_endpoint *ep)
 	ERR_clear_error();
 	keep_session(t, ssl, true);
 	return ssl;
-}
-
-void rd_tls_late_run(struct redial *r)
-{
-	for (uint32_t i = 0; i < r->ntls_late; i++)
-		ssl_free_quiet(r->tls_late[i]);
-	r->ntls_late = 0;
 }

@@ -227,3 +227,47 @@ Test(embed, a_redial_fd_asked_for_after_the_adds_is_readable_and_drives_them)
 	close_listener();
 	em_finish(r, ids, 20, fds_before);
 }
+
+/* redial_shutdown cannot reap while the loop that called it runs: from an event callback and
+ * from a posted function it says -EBUSY and does nothing (the endpoint stays connected); the
+ * same call after redial_run returned shuts down. */
+static int shutdown_ret[2] = { 1, 1 };
+
+static void shutdown_from_callback(redial_t *r, const struct redial_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->type == REDIAL_EV_CONNECTED && shutdown_ret[0] == 1)
+		shutdown_ret[0] = redial_shutdown(r, REDIAL_SEC(1));
+}
+
+static void shutdown_posted(redial_t *r, void *arg)
+{
+	(void)arg;
+	shutdown_ret[1] = redial_shutdown(r, REDIAL_SEC(1));
+}
+
+static bool both_tried(void *arg)
+{
+	(void)arg;
+	return shutdown_ret[0] != 1 && shutdown_ret[1] != 1;
+}
+
+Test(embed, redial_shutdown_from_a_callback_or_a_posted_function_is_EBUSY_and_does_nothing)
+{
+	rec.hook = shutdown_from_callback;
+	redial_t *r = em_create(&cfg);
+	redial_id_t id = em_add(r, addr, NULL);
+	cr_assert_eq(redial_post(r, shutdown_posted, NULL), 0);
+	cr_assert(em_run_until(r, both_tried, NULL, REDIAL_SEC(20)),
+		  "the callback or the posted function never ran");
+	cr_expect_eq(shutdown_ret[0], -EBUSY, "from a callback: %d", shutdown_ret[0]);
+	cr_expect_eq(shutdown_ret[1], -EBUSY, "from a posted function: %d", shutdown_ret[1]);
+	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED,
+		     "a refused shutdown changed the endpoint");
+	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, id), 0, "a refused shutdown cancelled");
+	rec.hook = NULL;
+	close_listener();
+	em_finish(r, &id, 1, fds_before);
+	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, id), 1,
+		     "the shutdown after the run did not cancel the endpoint");
+}

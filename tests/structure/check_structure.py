@@ -3,11 +3,15 @@
 
 Usage: check_structure.py LIBREDIAL.a SRC_LIB_DIR [NM]
 
-Runs nm on every object of the static library, maps each undefined rd_* / redial_* symbol to
-the object that defines it, and builds the graph "file A uses a function of file B". Fails,
-printing the cycle, when that graph has one; otherwise prints the files in dependency order
-(each file after every file it uses) on one line. Also fails, naming it, when a .c file under
-SRC_LIB_DIR (recursively) is longer than MAX_LINES lines.
+A node is a part of the library as a reader sees it: X.c with its header X.h, or a header
+with no .c of its own (manager_state.h, ud.h: a node by itself). "A depends on B" when
+ - A's object calls a function B's object defines (nm: each undefined rd_* / redial_* symbol
+   mapped to the object that defines it), or
+ - A.c or A.h includes B.h (a quoted include that resolves inside SRC_LIB_DIR), or
+ - an inline function or macro in A.h calls an rd_* function B defines.
+Fails, printing the cycle, when that graph has one; otherwise prints the parts in dependency
+order (each after every part it uses) on one line. Also fails, naming it, when a .c file
+under SRC_LIB_DIR (recursively) is longer than MAX_LINES lines.
 """
 import os
 import re
@@ -16,6 +20,67 @@ import sys
 
 MAX_LINES = 600
 PREFIXES = ("rd_", "redial_")
+INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+CALL_RE = re.compile(r"\b((?:rd|redial)_\w+)\s*\(")
+
+
+def part_of(rel):
+    """The part a file under the source dir belongs to: its path without the extension."""
+    return os.path.splitext(rel)[0]
+
+
+def inline_code(text):
+    """What of a header runs in its includers: the bodies of its inline functions (text
+    inside braces that are not a struct, union or enum body) and its macros. Comments and
+    declarations are left out, so a prototype or a mention in a comment is no call."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    out, depth, kinds, i = [], 0, [], 0
+    for line in text.splitlines():
+        if line.lstrip().startswith("#define"):
+            out.append(line)
+    for m in re.finditer(r"[{}]", text):
+        if m.group() == "{":
+            head = text[max(0, m.start() - 200):m.start()]
+            is_type = re.search(r"\b(struct|union|enum)\b[^;(){}]*$", head) is not None
+            kinds.append(is_type)
+            if depth == 0:
+                i = m.end()
+            depth += 1
+        else:
+            depth -= 1
+            is_type = kinds.pop() if kinds else True
+            if depth == 0 and not is_type:
+                out.append(text[i:m.start()])
+    return "\n".join(out)
+
+
+def include_edges(src_dir):
+    """{part: {parts its files include}} and {part: header text} for every .c and .h."""
+    edges, headers = {}, {}
+    for root, _dirs, files in os.walk(src_dir):
+        for f in files:
+            if not f.endswith((".c", ".h")):
+                continue
+            path = os.path.join(root, f)
+            rel = os.path.relpath(path, src_dir)
+            part = part_of(rel)
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+            if f.endswith(".h"):
+                headers[part] = inline_code(text)
+            deps = edges.setdefault(part, set())
+            for inc in INCLUDE_RE.findall(text):
+                for base in (root, src_dir):
+                    target = os.path.abspath(os.path.join(base, inc))
+                    if os.path.isfile(target) and \
+                            os.path.commonpath([target, os.path.abspath(src_dir)]) == \
+                            os.path.abspath(src_dir):
+                        t = part_of(os.path.relpath(target, os.path.abspath(src_dir)))
+                        if t != part:
+                            deps.add(t)
+                        break
+    return edges, headers
 
 
 def source_names(src_dir):
@@ -160,19 +225,34 @@ def main(argv):
                     print(f"FAIL: {s} is defined by both {label[owner[s]]} and {label[o]}")
                     failed = True
                 owner[s] = o
-    graph = {label[o]: set() for o in objs}
+    part = {o: part_of(label[o]) for o in objs}
+    graph = {part[o]: set() for o in objs}
     why = {}
     for o, (_d, undefined) in objs.items():
         for s in sorted(undefined):
             if s.startswith(PREFIXES) and s in owner and owner[s] != o:
-                a, b = label[o], label[owner[s]]
+                a, b = part[o], part[owner[s]]
+                if a != b:
+                    graph[a].add(b)
+                    why.setdefault((a, b), "calls " + s)
+    incs, headers = include_edges(src_dir)
+    for a, deps in incs.items():
+        graph.setdefault(a, set())
+        for b in deps:
+            graph.setdefault(b, set())
+            graph[a].add(b)
+            why.setdefault((a, b), f"includes {b}.h")
+    for a, text in headers.items():
+        for fn in sorted(set(CALL_RE.findall(text))):
+            if fn in owner and part[owner[fn]] != a:
+                b = part[owner[fn]]
                 graph[a].add(b)
-                why.setdefault((a, b), s)
+                why.setdefault((a, b), f"{a}.h calls {fn} inline")
     cycle = find_cycle(graph)
     if cycle:
         print("FAIL: the library's files depend on each other in a cycle:")
         for a, b in zip(cycle, cycle[1:]):
-            print(f"  {a} -> {b}  (uses {why[(a, b)]})")
+            print(f"  {a} -> {b}  ({why[(a, b)]})")
         for g in cyclic_groups(graph):
             print("  files in one cycle group: " + " ".join(g))
         return 1

@@ -4,7 +4,7 @@
 #include <netinet/in.h>
 
 #include "log/log_ring.h"
-#include "tls.h"
+#include "tls_cfg.h"
 
 /* ---- Addresses ------------------------------------------------------------------------------
  * connect_failed and each resolved entry carry an address the same way: u8 family, u16 port
