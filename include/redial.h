@@ -336,11 +336,13 @@ struct redial_config {
 	uint32_t cq_entries;        /* default 8 * sq_entries */
 	uint32_t iowq_max_workers;  /* cap on io-wq workers, bounded and unbounded; default 4 */
 	uint64_t prearm_ns;         /* how early a backoff wait leaves the user-space timer
-				       wheel for the kernel chain. Default 0: the wheel holds it
-				       until its 1 ms tick, and the chain's TIMEOUT covers the
-				       rest of the tick, ending on the tick grid, so that one
-				       timer expiry serves every endpoint due in it (a 50 ms
-				       horizon cost 25-40% more CPU per refused attempt) */
+				       wheel for the kernel chain, as its linked TIMEOUT head.
+				       Default 0: the wheel holds it until the first 1 ms tick at
+				       or after its due time, when the chain starts without a
+				       head; one timer expiry serves every endpoint due in the
+				       tick. A horizon makes each chain start on time even when
+				       the application polls late, at a kernel timer per attempt
+				       (a 50 ms horizon cost 25-40% more CPU per refused attempt) */
 	uint64_t seed;              /* jitter seed; 0 = from getrandom() */
 	redial_event_fn on_event;
 	void *event_user;

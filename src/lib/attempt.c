@@ -2,13 +2,19 @@
  * reading what their CQEs say once the last one is in.
  *
  * An attempt is one chain:  [TIMEOUT(wait, ETIME_SUCCESS)] -> SOCKET(direct slot i) ->
- * CONNECT(i) -> LINK_TIMEOUT(deadline) -> [SOCKERR(i)] -> FIXED_FD_INSTALL(i) =hard=>
- * CLOSE_DIRECT(i). On success the install hands us a regular fd and the close frees the
- * slot in the same chain; on failure the link breaks before them and the pump closes the
- * slot afterwards. SOCKERR reads the socket's SO_ERROR where the kernel can (sockerr.h).
- * The outcome is decided only once every CQE of the chain is in, because the kernel
- * does not order them: a deadline shows up as CONNECT -ECANCELED with LINK_TIMEOUT -ETIME,
- * in either order, and is reported as ETIMEDOUT.
+ * CONNECT(i) -> [SOCKERR(i)] -> FIXED_FD_INSTALL(i) =hard=> CLOSE_DIRECT(i). On success the
+ * install hands us a regular fd and the close frees the slot in the same chain; on failure
+ * the link breaks before them and the pump closes the slot afterwards. SOCKERR reads the
+ * socket's SO_ERROR where the kernel can (sockerr.h). The outcome is decided only once
+ * every CQE of the chain is in, because the kernel does not order them.
+ *
+ * The connect deadline is not a LINK_TIMEOUT: every attempt's deadline sits on a timer
+ * wheel of the attempt table (r->att_wheel, on the same 1 ms ticks as the endpoints'), and
+ * only an attempt whose deadline passes gets an ASYNC_CANCEL of its CONNECT, reported as
+ * ETIMEDOUT. A refused or successful attempt then touches no kernel timer at all, where a
+ * LINK_TIMEOUT armed and cancelled an hrtimer for each (on a VM, the dearest part of a
+ * refused attempt). The TIMEOUT head remains only for a pre-armed wait (prearm_ns) and a
+ * Happy Eyeballs racer's head start.
  *
  * A refused or timed-out attempt keeps its direct socket for the endpoint's next attempt
  * when that is near (RD_ST_PARKED, rd_ep_spare): Linux lets a TCP socket whose connect failed
@@ -18,11 +24,12 @@
  * refused attempt costs the kernel.
  *
  * Kernels without FIXED_FD_INSTALL take two steps: [TIMEOUT ->] SOCKET (a regular fd),
- * then CONNECT -> LINK_TIMEOUT on it, and a CLOSE of the fd when it is not kept.
+ * then CONNECT on it, and a CLOSE of the fd when it is not kept.
  */
 #include "attempt.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,14 +40,20 @@
 #include "ring.h"
 #include "sockerr.h"
 
-#define RD_GRID_NS 1000000ull   /* the timer grid: the wheel's tick */
 
 /* The first point of the manager's timer grid (t0 + k ticks) at or after ns. */
 static uint64_t rd_grid_up(const struct redial *r, uint64_t ns)
 {
 	if (ns <= r->t0)
 		return r->t0;
-	return r->t0 + (ns - r->t0 + RD_GRID_NS - 1) / RD_GRID_NS * RD_GRID_NS;
+	return r->t0 + (ns - r->t0 + RD_TICK_NS - 1) / RD_TICK_NS * RD_TICK_NS;
+}
+
+/* The wheel tick of an attempt's deadline (which is on the tick grid: never early). */
+static uint64_t deadline_tick(uint32_t idx, void *ctx)
+{
+	const struct redial *r = ctx;
+	return rd_tick_of(r, r->att[idx].deadline_ns);
 }
 
 int rd_attempts_init(struct redial *r, uint32_t n)
@@ -56,6 +69,8 @@ int rd_attempts_init(struct redial *r, uint32_t n)
 		r->att[i].next_free = i + 1 < n ? i + 1 : RD_NONE;
 	}
 	r->att_free = 0;
+	rd_wheel_init(&r->att_wheel, 0, (char *)r->att + offsetof(struct rd_attempt, link),
+		      sizeof(*r->att), deadline_tick, r);
 	return 0;
 }
 
@@ -69,6 +84,7 @@ void rd_attempts_close_all(struct redial *r)
 /* A fresh life for a slot: new generation, nothing seen. */
 static void att_reset(struct rd_attempt *a)
 {
+	assert(!rd_timer_armed(&a->link)); /* its deadline left the wheel with its CONNECT */
 	uint32_t gen = (a->gen + 1) & 0xffffffu;
 	memset(a, 0, sizeof(*a));
 	a->gen = gen;
@@ -90,6 +106,7 @@ static void att_release(struct redial *r, struct rd_attempt *a)
 {
 	assert(r->att_used > 0);
 	assert(a->stage != RD_ST_PARKED);
+	rd_wheel_del(&r->att_wheel, (uint32_t)(a - r->att));
 	a->ep = RD_NONE;
 	a->raw_fd = -1;
 	a->next_free = r->att_free;
@@ -134,7 +151,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		rd_attempt_drop_spare(r, ep);
 		spare = RD_NONE;
 	}
-	unsigned need = (wait ? 1u : 0u) + (r->fd_install ? 5u + r->sockerr_cmd : 1u);
+	unsigned need = (wait ? 1u : 0u) + (r->fd_install ? 4u + r->sockerr_cmd : 1u);
 	if ((spare == RD_NONE && r->att_free == RD_NONE) || !rd_reserve_sqes(r, need))
 		return false;
 	struct rd_attempt *a;
@@ -154,7 +171,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	a->has_wait = wait != 0;
 	a->start_ns = start;
 	a->stage = r->fd_install ? RD_ST_CHAIN : RD_ST_SOCKET;
-	a->conn_ts = rd_ts(rd_grid_up(r, start + timeout_ns));
+	a->deadline_ns = rd_grid_up(r, start + timeout_ns);
 	a->addr = *addr;
 	a->racer = racer;
 	a->addr_idx = addr_idx;
@@ -186,9 +203,6 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		sqe = rd_get_sqe(r);
 		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, rd_addr_len(&a->addr));
 		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
-		sqe = rd_get_sqe(r);
-		io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
-		prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, IOSQE_IO_LINK);
 		if (r->sockerr_cmd) {
 			/* The connect's check (see settle) in the chain: one system call less
 			 * for every connection. */
@@ -208,6 +222,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		io_uring_prep_socket(sqe, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0);
 		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, 0);
 	}
+	rd_wheel_add(&r->att_wheel, idx, rd_tick_of(r, a->deadline_ns));
 	if (racer) {
 		rd_ep_name(r, ep)->cyc.racer = idx;
 	} else {
@@ -217,10 +232,12 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 	return true;
 }
 
-/* The op a cancel should aim at: the wait while it runs, else the connect. */
+/* The op a cancel should aim at: the wait while it runs, else the connect. A deadline aims
+ * only at the connect (its wait ended long before it; one whose CQE is still to be reaped
+ * must not be cancelled into an ECANCELED outcome). */
 static enum rd_op cancel_target(const struct rd_attempt *a)
 {
-	if (a->has_wait && !(a->seen & (1u << RD_OP_TIMEOUT)))
+	if (a->has_wait && !(a->seen & (1u << RD_OP_TIMEOUT)) && (a->cancelled || !a->timed_out))
 		return RD_OP_TIMEOUT;
 	if ((a->stage == RD_ST_CHAIN || a->stage == RD_ST_CONNECT) &&
 	    !(a->seen & (1u << RD_OP_CONNECT)))
@@ -304,7 +321,7 @@ static int attempt_result(const struct rd_attempt *a, int *ret_fd)
 		return 0;
 	}
 	if (conn == -ECANCELED)
-		return a->cancelled && a->res[RD_OP_LTIMEOUT] != -ETIME ? -ECANCELED : -ETIMEDOUT;
+		return a->timed_out ? -ETIMEDOUT : -ECANCELED;
 	return conn;
 }
 
@@ -331,11 +348,20 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 
 	if (a->stage == RD_ST_SOCKET) {
 		int sock = a->res[RD_OP_SOCKET];
-		if (sock >= 0) {
+		if (sock >= 0 && (!ep || !a->timed_out)) {
 			a->raw_fd = sock;
 			a->stage = ep ? RD_ST_CONNECT : RD_ST_CLOSING;
 			att_want(r, a, ep ? RD_AW_CONNECT : RD_AW_CLOSE_RAW);
 			return false;
+		}
+		if (sock >= 0) {
+			/* The deadline passed before the socket was even made: the connect is not
+			 * sent, the attempt timed out, and its socket is closed. */
+			rd_wheel_del(&r->att_wheel, (uint32_t)(a - r->att));
+			a->raw_fd = sock;
+			a->stage = RD_ST_CONNECT;
+			a->seen |= (uint16_t)(1u << RD_OP_CONNECT);
+			a->res[RD_OP_CONNECT] = -ECANCELED;
 		}
 		/* fall through: the socket itself failed */
 	} else if (a->stage == RD_ST_CLOSING) {
@@ -394,6 +420,45 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 	return ep != NULL;
 }
 
+/* Aims a timed-out attempt's cancel at its CONNECT, or tries again on the next tick when
+ * there is no SQ room or the CONNECT is not issued yet (still behind its SOCKET). Not
+ * through the attempt queue: the chain may finish before the queue is sent, and then its
+ * outcome must reach the endpoint from the CQE that finished it, which a queued want
+ * would hold back. */
+static void deadline_cancel(struct redial *r, struct rd_attempt *a, uint32_t idx, bool retry)
+{
+	if (!cancel_target(a))
+		return;
+	struct io_uring_sqe *sqe = retry ? NULL : rd_get_sqe(r);
+	if (!sqe) {
+		a->deadline_ns = r->t0 + (rd_tick_of(r, r->now) + 1) * RD_TICK_NS;
+		rd_wheel_add(&r->att_wheel, idx, rd_tick_of(r, a->deadline_ns));
+		return;
+	}
+	io_uring_prep_cancel64(sqe, rd_ud(RD_OP_CONNECT, a->gen, idx), 0);
+	prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
+	r->kernel_cancels++;
+}
+
+void rd_attempt_deadlines(struct redial *r)
+{
+	rd_wheel_advance(&r->att_wheel, rd_tick_of(r, r->now), RD_TL_USER(0));
+	uint32_t idx;
+	while ((idx = rd_tlist_pop(&r->att_wheel, RD_TL_USER(0))) != RD_TL_NONE) {
+		struct rd_attempt *a = &r->att[idx];
+		/* Off the wheel only when its CONNECT completes (or the slot is released), so
+		 * this attempt's CONNECT is still to come or in flight. */
+		a->timed_out = 1;
+		if (!a->cancelled) /* an abandoned attempt has its own cancel under way */
+			deadline_cancel(r, a, idx, false);
+	}
+}
+
+uint64_t rd_attempt_next_tick(const struct redial *r)
+{
+	return rd_wheel_next(&r->att_wheel);
+}
+
 bool rd_attempt_pump(struct redial *r)
 {
 	while (r->attq_len) {
@@ -426,14 +491,10 @@ bool rd_attempt_pump(struct redial *r)
 			a->want &= (uint8_t)~RD_AW_CLOSE_RAW;
 		}
 		if (a->want & RD_AW_CONNECT) {
-			if (!rd_reserve_sqes(r, 2))
+			if (!(sqe = rd_get_sqe(r)))
 				return false;
-			sqe = rd_get_sqe(r);
 			io_uring_prep_connect(sqe, a->raw_fd, &a->addr.sa, rd_addr_len(&a->addr));
-			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK);
-			sqe = rd_get_sqe(r);
-			io_uring_prep_link_timeout(sqe, &a->conn_ts, IORING_TIMEOUT_ABS);
-			prep_attempt_sqe(sqe, RD_OP_LTIMEOUT, a, idx, 0);
+			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, 0);
 			a->want &= (uint8_t)~RD_AW_CONNECT;
 		}
 		a->queued = 0;
@@ -465,13 +526,17 @@ bool rd_attempt_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx,
 		/* -ENOENT: the target was not issued yet (still a link) or already done. If it
 		 * is still to come, aim again. */
 		if (res == -ENOENT || res == -EALREADY) {
-			if (cancel_target(a))
+			if (a->timed_out && !a->cancelled)
+				deadline_cancel(r, a, idx, true);
+			else if (cancel_target(a))
 				att_want(r, a, RD_AW_CANCEL);
 		}
 		return settle(r, a, ret);
 	}
 	a->seen |= (uint16_t)(1u << op);
 	a->res[op] = res;
+	if (op == RD_OP_CONNECT)
+		rd_wheel_del(&r->att_wheel, idx); /* its deadline has nothing left to stop */
 	if (op == RD_OP_TIMEOUT && a->ep != RD_NONE && res == -ETIME) {
 		/* The backoff wait is over: the endpoint is connecting now. */
 		rd_ep_set_state(r, &r->eps[a->ep], REDIAL_STATE_CONNECTING);

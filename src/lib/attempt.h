@@ -33,6 +33,7 @@ enum rd_att_want {
  * `ep` is RD_NONE once the endpoint has moved on (cancelled): the attempt then only
  * drains, closing whatever the kernel created. */
 struct rd_attempt {
+	struct rd_timer link; /* on r->att_wheel until its CONNECT completes: the deadline */
 	uint32_t ep;
 	uint32_t gen;
 	uint32_t next_free;
@@ -41,6 +42,7 @@ struct rd_attempt {
 	int32_t res[RD_OP_ATTEMPT_LAST + 1];
 	uint8_t has_wait;
 	uint8_t cancelled;    /* we asked the kernel to cancel it */
+	uint8_t timed_out;    /* its deadline passed before the CONNECT completed */
 	uint8_t stage;        /* enum rd_att_stage */
 	uint8_t want;         /* enum rd_att_want: SQEs the pump still has to send */
 	uint8_t queued;       /* on r->attq */
@@ -50,8 +52,8 @@ struct rd_attempt {
 	uint32_t addr_idx;    /* NAME endpoints: index in the cycle's address list */
 	union rd_addr addr;   /* where this attempt connects */
 	uint64_t start_ns;    /* when the connect phase began */
+	uint64_t deadline_ns; /* on the tick grid: when its connect is cancelled as timed out */
 	struct __kernel_timespec wait_ts;
-	struct __kernel_timespec conn_ts;
 };
 _Static_assert(RD_OP_ATTEMPT_LAST < 16, "rd_attempt.seen has a bit per attempt op");
 
@@ -87,6 +89,11 @@ void rd_attempt_drop_spare(struct redial *r, struct rd_endpoint *ep);
 void rd_attempt_drop_parked(struct redial *r);
 /* True while an attempt still sits in its backoff wait (its TIMEOUT has not fired). */
 bool rd_attempt_waiting(const struct redial *r, uint32_t idx);
+
+/* Cancels the connects whose deadline passed by r->now (they report ETIMEDOUT). */
+void rd_attempt_deadlines(struct redial *r);
+/* The tick of the earliest deadline, RD_WHEEL_NONE when no connect is in flight. */
+uint64_t rd_attempt_next_tick(const struct redial *r);
 
 /* Sends the queued per-attempt SQEs (cancels, closes, fallback connects). False when the
  * SQ filled up first; the rest stays queued. */

@@ -6,10 +6,16 @@
 
 #include "alloc.h"
 
-/* The wheel tick an endpoint waits on the wheel for: its due time less the pre-arm horizon
- * (it then goes to the ready queue, and into the kernel as the head of its chain). */
+/* The wheel tick an endpoint waits on the wheel for before it goes to the ready queue. */
 static uint64_t wheel_tick(const struct redial *r, uint64_t due_ns)
 {
+	/* Without a pre-arm horizon (the default) an endpoint leaves the wheel at the first
+	 * tick at or after its due time, so it is due when its chain starts and the chain
+	 * needs no TIMEOUT head of its own: one wake timer per tick serves every endpoint due
+	 * in it, where a head per chain armed (and fired) a kernel timer per attempt. With a
+	 * horizon, the chain's TIMEOUT holds the last prearm_ns of the wait in the kernel. */
+	if (!r->cfg.prearm_ns)
+		return rd_tick_of(r, due_ns + RD_TICK_NS - 1);
 	return rd_tick_of(r, due_ns - r->cfg.prearm_ns);
 }
 
@@ -216,7 +222,7 @@ void rd_ep_set_addr(struct redial *r, struct rd_endpoint *ep, const union rd_add
 
 uint64_t rd_tick_of(const struct redial *r, uint64_t ns)
 {
-	return ns <= r->t0 ? 0 : (ns - r->t0) / 1000000ull;
+	return ns <= r->t0 ? 0 : (ns - r->t0) / RD_TICK_NS;
 }
 
 void rd_readyq_push(struct redial *r, struct rd_endpoint *ep)

@@ -52,8 +52,11 @@ static void arm_wake(struct redial *r)
 	}
 	uint64_t want = UINT64_MAX;
 	uint64_t tick = rd_wheel_next(&r->wheel);
+	uint64_t deadline = rd_attempt_next_tick(r);
+	if (deadline < tick)
+		tick = deadline; /* RD_WHEEL_NONE is UINT64_MAX */
 	if (tick != RD_WHEEL_NONE)
-		want = r->t0 + tick * 1000000ull;
+		want = r->t0 + tick * RD_TICK_NS;
 	if (!rd_tlist_empty(&r->wheel, RD_READYQ) && rd_throttled(r) && r->throttle_until_ns < want)
 		want = r->throttle_until_ns;
 	uint64_t dns = rd_dns_next_ns(r);
@@ -194,6 +197,7 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 	while (rd_dns_settle(r, &dr))
 		rd_policy_resolved(r, &dr);
 	rd_service_timers(r);
+	rd_attempt_deadlines(r);
 	pump(r);
 
 	int ret;
@@ -244,6 +248,7 @@ void rd_loop_flush(struct redial *r)
 {
 	r->now = rd_clock_ns();
 	rd_service_timers(r);
+	rd_attempt_deadlines(r);
 	pump(r);
 	int ret = io_uring_submit(&r->ring);
 	if (ret > 0)

@@ -18,6 +18,8 @@
 #include "redial.h"
 #include "wheel.h"
 
+/* The timer wheel's tick, and the grid every kernel timer of an attempt ends on. */
+#define RD_TICK_NS 1000000ull
 #define RD_BATCH 256 /* CQEs reaped per batch; the event queue starts at 4 batches */
 
 struct rd_attempt;
@@ -84,6 +86,7 @@ struct redial {
 	uint32_t att_parked;        /* slots holding a socket for an endpoint's next attempt */
 	bool budget_wait;           /* the last pump left an endpoint waiting for a slot or the
 				       fd budget: no socket is kept meanwhile (loop.c) */
+	struct rd_wheel att_wheel;  /* their connect deadlines, by attempt slot (attempt.c) */
 	uint32_t *attq;             /* attempts with SQEs to send (want != 0), FIFO ring */
 	uint32_t attq_head, attq_len;
 
