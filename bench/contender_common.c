@@ -306,7 +306,10 @@ void bc_window_init(struct bc_window *w, const struct bc_opts *o)
 	w->o = o;
 	uint64_t now = bc_now();
 	w->t_open = now + (uint64_t)o->warmup_ms * 1000000u;
-	w->t_close = o->stop_after ? UINT64_MAX : w->t_open + (uint64_t)o->measure_ms * 1000000u;
+	/* --stop-after closes the window after that many attempts; a --measure-ms given with it
+	 * bounds the window all the same (a contender that stalls still ends, and says so). */
+	w->t_close = o->stop_after && !o->measure_ms ? UINT64_MAX
+						     : w->t_open + (uint64_t)o->measure_ms * 1000000u;
 }
 
 static void window_close(struct bc_window *w, uint64_t now)

@@ -61,7 +61,8 @@ struct bc_opts {
 	uint64_t stable_after_ns; /* a connection up this long resets the backoff level */
 	uint32_t max_inflight;    /* connect attempts in flight at once */
 	uint64_t seed;
-	uint64_t stop_after;      /* > 0: close the window after this many attempts (callgrind) */
+	uint64_t stop_after;      /* > 0: close the window after this many attempts (callgrind),
+				     or after measure_ms when that is not 0, whichever is first */
 	uint32_t remove_pct;      /* scale: share of the endpoints removed */
 	bool callgrind;           /* toggle callgrind instrumentation around the window */
 	bool kernel_waits;        /* redial, scale: long waits as kernel TIMEOUTs, not the wheel */

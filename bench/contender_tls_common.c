@@ -69,11 +69,17 @@ void bt_report(const struct bc_window *w, const char *impl, const char *scenario
 	       " failures=%" PRIu64 " timeouts=%" PRIu64 " local_errors=%" PRIu64
 	       " wall_ns=%" PRIu64 " user_us=%" PRIu64 " sys_us=%" PRIu64 " rss_delta=%ld"
 	       " resumed=%" PRIu64 " hist_n=%" PRIu64 " early=0 p50_ns=%" PRIu64
-	       " p99_ns=%" PRIu64 " p999_ns=%" PRIu64 "\n",
+	       " p99_ns=%" PRIu64 " p999_ns=%" PRIu64,
 	       impl, scenario, w->o->endpoints, w->attempts, w->connects, w->failures,
 	       w->timeouts, w->local_errors, w->t_closed - w->t_opened,
 	       w->cpu1.user_us - w->cpu0.user_us, w->cpu1.sys_us - w->cpu0.sys_us, rss_delta,
 	       resumed, w->hist.n, bc_hist_quantile(&w->hist, 0.50),
 	       bc_hist_quantile(&w->hist, 0.99), bc_hist_quantile(&w->hist, 0.999));
+	/* Wake-ups, and the system calls of the driver's counting run (BENCH_SYSCALL_FD, read by
+	 * bc_cpu at the window's edges) or the contender's own count: without them the counting
+	 * run of a TLS scenario has nothing to report. */
+	struct bc_cpu d = bc_cpu_sub(w->cpu1, w->cpu0);
+	bc_print_usage(&d);
+	printf("\n");
 	fflush(stdout);
 }

@@ -26,7 +26,8 @@ struct bt_opts {
  * --tls-ca FILE; the flags that do not apply are accepted and ignored). Exits 2 on error. */
 void bt_parse(int argc, char **argv, const char *impl, struct bt_opts *o);
 
-/* The RESULT line: bc_window_report's keys plus resumed=N (handshakes that resumed). */
+/* The RESULT line: bc_window_report's keys plus resumed=N (handshakes that resumed), and
+ * bc_print_usage's vcsw, ivcsw, syscalls (the counting run) and sc_sites (where counted). */
 void bt_report(const struct bc_window *w, const char *impl, const char *scenario,
 	       uint64_t resumed, long rss_delta);
 

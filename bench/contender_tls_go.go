@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,11 +28,48 @@ func addr(i uint32, port int) string {
 	return fmt.Sprintf("127.%d.%d.%d:%d", a, b, c, port)
 }
 
-func cpuUs() (uint64, uint64) {
+// cpu is contender_go.go's (contender_common.c's struct bc_cpu): CPU time, context switches
+// and, in the driver's counting run (BENCH_SYSCALL_FD: a raw_syscalls:sys_enter counter opened
+// with inherit before exec, so it sums every thread), the system calls entered.
+type cpu struct{ user, sys, vcsw, ivcsw, syscalls uint64 }
+
+var scFd = func() int {
+	v, ok := os.LookupEnv("BENCH_SYSCALL_FD")
+	if !ok {
+		return -1
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 0 {
+		return -1
+	}
+	return fd
+}()
+
+func readCPU() cpu {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return uint64(ru.Utime.Sec)*1000000 + uint64(ru.Utime.Usec),
-		uint64(ru.Stime.Sec)*1000000 + uint64(ru.Stime.Usec)
+	c := cpu{user: uint64(ru.Utime.Sec)*1000000 + uint64(ru.Utime.Usec),
+		sys:  uint64(ru.Stime.Sec)*1000000 + uint64(ru.Stime.Usec),
+		vcsw: uint64(ru.Nvcsw), ivcsw: uint64(ru.Nivcsw)}
+	if scFd >= 0 {
+		var b [8]byte
+		if n, err := syscall.Read(scFd, b[:]); err != nil || n != 8 {
+			fmt.Fprintln(os.Stderr, "bench-tls-go: read BENCH_SYSCALL_FD:", err)
+			os.Exit(1)
+		}
+		c.syscalls = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	}
+	return c
+}
+
+// usage is bc_print_usage: the counters between two readings (Go has no count of its own).
+func usage(c0, c1 cpu) string {
+	s := fmt.Sprintf(" vcsw=%d ivcsw=%d", c1.vcsw-c0.vcsw, c1.ivcsw-c0.ivcsw)
+	if scFd >= 0 {
+		s += fmt.Sprintf(" syscalls=%d", c1.syscalls-c0.syscalls)
+	}
+	return s
 }
 
 func rss() int64 {
@@ -127,13 +165,13 @@ func main() {
 	}
 
 	time.Sleep(time.Duration(*warmup) * time.Millisecond)
-	u0, s0 := cpuUs()
+	c0 := readCPU()
 	t0 := time.Now()
 	open.Store(true)
 	time.Sleep(time.Duration(*measure) * time.Millisecond)
 	open.Store(false)
 	wall := time.Since(t0)
-	u1, s1 := cpuUs()
+	c1 := readCPU()
 	done.Store(true)
 	cancel()
 	wg.Wait()
@@ -151,8 +189,8 @@ func main() {
 	}
 	fmt.Printf("RESULT impl=tls-go scenario=%s endpoints=%d attempts=%d connects=%d "+
 		"failures=%d timeouts=0 local_errors=0 wall_ns=%d user_us=%d sys_us=%d "+
-		"rss_delta=%d resumed=%d hist_n=%d early=0 p50_ns=%d p99_ns=%d p999_ns=%d\n",
+		"rss_delta=%d resumed=%d hist_n=%d early=0 p50_ns=%d p99_ns=%d p999_ns=%d%s\n",
 		*scenario, *endpoints, attempts.Load(), connects.Load(), failures.Load(),
-		wall.Nanoseconds(), u1-u0, s1-s0, rss()-rss0, resumed.Load(), len(lat),
-		q(0.5), q(0.99), q(0.999))
+		wall.Nanoseconds(), c1.user-c0.user, c1.sys-c0.sys, rss()-rss0, resumed.Load(),
+		len(lat), q(0.5), q(0.99), q(0.999), usage(c0, c1))
 }

@@ -36,6 +36,13 @@
  * shown instead (sc_sites: epoll, blocking and floor count their calls; redial its
  * io_uring_enter calls; libuv, go and the tool have none), each row saying which.
  *
+ * Errors: a contender that does no work is an error, not a row of zeros. A repetition whose
+ * result has no attempt (no connection in churn, hold and TLS) is left out of the figures; its
+ * row, a row with no result at all, a counting run that did no work or has no count, and a
+ * callgrind run with no figure are errors (bd_check_errors). Each is named on stderr and in
+ * the table and the JSON, and redial-bench exits 1 once everything is written. A contender
+ * that was not built is skipped, which is no error.
+ *
  * CPUs: with two or more CPUs the contender runs alone on one and the farm (and this
  * driver, which only waits) on another, so every contender gets the same single core and
  * the same farm; Go is told GOMAXPROCS=1 accordingly. --no-pin leaves placement to the
@@ -972,6 +979,49 @@ static void derive(const struct bd_scen *s, enum bd_impl impl, const struct resu
 	}
 }
 
+/* The row's work counter in one result: what a run that did its work cannot have done none
+ * of. Connections where connecting is the work (churn, hold, the TLS scenarios), attempts
+ * elsewhere (the storm: attempts begun by the epoll contender, the tool's totals.attempts).
+ * *what names it, for the error message. NAN when the result does not say. */
+static double work_done(const struct bd_scen *s, enum bd_impl impl, const struct result *r,
+			const char **what)
+{
+	if (!strcmp(s->name, "storm")) {
+		*what = "attempt";
+		return impl == BD_REDIAL_CLI ? rv(r, "attempts") : rv(r, "started");
+	}
+	if (!strcmp(s->name, "churn") || !strcmp(s->name, "hold") || is_tls(s)) {
+		*what = "connection";
+		return rv(r, "connects");
+	}
+	*what = "attempt";
+	return rv(r, "attempts");
+}
+
+/* Whether impl is left out of scenario s on purpose (its binary was not built: no Go
+ * toolchain, no libuv; for the TLS scenarios bench-tls-IMPL), with the reason in why. */
+static bool skipped_on_purpose(const struct bd_scen *s, enum bd_impl impl, char *why, size_t len)
+{
+	if (!is_tls(s)) {
+		if (B.impl[impl].available)
+			return false;
+		bd_fmt(why, len, "%s", B.impl[impl].why);
+		return true;
+	}
+	char path[600];
+	snprintf(path, sizeof(path), "%s", B.impl[impl].path);
+	char *slash = strrchr(path, '/');
+	if (slash)
+		*slash = 0;
+	char bin[700];
+	bd_fmt(bin, sizeof(bin), "%s/bench-tls-%s", path, B.impl[impl].name);
+	if (access(bin, X_OK) == 0)
+		return false;
+	bd_fmt(why, len, "skipped: %s was not built%s", bin,
+	       impl == BD_GO ? " (no Go toolchain at build time)" : "");
+	return true;
+}
+
 static struct farm *farm_for(const struct bd_scen *s)
 {
 	struct farm_target_spec spec = { .kind = s->kind };
@@ -1006,23 +1056,9 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		enum bd_impl impl = (enum bd_impl)order[(k + rep) % n];
 		struct bd_cell *c = &s->cell[impl];
 		c->planned = true;
-		if (!B.impl[impl].available && !is_tls(s)) {
-			bd_fmt(c->note, sizeof(c->note), "%s", B.impl[impl].why);
+		if (skipped_on_purpose(s, impl, c->note, sizeof(c->note))) {
+			c->skipped = true;
 			continue;
-		}
-		if (is_tls(s)) {
-			char path[600];
-			snprintf(path, sizeof(path), "%s", B.impl[impl].path);
-			char *slash = strrchr(path, '/');
-			if (slash)
-				*slash = 0;
-			char bin[700];
-			bd_fmt(bin, sizeof(bin), "%s/bench-tls-%s", path, B.impl[impl].name);
-			if (access(bin, X_OK) != 0) {
-				bd_fmt(c->note, sizeof(c->note), "skipped: %s was not built%s", bin,
-				       impl == BD_GO ? " (no Go toolchain at build time)" : "");
-				continue;
-			}
 		}
 		if (s->kind == FARM_ACCEPT)
 			farm_settle(f);
@@ -1035,6 +1071,16 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 		c->ok[r] = ret == 0;
 		if (ret == 0)
 			derive(s, impl, &res, drop_ms, farm_pct, other_pct, c->m[r]);
+		/* A result with no work done is no measurement (an engine that stalls would
+		 * report a row of zeros): the repetition is left out of the figures and the row
+		 * is an error (bd_check_errors). */
+		const char *what;
+		if (ret == 0 && !(work_done(s, impl, &res, &what) > 0)) {
+			c->ok[r] = false;
+			c->idle[r] = true;
+			fputc('0', stderr);
+			continue;
+		}
 		/* A resumed scenario whose handshakes did not resume measures something else. */
 		if (ret == 0 && !strcmp(s->name, "tls-resumed") &&
 		    rv(&res, "resumed") < 0.9 * rv(&res, "connects"))
@@ -1042,6 +1088,8 @@ static void run_rep(struct bd_scen *s, struct farm *f, int rep)
 			       rv(&res, "resumed"), rv(&res, "connects"));
 		if (note[0])
 			bd_fmt(c->note, sizeof(c->note), "%s", note);
+		if (ret != 0)
+			bd_fmt(c->fail, sizeof(c->fail), "%s", note[0] ? note : strerror(-ret));
 		fputc(ret == 0 ? '.' : 'x', stderr);
 	}
 }
@@ -1052,9 +1100,12 @@ static void count_syscalls(struct bd_scen *s, struct farm *f)
 {
 	for (int i = 0; i < BD_IMPL_COUNT; i++) {
 		struct bd_cell *c = &s->cell[i];
-		if (!(s->impls & (1u << i)) || !B.impl[i].available)
+		char why[200];
+		if (!(s->impls & (1u << i)) || skipped_on_purpose(s, (enum bd_impl)i, why, sizeof(why)))
 			continue;
 		char note[200] = "";
+		const char *what = "attempt";
+		bool idle = false, nocount = false;
 		/* Twice at most: on a loaded machine a run can be starved of its window. */
 		for (int tries = 0; tries < 2 && isnan(c->sc_counted); tries++) {
 			if (s->kind == FARM_ACCEPT)
@@ -1064,19 +1115,34 @@ static void count_syscalls(struct bd_scen *s, struct farm *f)
 			struct result res;
 			double drop_ms, farm_pct, other_pct, m[BD_METRIC_COUNT];
 			note[0] = 0;
+			idle = nocount = false;
 			int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, note,
 					  sizeof(note));
 			if (ret == 0) {
 				derive(s, (enum bd_impl)i, &res, drop_ms, farm_pct, other_pct, m);
 				c->sc_counted = m[BD_SYSCALLS_PER_ATTEMPT];
+				idle = !(work_done(s, (enum bd_impl)i, &res, &what) > 0);
+				nocount = !idle && !note[0] &&
+					  isnan(rv(&res, strcmp(s->name, "storm") ? "syscalls"
+										  : "proc_syscalls"));
 				if (isnan(c->sc_counted) && !note[0])
 					bd_fmt(note, sizeof(note), "%s",
-					       !(m[BD_ATTEMPTS] > 0) ? "no attempt in its window"
-								     : "no count in its result");
+					       idle ? "no work in its window"
+						    : nocount ? "no system call count in its result"
+							      : "no count in its result");
 			}
 			fputc(!isnan(c->sc_counted) ? 's' : 'x', stderr);
 		}
-		if (isnan(c->sc_counted))
+		/* A counting run that did no work (twice) is the same error as a timed one; one
+		 * whose result has no count is a contender that does not report it. Any other
+		 * failure (the machine's) is a note. */
+		if (isnan(c->sc_counted) && idle)
+			bd_fmt(c->sc_error, sizeof(c->sc_error),
+			       "the system call counting run made no %s in its window", what);
+		else if (isnan(c->sc_counted) && nocount)
+			bd_fmt(c->sc_error, sizeof(c->sc_error),
+			       "the system call counting run's result has no system call count");
+		else if (isnan(c->sc_counted))
 			bd_fmt(c->note, sizeof(c->note), "the system call counting run failed: %s",
 			       note[0] ? note : "?");
 	}
@@ -1143,12 +1209,20 @@ static void run_scenarios(void)
 		struct bd_scen *s0 = &B.scen[first];
 		struct farm *f = farm_for(s0);
 		if (!f) {
+			/* Nothing measured: an error of every contender that would have run
+			 * (bd_check_errors: planned, not skipped, no repetition). */
 			for (int si = first; si <= last; si++)
-				for (int i = 0; i < BD_IMPL_COUNT; i++)
-					if (B.scen[si].impls & (1u << i))
-						bd_fmt(B.scen[si].cell[i].note,
-						       sizeof(B.scen[si].cell[i].note),
-						       "the farm did not start");
+				for (int i = 0; i < BD_IMPL_COUNT; i++) {
+					struct bd_cell *c = &B.scen[si].cell[i];
+					if (!(B.scen[si].impls & (1u << i)))
+						continue;
+					c->planned = true;
+					if (skipped_on_purpose(&B.scen[si], (enum bd_impl)i, c->note,
+							       sizeof(c->note)))
+						c->skipped = true;
+					else
+						bd_fmt(c->note, sizeof(c->note), "the farm did not start");
+				}
 			first = last + 1;
 			continue;
 		}
@@ -1203,7 +1277,14 @@ static void run_scenarios(void)
 }
 
 /* Callgrind: user-space instructions per attempt for redial and epoll, in a short fixed run
- * of the refused scenario. */
+ * of the refused scenario. The window (instrumented, --instr-atstart=no) closes after
+ * CG_ATTEMPTS attempts or CG_WINDOW_MS, whichever comes first, so that a contender that
+ * stalls under valgrind still ends and says so; instructions per attempt are over the attempts
+ * its window made. A run with no attempt, no result or no totals is an error (as a row of
+ * zeros is, bd_check_errors). */
+#define CG_ATTEMPTS(quick) ((quick) ? 2000u : 20000u)
+#define CG_WINDOW_MS(quick) ((quick) ? 20000u : 60000u)
+
 static void run_callgrind(void)
 {
 	if (access("/usr/bin/valgrind", X_OK) != 0 && system("command -v valgrind >/dev/null") != 0) {
@@ -1218,17 +1299,24 @@ static void run_callgrind(void)
 	s.kind = FARM_REFUSE;
 	s.endpoints = 200;
 	s.warmup_ms = 200;
-	s.measure_ms = 0;
+	s.measure_ms = CG_WINDOW_MS(B.quick); /* with stop_after: the window's upper bound */
 	s.timeout_ns = 2000000000ull;
 	s.b_initial_ns = 1000000;
 	s.b_max_ns = 4000000;
 	s.b_mult = 2.0;
 	s.jitter = "full";
 	s.stable_after_ns = 1000000000ull;
-	struct farm *f = farm_for(&s);
-	if (!f)
-		return;
 	static const enum bd_impl which[] = { BD_EPOLL, BD_REDIAL };
+	struct farm *f = farm_for(&s);
+	if (!f) {
+		for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+			if (B.impl[which[i]].available) {
+				B.cg[which[i]].error = true;
+				bd_fmt(B.cg[which[i]].note, sizeof(B.cg[which[i]].note),
+				       "the farm did not start");
+			}
+		return;
+	}
 	fprintf(stderr, "redial-bench: callgrind ");
 	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
 		enum bd_impl impl = which[i];
@@ -1239,14 +1327,23 @@ static void run_callgrind(void)
 		bd_fmt(outf, sizeof(outf), "%s/callgrind.%s.out", B.out_dir, impl_names[impl]);
 		unlink(outf);
 		struct run_spec rs = { .s = &s, .impl = impl, .port = farm_port(f, 0),
-				       .valgrind_out = outf, .stop_after = B.quick ? 2000 : 20000 };
+				       .valgrind_out = outf, .stop_after = CG_ATTEMPTS(B.quick) };
 		struct result res;
 		double drop_ms, farm_pct, other_pct;
+		uint64_t t0 = now_ns();
 		int ret = run_one(&rs, f, &res, &drop_ms, &farm_pct, &other_pct, cg->note,
 				  sizeof(cg->note));
 		fputc(ret == 0 ? '.' : 'x', stderr);
+		cg->error = true; /* until it has its figure */
 		if (ret < 0)
 			continue;
+		cg->attempts = rv(&res, "attempts");
+		if (!(cg->attempts > 0)) {
+			bd_fmt(cg->note, sizeof(cg->note),
+			       "made no attempt (its run under callgrind took %.0f s)",
+			       (double)(now_ns() - t0) / 1e9);
+			continue;
+		}
 		FILE *in = fopen(outf, "re");
 		if (!in) {
 			bd_fmt(cg->note, sizeof(cg->note), "no callgrind output: %s", strerror(errno));
@@ -1258,11 +1355,15 @@ static void run_callgrind(void)
 			if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8))
 				total = strtod(strchr(line, ':') + 1, NULL);
 		fclose(in);
-		cg->attempts = rv(&res, "attempts");
 		cg->instructions = total;
-		cg->ran = !isnan(total) && cg->attempts > 0;
+		cg->ran = !isnan(total) && total > 0;
+		cg->error = !cg->ran;
 		if (!cg->ran)
 			bd_fmt(cg->note, sizeof(cg->note), "no totals in %s", outf);
+		else if (cg->attempts < CG_ATTEMPTS(B.quick))
+			bd_fmt(cg->note, sizeof(cg->note),
+			       "the window closed after %u ms with %.0f of %u attempts",
+			       CG_WINDOW_MS(B.quick), cg->attempts, CG_ATTEMPTS(B.quick));
 	}
 	fputc('\n', stderr);
 	farm_stop(f);
@@ -1285,7 +1386,9 @@ static void usage(FILE *out)
 		"spread of the scenario's redial/epoll ratio is over +-%.0f%%, up to --max-reps N\n"
 		"(default 6 with --quick; 12 in the full run, 8 for scale, 6 for hold; at most\n"
 		"%d). --reps N --max-reps N runs exactly N. --no-syscalls skips the run that\n"
-		"counts system calls (the raw_syscalls:sys_enter tracepoint).\n",
+		"counts system calls (the raw_syscalls:sys_enter tracepoint).\n"
+		"Exit status 1 when a contender did no work (no attempt; no connection in churn,\n"
+		"hold and tls) or gave no result: an error, named in the output and the JSON.\n",
 		BENCH_SRCDIR, BD_SPREAD_TARGET_PCT, BD_MAX_REPS);
 }
 
@@ -1414,6 +1517,7 @@ int main(int argc, char **argv)
 	B.wall_s = (double)(now_ns() - t0) / 1e9;
 
 	bd_aggregate(&B);
+	int nerr = bd_check_errors(&B, stderr);
 	bd_print_tables(&B, stdout);
 	char path[PATH_MAX];
 	bd_fmt(path, sizeof(path), "%s/bench.json", B.out_dir);
@@ -1433,5 +1537,13 @@ int main(int argc, char **argv)
 	       B.json_path ? " and " : "", B.json_path ? B.json_path : "", B.out_dir,
 	       B.chart_path && cret == 0 ? " and " : "", B.chart_path && cret == 0 ? B.chart_path : "",
 	       B.wall_s);
+	if (nerr) {
+		/* After everything is written: the figures that were had are kept. */
+		fflush(stdout);
+		fprintf(stderr, "redial-bench: %d error%s: a contender that did no work (or whose "
+			"run gave no result) is an error, not a row of zeros; see above, the table's "
+			"ERROR lines and the JSON's \"errors\"\n", nerr, nerr == 1 ? "" : "s");
+		return 1;
+	}
 	return ret < 0 ? 1 : 0;
 }

@@ -63,15 +63,27 @@ struct bd_impl_info {
 /* One (scenario, endpoints, contender): every repetition and their medians. */
 struct bd_cell {
 	bool planned;
+	/* Not run on purpose: the contender was not built (no Go toolchain, no libuv, ...); its
+	 * note says why. Not an error. */
+	bool skipped;
+	/* An error of the run (bd_check_errors): a repetition that gave a result but did no work
+	 * (no attempt, or no connection where connections are the work: churn, hold, TLS), no
+	 * repetition with a result, or a counting run that did no work or gave no count.
+	 * redial-bench exits non-zero when any cell is in error. */
+	bool error;
+	char error_msg[240];
 	int nrep;
-	bool ok[BD_MAX_REPS];
+	bool ok[BD_MAX_REPS];   /* a result with work done: its figures count */
+	bool idle[BD_MAX_REPS]; /* a result with no work done (!ok): an error */
 	double m[BD_MAX_REPS][BD_METRIC_COUNT];
 	double med[BD_METRIC_COUNT];
 	char note[200];
+	char fail[160]; /* why the last repetition without a result failed */
 	/* The separate counting run (bd_bench.sc_mode == BD_SC_PERF): system calls per
 	 * attempt, NAN when it did not run or failed. */
 	double sc_counted;
 	const char *sc_method; /* how med[BD_SYSCALLS_PER_ATTEMPT] was counted, NULL: not */
+	char sc_error[160];    /* the counting run did no work or gave no count: an error */
 };
 
 struct bd_scen {
@@ -98,6 +110,7 @@ struct bd_scen {
 
 struct bd_callgrind {
 	bool ran;
+	bool error;    /* run, but no figure: no attempt, no result, no totals (an error) */
 	double instructions, attempts;
 	char note[200];
 };
@@ -161,6 +174,10 @@ bool bd_key_ratio(const struct bd_scen *s, const struct bd_bench *b, enum bd_imp
 const char *bd_scen_label(const struct bd_scen *s, char *buf, size_t len); /* churn, storm/timeout */
 void bd_print_tables(const struct bd_bench *b, FILE *out);
 int bd_write_json(const struct bd_bench *b, const char *path);
+/* Marks the cells in error (struct bd_cell), prints one line per error to err, naming the
+ * contender and the scenario, and returns how many errors there are (the callgrind runs'
+ * included). Called after bd_aggregate, before the table and the JSON. */
+int bd_check_errors(struct bd_bench *b, FILE *err);
 int bd_write_chart(const struct bd_bench *b);
 
 #endif

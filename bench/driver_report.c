@@ -109,6 +109,69 @@ void bd_aggregate(struct bd_bench *b)
 	}
 }
 
+/* The scenario as the error lines name it: churn, scale/1000, storm/timeout. */
+static const char *error_label(const struct bd_scen *s, char *buf, size_t len)
+{
+	bd_scen_label(s, buf, len);
+	if (s->impls == (1u << BD_REDIAL_KWAITS))
+		snprintf(buf + strlen(buf), len - strlen(buf), " (kernel waits)");
+	return buf;
+}
+
+int bd_check_errors(struct bd_bench *b, FILE *err)
+{
+	int n = 0;
+	for (int si = 0; si < b->nscen; si++) {
+		struct bd_scen *s = &b->scen[si];
+		char label[64];
+		error_label(s, label, sizeof(label));
+		/* Connections are the work where connecting is the scenario (as in driver.c). */
+		const char *what = !strcmp(s->name, "churn") || !strcmp(s->name, "hold") ||
+					   !strncmp(s->name, "tls-", 4)
+				   ? "connection"
+				   : "attempt";
+		for (int i = 0; i < BD_IMPL_COUNT; i++) {
+			struct bd_cell *c = &s->cell[i];
+			c->error = false;
+			c->error_msg[0] = 0;
+			if (!c->planned || c->skipped)
+				continue;
+			int ok = 0, idle = 0;
+			for (int r = 0; r < c->nrep; r++) {
+				ok += c->ok[r];
+				idle += c->idle[r];
+			}
+			if (idle)
+				snprintf(c->error_msg, sizeof(c->error_msg),
+					 "made no %s in its window in %d of %d repetitions", what, idle,
+					 c->nrep);
+			else if (!c->nrep)
+				snprintf(c->error_msg, sizeof(c->error_msg), "nothing was run: %s",
+					 c->note[0] ? c->note : "?");
+			else if (!ok)
+				snprintf(c->error_msg, sizeof(c->error_msg),
+					 "no repetition gave a result (%d run%s; the last: %s)", c->nrep,
+					 c->nrep == 1 ? "" : "s",
+					 c->fail[0] ? c->fail : c->note[0] ? c->note : "?");
+			else if (c->sc_error[0])
+				snprintf(c->error_msg, sizeof(c->error_msg), "%s", c->sc_error);
+			if (!c->error_msg[0])
+				continue;
+			c->error = true;
+			n++;
+			fprintf(err, "redial-bench: ERROR: contender %s, scenario %s (%u endpoints): %s\n",
+				order_names[i], label, s->endpoints, c->error_msg);
+		}
+	}
+	for (int i = 0; i < BD_IMPL_COUNT; i++)
+		if (b->cg[i].error) {
+			n++;
+			fprintf(err, "redial-bench: ERROR: contender %s, the callgrind run (refused): %s\n",
+				order_names[i], b->cg[i].note[0] ? b->cg[i].note : "no figure");
+		}
+	return n;
+}
+
 /* P(Binomial(n, 1/2) <= k). */
 static double binom_cdf_half(int n, int k)
 {
@@ -233,14 +296,14 @@ static const struct layout layouts[] = {
 	  7, { BD_RSS_PER_EP, BD_CPU_US_PER_ATTEMPT, BD_REMOVE_NS }, 3 },
 	{ "tls-full",
 	  { { BD_CONNECTS_PER_S, "handshakes/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/hs", 1, 1 },
-	    { BD_P50_US, "p50 us", 0, 1 }, { BD_P99_US, "p99 us", 0, 1 },
+	    WAKE_SYS, { BD_P50_US, "p50 us", 0, 1 }, { BD_P99_US, "p99 us", 0, 1 },
 	    { BD_FARM_CPU, "farm cpu%", 0, 1 } },
-	  5, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
+	  7, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
 	{ "tls-resumed",
 	  { { BD_CONNECTS_PER_S, "handshakes/s", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/hs", 1, 1 },
-	    { BD_P50_US, "p50 us", 0, 1 }, { BD_P99_US, "p99 us", 0, 1 },
+	    WAKE_SYS, { BD_P50_US, "p50 us", 0, 1 }, { BD_P99_US, "p99 us", 0, 1 },
 	    { BD_FARM_CPU, "farm cpu%", 0, 1 } },
-	  5, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
+	  7, { BD_CONNECTS_PER_S, BD_CPU_US_PER_ATTEMPT }, 2 },
 	/* hold: wake-ups and system calls per connection are in the JSON only (no room). */
 	{ "hold",
 	  { { BD_CONNECTED, "held", 0, 1 }, { BD_CPU_US_PER_ATTEMPT, "cpu us/conn", 2, 1 },
@@ -433,8 +496,16 @@ static void print_table(FILE *out, const struct bd_bench *b, int first, int last
 				snprintf(who, sizeof(who), "%s at %u", order_names[i], s->endpoints);
 			else
 				snprintf(who, sizeof(who), "%s", order_names[i]);
+			if (c->error) {
+				/* In place of the figures, or after them when some repetitions
+				 * had some (their medians leave the idle ones out). */
+				fprintf(out, "   %-14s", order_names[i]);
+				if (scale)
+					fprintf(out, " %8u", s->endpoints);
+				fprintf(out, " ERROR: %s\n", c->error_msg);
+			}
 			if (!ok) {
-				if (c->note[0] && nnotes < cap)
+				if (c->note[0] && nnotes < cap && !c->error)
 					snprintf(notes[nnotes++], 260, "%s: %s", who, c->note);
 				continue;
 			}
@@ -528,8 +599,11 @@ static void print_storm(FILE *out, const struct bd_bench *b, int first, int last
 			int ok = 0;
 			for (int r = 0; r < c->nrep; r++)
 				ok += c->ok[r];
+			if (c->error)
+				fprintf(out, "   %-15s %-11s ERROR: %s\n", k ? "" : s->variant,
+					order_names[order[k]], c->error_msg);
 			if (!ok) {
-				if (c->note[0] && nnotes < 16)
+				if (c->note[0] && nnotes < 16 && !c->error)
 					snprintf(notes[nnotes++], 260, "%s: %s", who, c->note);
 				continue;
 			}
@@ -865,6 +939,24 @@ static void print_syscall_method(FILE *out, const struct bd_bench *b)
 	}
 }
 
+/* Every error, one line each (as bd_check_errors printed them). */
+static void print_errors(FILE *out, const struct bd_bench *b)
+{
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		char label[64];
+		error_label(s, label, sizeof(label));
+		for (int i = 0; i < BD_IMPL_COUNT; i++)
+			if (s->cell[i].error)
+				fprintf(out, "ERROR: contender %s, scenario %s (%u endpoints): %s\n",
+					order_names[i], label, s->endpoints, s->cell[i].error_msg);
+	}
+	for (int i = 0; i < BD_IMPL_COUNT; i++)
+		if (b->cg[i].error)
+			fprintf(out, "ERROR: contender %s, the callgrind run (refused): %s\n",
+				order_names[i], b->cg[i].note[0] ? b->cg[i].note : "no figure");
+}
+
 void bd_print_tables(const struct bd_bench *b, FILE *out)
 {
 	fprintf(out, "redial-bench%s: contenders interleaved (A B C .. A B C ..); %s\n",
@@ -874,6 +966,7 @@ void bd_print_tables(const struct bd_bench *b, FILE *out)
 	for (int i = 0; i < BD_IMPL_COUNT; i++)
 		if (!b->impl[i].available)
 			fprintf(out, "note: %s %s\n", b->impl[i].name, b->impl[i].why);
+	print_errors(out, b);
 	for (int si = 0; si < b->nscen;) {
 		int last = si;
 		while (last + 1 < b->nscen && !strcmp(b->scen[last + 1].name, b->scen[si].name) &&
@@ -886,15 +979,20 @@ void bd_print_tables(const struct bd_bench *b, FILE *out)
 		si = last + 1;
 	}
 	print_syscall_method(out, b);
-	if (b->cg[BD_REDIAL].ran || b->cg[BD_EPOLL].ran || b->cg[BD_REDIAL].note[0]) {
+	if (b->cg[BD_REDIAL].ran || b->cg[BD_EPOLL].ran || b->cg[BD_REDIAL].note[0] ||
+	    b->cg[BD_EPOLL].note[0]) {
 		fprintf(out, "\n== callgrind: user-space instructions per attempt (refused, 200 "
 			"endpoints, a fixed number of attempts)\n");
 		static const enum bd_impl which[] = { BD_EPOLL, BD_REDIAL };
 		for (size_t k = 0; k < 2; k++) {
 			const struct bd_callgrind *cg = &b->cg[which[k]];
 			if (cg->ran)
-				fprintf(out, "   %-14s %10.0f instructions/attempt over %.0f attempts\n",
-					order_names[which[k]], cg->instructions / cg->attempts, cg->attempts);
+				fprintf(out, "   %-14s %10.0f instructions/attempt over %.0f attempts%s%s\n",
+					order_names[which[k]], cg->instructions / cg->attempts, cg->attempts,
+					cg->note[0] ? "; " : "", cg->note);
+			else if (cg->error)
+				fprintf(out, "   %-14s ERROR: %s\n", order_names[which[k]],
+					cg->note[0] ? cg->note : "no figure");
 			else
 				fprintf(out, "   %-14s %s\n", order_names[which[k]],
 					cg->note[0] ? cg->note : "not run");
@@ -1014,7 +1112,38 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		fprintf(f, "}");
 		first = false;
 	}
-	fprintf(f, "],\n  \"scenarios\": {");
+	/* Rows (and callgrind runs) in error: a contender that did no work is an error, not a
+	 * row of zeros (bd_check_errors); "ok" is false when there is any. Rows left out on
+	 * purpose are in "skipped" above and have "status": "skipped". */
+	fprintf(f, "],\n  \"errors\": [");
+	first = true;
+	for (int si = 0; si < b->nscen; si++) {
+		const struct bd_scen *s = &b->scen[si];
+		for (int i = 0; i < BD_IMPL_COUNT; i++) {
+			if (!s->cell[i].error)
+				continue;
+			fprintf(f, "%s\n    {\"scenario\": \"%s\", ", first ? "" : ",", s->name);
+			if (s->variant)
+				fprintf(f, "\"variant\": \"%s\", ", s->variant);
+			fprintf(f, "\"impl\": \"%s\", \"endpoints\": %u, \"error\": ", order_names[i],
+				s->endpoints);
+			jstr(f, s->cell[i].error_msg);
+			fprintf(f, "}");
+			first = false;
+		}
+	}
+	for (int i = 0; i < BD_IMPL_COUNT; i++) {
+		if (!b->cg[i].error)
+			continue;
+		fprintf(f, "%s\n    {\"scenario\": \"callgrind\", \"impl\": \"%s\", \"error\": ",
+			first ? "" : ",", order_names[i]);
+		jstr(f, b->cg[i].note[0] ? b->cg[i].note : "no figure");
+		fprintf(f, "}");
+		first = false;
+	}
+	bool any = !first;
+	fprintf(f, "%s],\n  \"ok\": %s,\n  \"scenarios\": {", any ? "\n  " : "",
+		any ? "false" : "true");
 	first = true;
 	for (int si = 0; si < b->nscen; si++) {
 		const struct bd_scen *s = &b->scen[si];
@@ -1056,7 +1185,13 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			fprintf(f, "%s\n    {\"scenario\": \"%s\", ", first ? "" : ",", s->name);
 			if (s->variant)
 				fprintf(f, "\"variant\": \"%s\", ", s->variant);
-			fprintf(f, "\"impl\": \"%s\", \"endpoints\": %u", order_names[i], s->endpoints);
+			fprintf(f, "\"impl\": \"%s\", \"endpoints\": %u, \"status\": \"%s\"",
+				order_names[i], s->endpoints,
+				c->skipped ? "skipped" : c->error ? "error" : "ok");
+			if (c->error) {
+				fprintf(f, ", \"error\": ");
+				jstr(f, c->error_msg);
+			}
 			first = false;
 			for (int m = 0; m < BD_METRIC_COUNT; m++) {
 				fprintf(f, ", \"%s\": ", bd_metrics[m].json);
@@ -1079,7 +1214,8 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 			for (int r = 0; r < c->nrep; r++) {
 				fprintf(f, "%s{", r ? ", " : "");
 				if (!c->ok[r]) {
-					fprintf(f, "\"ok\": false}");
+					fprintf(f, "\"ok\": false%s}",
+						c->idle[r] ? ", \"no_work\": true" : "");
 					continue;
 				}
 				for (int m = 0; m < BD_METRIC_COUNT; m++) {
@@ -1135,6 +1271,7 @@ int bd_write_json(const struct bd_bench *b, const char *path)
 		jnum(f, cg->ran ? cg->instructions / cg->attempts : NAN);
 		fprintf(f, ", \"attempts\": ");
 		jnum(f, cg->ran ? cg->attempts : NAN);
+		fprintf(f, ", \"error\": %s", cg->error ? "true" : "false");
 		if (cg->note[0]) {
 			fprintf(f, ", \"note\": ");
 			jstr(f, cg->note);
