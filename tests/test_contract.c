@@ -11,6 +11,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <stdalign.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,7 +19,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "enginetest.h"
 #include "farm.h"
 #include "log/reader.h"
 #include "log/u64map.h"
@@ -30,11 +30,7 @@ enum { T_ACCEPT, T_REFUSE, T_ACCEPT6, T_COUNT };
 static struct farm *farm;
 static struct tu_recorder rec;
 static int fds0;
-static char tmpdir[64];
-
-/* Endpoints a test added, removed by finish() so that the manager ends as it began. */
-static redial_id_t added[64];
-static size_t nadded;
+static char *tmpdir;
 
 static void setup(void)
 {
@@ -43,12 +39,9 @@ static void setup(void)
 		[T_REFUSE] = { .kind = FARM_REFUSE },
 		[T_ACCEPT6] = { .kind = FARM_ACCEPT, .family = AF_INET6 },
 	};
-	int ret = farm_start(specs, T_COUNT, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	memset(&rec, 0, sizeof(rec));
-	nadded = 0;
-	strcpy(tmpdir, "/tmp/redial-contract-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	farm = tu_farm_start(specs, T_COUNT);
+	tu_recorder_init(&rec);
+	tmpdir = tu_tmpdir("redial-contract");
 	fds0 = tu_count_fds();
 }
 
@@ -57,35 +50,11 @@ static void teardown(void)
 	tu_recorder_free(&rec);
 	farm_stop(farm);
 	farm = NULL;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", tmpdir);
+	tu_rmrf(tmpdir);
+	tmpdir = NULL;
 }
 
 TestSuite(contract, .init = setup, .fini = teardown, .timeout = 120);
-
-static redial_id_t track(redial_id_t id)
-{
-	cr_assert_lt(nadded, sizeof(added) / sizeof(added[0]));
-	added[nadded++] = id;
-	return id;
-}
-
-/* The leak check: every endpoint the test added is removed (the table is back to empty),
- * then tu_finish: nothing in flight, no fd owned, the process's fd count as before. */
-static void finish(redial_t *r)
-{
-	for (size_t i = 0; i < nadded; i++) {
-		int ret = redial_endpoint_remove(r, added[i]);
-		cr_expect(ret == 0 || ret == -ENOENT, "remove: %s", strerror(-ret));
-	}
-	struct redial_stats s = et_stats(r);
-	cr_expect_eq(s.endpoints, 0, "%u endpoints left", s.endpoints);
-	for (unsigned st = 0; st < REDIAL_STATE_SLOTS; st++)
-		cr_expect_eq(s.by_state[st], 0, "%u endpoints left in state %u", s.by_state[st], st);
-	tu_finish(r, fds0);
-}
 
 static struct sockaddr_in sin4(uint16_t port)
 {
@@ -134,22 +103,22 @@ Test(contract, config_a_smaller_struct_gets_the_defaults_for_the_rest)
 	cfg.dns_timeout_ns = 0;
 	cfg.happy_eyeballs_delay_ns = REDIAL_SEC(100);
 	cfg.max_fds = 1;
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 
 	struct io_uring_probe *p = io_uring_get_probe();
 	bool install = p && io_uring_opcode_supported(p, 54 /* IORING_OP_FIXED_FD_INSTALL */);
 	if (p)
 		io_uring_free_probe(p);
-	cr_expect_eq(et_stats(r).fd_install, install, "flags past size were read");
+	cr_expect_eq(tu_stats(r).fd_install, install, "flags past size were read");
 
 	/* Two connections at once: the default fd budget, not 1. The fields the size covers
 	 * (the recorder callback, the endpoint defaults) are in force. */
-	redial_id_t a = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	redial_id_t b = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, 0, 2, REDIAL_SEC(20));
+	redial_id_t a = tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
+	redial_id_t b = tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, 0, 2, REDIAL_SEC(20));
 	cr_expect_eq(tu_state(r, a), REDIAL_STATE_CONNECTED);
 	cr_expect_eq(tu_state(r, b), REDIAL_STATE_CONNECTED);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 Test(contract, config_a_larger_struct_needs_a_zero_tail)
@@ -169,10 +138,10 @@ Test(contract, config_a_larger_struct_needs_a_zero_tail)
 		      redial_strerror_create());
 
 	big.tail[2] = 0; /* the same fields, all zero: a newer caller that did not use them */
-	r = et_make(&big.c);
-	track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, 0, 1, REDIAL_SEC(20));
-	finish(r);
+	r = tu_make(&big.c);
+	tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, 0, 1, REDIAL_SEC(20));
+	tu_finish(r, fds0);
 }
 
 Test(contract, config_a_size_below_the_size_field_is_einval)
@@ -209,13 +178,13 @@ static void old_opts(struct redial_endpoint_opts *o)
 static void check_old_opts_story(redial_t *r, redial_id_t id)
 {
 	cr_assert_neq(tu_state(r, id), REDIAL_STATE_IDLE, "START_IDLE past size was read");
-	et_run_until(r, &rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
 	cr_expect_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 6);
 	cr_expect_eq(tu_count(&rec, REDIAL_EV_ALERT, id), 1);
 	const struct tu_event *al = tu_nth(&rec, REDIAL_EV_ALERT, id, 0);
 	cr_assert_not_null(al);
 	cr_expect_eq(al->attempt, 5, "alert at %u, not at the default 5", al->attempt);
-	struct redial_endpoint_stats s = et_ep_stats(r, id);
+	struct redial_endpoint_stats s = tu_ep_stats(r, id);
 	cr_expect_null(s.user, "user past size was read");
 	cr_expect_eq(s.gave_up, REDIAL_GAVE_UP_MAX_ATTEMPTS);
 }
@@ -224,24 +193,24 @@ Test(contract, endpoint_opts_a_smaller_struct_gets_the_defaults_for_the_rest)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct redial_endpoint_opts o;
 	old_opts(&o);
 	char err[128] = "";
 	redial_id_t id = 0;
-	cr_assert_eq(redial_endpoint_add(r, et_loopback(farm_port(farm, T_REFUSE)), &o, &id, err,
+	cr_assert_eq(redial_endpoint_add(r, tu_loopback(farm_port(farm, T_REFUSE)), &o, &id, err,
 					 sizeof(err)),
 		     0, "add: %s", err);
-	track(id);
+	tu_track(r, id);
 	check_old_opts_story(r, id);
 
 	/* The same through add_addr. */
 	struct sockaddr_in a = sin4(farm_port(farm, T_REFUSE));
 	id = 0;
 	cr_assert_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&a, sizeof(a), &o, &id), 0);
-	track(id);
+	tu_track(r, id);
 	check_old_opts_story(r, id);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 Test(contract, endpoint_opts_a_smaller_struct_as_the_config_defaults)
@@ -249,17 +218,17 @@ Test(contract, endpoint_opts_a_smaller_struct_as_the_config_defaults)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	old_opts(&rec.defs);
-	redial_t *r = et_make(&cfg);
-	redial_id_t id = track(et_add(r, et_loopback(farm_port(farm, T_REFUSE)), NULL));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, tu_loopback(farm_port(farm, T_REFUSE)), NULL);
 	check_old_opts_story(r, id);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 Test(contract, endpoint_opts_a_larger_struct_needs_a_zero_tail)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct {
 		struct redial_endpoint_opts o;
 		uint32_t tail[3];
@@ -268,7 +237,7 @@ Test(contract, endpoint_opts_a_larger_struct_needs_a_zero_tail)
 	redial_endpoint_opts_init(&big.o);
 	big.o.size = sizeof(big);
 	big.tail[1] = 7;
-	const char *ep = et_loopback(farm_port(farm, T_ACCEPT));
+	const char *ep = tu_loopback(farm_port(farm, T_ACCEPT));
 	struct sockaddr_in a = sin4(farm_port(farm, T_ACCEPT));
 	redial_id_t id = 0;
 	char err[128] = "";
@@ -277,7 +246,7 @@ Test(contract, endpoint_opts_a_larger_struct_needs_a_zero_tail)
 	cr_expect_neq(strstr(err, "size"), NULL, "errbuf: %s", err);
 	cr_expect_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&a, sizeof(a), &big.o, &id),
 		     -E2BIG);
-	cr_expect_eq(et_stats(r).endpoints, 0);
+	cr_expect_eq(tu_stats(r).endpoints, 0);
 
 	/* As the config's endpoint defaults: create refuses it. */
 	struct redial_config cfg2;
@@ -289,25 +258,25 @@ Test(contract, endpoint_opts_a_larger_struct_needs_a_zero_tail)
 
 	big.tail[1] = 0;
 	cr_assert_eq(redial_endpoint_add(r, ep, &big.o, &id, err, sizeof(err)), 0, "%s", err);
-	track(id);
+	tu_track(r, id);
 	cr_assert_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&a, sizeof(a), &big.o, &id), 0);
-	track(id);
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, 0, 2, REDIAL_SEC(20));
-	finish(r);
+	tu_track(r, id);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, 0, 2, REDIAL_SEC(20));
+	tu_finish(r, fds0);
 }
 
 Test(contract, endpoint_opts_a_size_below_the_size_field_is_einval)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct redial_endpoint_opts o;
 	redial_endpoint_opts_init(&o);
 	struct sockaddr_in a = sin4(farm_port(farm, T_ACCEPT));
 	for (size_t sz = 0; sz < sizeof(size_t); sz++) {
 		o.size = sz;
 		redial_id_t id = 0;
-		cr_expect_eq(redial_endpoint_add(r, et_loopback(farm_port(farm, T_ACCEPT)), &o, &id,
+		cr_expect_eq(redial_endpoint_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), &o, &id,
 						 NULL, 0),
 			     -EINVAL, "size %zu", sz);
 		cr_expect_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&a, sizeof(a), &o, &id),
@@ -321,7 +290,7 @@ Test(contract, endpoint_opts_a_size_below_the_size_field_is_einval)
 	redial_t *r2 = NULL;
 	cr_expect_eq(redial_create(&cfg2, &r2), -EINVAL);
 	cr_expect_null(r2);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 /* ---- Stats structs: the library writes size bytes and says how many ---------------------- */
@@ -336,9 +305,9 @@ Test(contract, stats_a_smaller_struct_is_written_only_up_to_its_size)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
-	redial_id_t id = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 
 	union stats_buf buf;
 	_Static_assert(sizeof(struct redial_stats) + 64 <= sizeof(buf.b), "buffer");
@@ -371,16 +340,16 @@ Test(contract, stats_a_smaller_struct_is_written_only_up_to_its_size)
 		cr_expect_eq(s->size, sz);
 		cr_expect(all_bytes(buf.b, sizeof(size_t), sizeof(buf.b), CANARY));
 	}
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 Test(contract, endpoint_stats_a_smaller_struct_is_written_only_up_to_its_size)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
-	redial_id_t id = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 
 	union stats_buf buf;
 	struct redial_endpoint_stats *s = (struct redial_endpoint_stats *)buf.b;
@@ -407,7 +376,7 @@ Test(contract, endpoint_stats_a_smaller_struct_is_written_only_up_to_its_size)
 		cr_expect_eq(redial_endpoint_stats_get(r, id, s), -EINVAL, "size %zu", sz);
 		cr_expect(all_bytes(buf.b, sizeof(size_t), sizeof(buf.b), CANARY));
 	}
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 /* ---- struct redial_log_config and struct redial_log_stats --------------------------------- */
@@ -582,21 +551,21 @@ Test(contract, add_addr_connects_ipv4_and_ipv6_and_names_them)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	uint16_t p4 = farm_port(farm, T_ACCEPT), p6 = farm_port(farm, T_ACCEPT6);
 	struct sockaddr_in a4 = sin4(p4);
 	struct sockaddr_in6 a6 = sin6(p6);
 	redial_id_t id4 = 0, id6 = 0;
 	cr_assert_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&a4, sizeof(a4), NULL, &id4), 0);
-	track(id4);
+	tu_track(r, id4);
 	/* A sockaddr_storage-sized length is fine: only the family's part is used. */
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &a6, sizeof(a6));
 	cr_assert_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&ss, sizeof(ss), NULL, &id6), 0);
-	track(id6);
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id4, 1, REDIAL_SEC(20));
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id6, 1, REDIAL_SEC(20));
+	tu_track(r, id6);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id4, 1, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id6, 1, REDIAL_SEC(20));
 
 	char name[REDIAL_ENDPOINT_MAX + 1], want[64];
 	snprintf(want, sizeof(want), "127.0.0.1:%u", p4);
@@ -611,19 +580,19 @@ Test(contract, add_addr_connects_ipv4_and_ipv6_and_names_them)
 	/* The connected socket is of the address's family, to the farm's port. */
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int fd6 = et_ep_stats(r, id6).fd;
+	int fd6 = tu_ep_stats(r, id6).fd;
 	cr_assert_geq(fd6, 0);
 	cr_assert_eq(getpeername(fd6, (struct sockaddr *)&peer, &plen), 0);
 	cr_expect_eq(peer.ss_family, AF_INET6);
 	cr_expect_eq(ntohs(((struct sockaddr_in6 *)&peer)->sin6_port), p6);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 Test(contract, add_addr_refuses_what_it_cannot_connect_to)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	redial_id_t id = 0;
 
 	struct sockaddr_un un;
@@ -656,27 +625,11 @@ Test(contract, add_addr_refuses_what_it_cannot_connect_to)
 	cr_expect_eq(redial_endpoint_add_addr(r, (struct sockaddr *)&a6, 0, NULL, &id),
 		     -EAFNOSUPPORT);
 	cr_expect_eq(id, 0, "ret_id written on failure");
-	cr_expect_eq(et_stats(r).endpoints, 0);
-	finish(r);
+	cr_expect_eq(tu_stats(r).endpoints, 0);
+	tu_finish(r, fds0);
 }
 
 /* ---- Per-errno counters: four inline, the rest out of line -------------------------------- */
-
-/* A listener on 127.0.0.1 (port 0: any), never accepting: connects complete in its backlog. */
-static int listener(uint16_t *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	int one = 1;
-	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
-	struct sockaddr_in a = sin4(*port);
-	socklen_t len = sizeof(a);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
-	cr_assert_eq(listen(fd, 64), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
 
 /* The count of err in the first n entries of c, or 0. */
 static uint64_t count_of(const struct redial_errno_count *c, int n, int err)
@@ -690,7 +643,7 @@ static uint64_t count_of(const struct redial_errno_count *c, int n, int err)
 /* Waits for the k-th CONNECTED of id, then reports the connection broken with err. */
 static void connect_then_fail(redial_t *r, redial_id_t id, size_t k, int err)
 {
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, k, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, k, REDIAL_SEC(20));
 	cr_assert_eq(redial_endpoint_fail(r, id, err), 0, "fail %s", redial_errno_name(err));
 }
 
@@ -702,10 +655,10 @@ Test(contract, more_than_four_distinct_errnos_are_all_counted)
 	rec.defs.backoff_max_ns = REDIAL_MSEC(5);
 	rec.defs.backoff_max_attempts = 0; /* never give up */
 	rec.defs.alert_after = 0;
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	uint16_t port = 0;
-	int lfd = listener(&port);
-	redial_id_t id = track(et_add(r, et_loopback(port), NULL));
+	int lfd = tu_listen_at(AF_INET, "127.0.0.1", &port); /* never accepting */
+	redial_id_t id = tu_add(r, tu_loopback(port), NULL);
 
 	/* Four distinct errnos, each once: they fill the inline slots. */
 	static const int first4[] = { EPROTO, EIO, ENOTCONN, EBADMSG };
@@ -714,16 +667,16 @@ Test(contract, more_than_four_distinct_errnos_are_all_counted)
 		connect_then_fail(r, id, ++k, first4[i]);
 	/* Take the next connection away from the manager without an error, then close the
 	 * listener: the attempts that follow are refused, a fifth errno. */
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, ++k, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, ++k, REDIAL_SEC(20));
 	int fd;
 	cr_assert_eq(redial_endpoint_release(r, id, 0, &fd), 0);
 	close(fd);
 	close(lfd);
 	cr_assert_eq(redial_endpoint_start(r, id), 0);
-	et_run_until(r, &rec, REDIAL_EV_ATTEMPT_FAILED, id, 2, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_ATTEMPT_FAILED, id, 2, REDIAL_SEC(20));
 	/* Listening again on the same port: connects succeed; a sixth errno, then EPROTO a
 	 * second time (an inline one, counted in place). */
-	lfd = listener(&port);
+	lfd = tu_listen_at(AF_INET, "127.0.0.1", &port);
 	connect_then_fail(r, id, ++k, EPIPE);
 	connect_then_fail(r, id, ++k, EPROTO);
 	redial_run(r, 0);
@@ -761,12 +714,12 @@ Test(contract, more_than_four_distinct_errnos_are_all_counted)
 			  "cap %zu: written past cap", cap);
 	}
 	/* The stats agree: the last error is the last one reported. */
-	struct redial_endpoint_stats s = et_ep_stats(r, id);
+	struct redial_endpoint_stats s = tu_ep_stats(r, id);
 	cr_expect_eq(s.last_error, EPROTO);
 	cr_expect_eq(s.disconnects, 6);
 	cr_expect_eq(s.failures, refused);
 	close(lfd);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 /* ---- rd_u64map ---------------------------------------------------------------------------- */
@@ -982,13 +935,13 @@ Test(contract, the_default_config_hands_fds_over_in_the_kernel_where_it_can)
 	redial_config_init(&cfg);
 	cfg.on_event = tu_record;
 	cfg.event_user = &rec;
-	redial_t *r = et_make(&cfg);
-	struct redial_stats s = et_stats(r);
+	redial_t *r = tu_make(&cfg);
+	struct redial_stats s = tu_stats(r);
 	cr_expect(s.fd_install, "the kernel has FIXED_FD_INSTALL and the config is the default, "
 				"but fd_install is false");
 	/* And the path works: a connection comes up with a real fd. */
-	redial_id_t id = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	redial_id_t id = tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 	int fd = tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0)->fd;
 	cr_expect_geq(fd, 0);
 	cr_expect_geq(fcntl(fd, F_GETFD), 0, "the event's fd is not open");
@@ -997,10 +950,10 @@ Test(contract, the_default_config_hands_fds_over_in_the_kernel_where_it_can)
 	struct redial_config cfg2 = cfg;
 	cfg2.flags = REDIAL_CFG_NO_FD_INSTALL;
 	int before = tu_count_fds();
-	redial_t *r2 = et_make(&cfg2);
-	cr_expect_not(et_stats(r2).fd_install);
+	redial_t *r2 = tu_make(&cfg2);
+	cr_expect_not(tu_stats(r2).fd_install);
 	tu_finish(r2, before);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 /* ---- An errno the application reports comes back as it was given --------------------------- */
@@ -1011,32 +964,32 @@ Test(contract, an_error_reported_by_the_application_is_kept_unchanged)
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
 	rec.defs.alert_after = 0;
-	redial_t *r = et_make(&cfg);
-	redial_id_t id = track(et_add(r, et_loopback(farm_port(farm, T_ACCEPT)), NULL));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, tu_loopback(farm_port(farm, T_ACCEPT)), NULL);
 	/* Errors up to 65535 are kept as given; one past 16 bits is refused rather than
 	 * coming back as another (65536 + EPROTO would read as EPROTO). */
 	const int err = 60000;
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 	cr_assert_eq(redial_endpoint_fail(r, id, 65536 + EPROTO), -EINVAL);
-	cr_assert_eq(et_ep_stats(r, id).state, REDIAL_STATE_CONNECTED, "a refused call changes nothing");
+	cr_assert_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED,
+		     "a refused call changes nothing");
 	cr_assert_eq(redial_endpoint_fail(r, id, err), 0);
-	et_run_until(r, &rec, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(20));
 	cr_expect_eq(tu_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0)->err, err);
-	struct redial_endpoint_stats s = et_ep_stats(r, id);
+	struct redial_endpoint_stats s = tu_ep_stats(r, id);
 	cr_expect_eq(s.last_error, err, "last_error %d, the event said %d", s.last_error, err);
 	struct redial_errno_count c[4];
 	cr_assert_eq(redial_endpoint_errors(r, id, c, 4), 1);
 	cr_expect_eq(c[0].err, err, "counted as %d (%s), reported as %d", c[0].err,
 		     redial_errno_name(c[0].err) ? redial_errno_name(c[0].err) : "?", err);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 /* ---- redial_endpoint_parse and redial_endpoint_add: one answer --------------------------- */
 
 static void parse_add_setup(void)
 {
-	memset(&rec, 0, sizeof(rec));
-	nadded = 0;
+	tu_recorder_init(&rec);
 	fds0 = tu_count_fds();
 }
 
@@ -1055,7 +1008,7 @@ static redial_t *idle_manager(void)
 	tu_config(&cfg, &rec);
 	cfg.dns_servers = "127.0.0.1:9";
 	rec.defs.flags = REDIAL_EP_START_IDLE;
-	return et_make(&cfg);
+	return tu_make(&cfg);
 }
 
 enum agree_kind { AG_ADDR, AG_NAME, AG_BAD };
@@ -1137,7 +1090,7 @@ ParameterizedTest(struct agree_case *c, parse_add, one_answer_from_parse_and_add
 	redial_id_t id = 0;
 	int aret = redial_endpoint_add(r, c->in, NULL, &id, aerr, sizeof(aerr));
 	if (aret == 0)
-		track(id);
+		tu_track(r, id);
 
 	/* Parse's promise: 0 or -ENOTSUP exactly when add accepts. */
 	cr_expect_eq(pret == 0 || pret == -ENOTSUP, aret == 0,
@@ -1153,7 +1106,7 @@ ParameterizedTest(struct agree_case *c, parse_add, one_answer_from_parse_and_add
 		     aerr);
 	if (aret < 0)
 		cr_expect_eq(id, 0, "\"%s\": ret_id written on failure", c->in);
-	finish(r);
+	tu_finish(r, fds0);
 }
 
 Test(parse_add, tcp_prefix_is_plain_tcp_and_refused_with_tls_options_in_use)
@@ -1165,7 +1118,7 @@ Test(parse_add, tcp_prefix_is_plain_tcp_and_refused_with_tls_options_in_use)
 	cfg.dns_servers = "127.0.0.1:9";
 	rec.defs.flags = REDIAL_EP_START_IDLE;
 	rec.defs.tls = &t; /* endpoint_defaults run TLS */
-	redial_t *r = et_make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	char err[512];
 	redial_id_t id = 7;
 
@@ -1178,17 +1131,17 @@ Test(parse_add, tcp_prefix_is_plain_tcp_and_refused_with_tls_options_in_use)
 	cr_expect_eq(redial_endpoint_add(r, "tcp://[::1]:80", &o, &id, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "\"tcp://\"") && strstr(err, "opts->tls"), "%s", err);
 	cr_expect_eq(id, 7, "ret_id written on failure");
-	cr_expect_eq(et_stats(r).endpoints, 0, "a refused add left an endpoint");
+	cr_expect_eq(tu_stats(r).endpoints, 0, "a refused add left an endpoint");
 
 	/* Options without TLS: plain TCP, as without the prefix. */
 	o.tls = NULL;
 	cr_assert_eq(redial_endpoint_add(r, "tcp://[::1]:80", &o, &id, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_expect_not(et_ep_stats(r, track(id)).tls);
+	cr_expect_not(tu_ep_stats(r, tu_track(r, id)).tls);
 	cr_assert_eq(redial_endpoint_add(r, "tcp://localhost:80", &o, &id, err, sizeof(err)), 0,
 		     "%s", err);
-	cr_expect_not(et_ep_stats(r, track(id)).tls);
-	finish(r);
+	cr_expect_not(tu_ep_stats(r, tu_track(r, id)).tls);
+	tu_finish(r, fds0);
 }
 
 Test(parse_add, tls_prefix_makes_a_tls_endpoint_of_every_form_whatever_the_options)
@@ -1205,14 +1158,14 @@ Test(parse_add, tls_prefix_makes_a_tls_endpoint_of_every_form_whatever_the_optio
 		/* opts NULL (defaults without TLS), and opts without TLS: the library's TLS. */
 		cr_assert_eq(redial_endpoint_add(r, in[i], NULL, &id, err, sizeof(err)), 0,
 			     "%s: %s", in[i], err);
-		cr_expect(et_ep_stats(r, track(id)).tls, "%s: not a TLS endpoint", in[i]);
+		cr_expect(tu_ep_stats(r, tu_track(r, id)).tls, "%s: not a TLS endpoint", in[i]);
 		cr_assert_eq(redial_endpoint_add(r, in[i], &o, &id, err, sizeof(err)), 0, "%s: %s",
 			     in[i], err);
-		cr_expect(et_ep_stats(r, track(id)).tls, "%s: not a TLS endpoint", in[i]);
+		cr_expect(tu_ep_stats(r, tu_track(r, id)).tls, "%s: not a TLS endpoint", in[i]);
 		/* Without the prefix, the same options make a plain one. */
 		cr_assert_eq(redial_endpoint_add(r, in[i] + 6, &o, &id, err, sizeof(err)), 0,
 			     "%s: %s", in[i] + 6, err);
-		cr_expect_not(et_ep_stats(r, track(id)).tls, "%s: a TLS endpoint", in[i] + 6);
+		cr_expect_not(tu_ep_stats(r, tu_track(r, id)).tls, "%s: a TLS endpoint", in[i] + 6);
 	}
 	char err[512];
 	redial_id_t id = 0;
@@ -1220,5 +1173,5 @@ Test(parse_add, tls_prefix_makes_a_tls_endpoint_of_every_form_whatever_the_optio
 		     -EINVAL);
 	cr_expect(strstr(err, "unknown scheme \"https://\"") && strstr(err, "\"tls://\""), "%s",
 		  err);
-	finish(r);
+	tu_finish(r, fds0);
 }

@@ -20,7 +20,7 @@ static int fds0;
 static void dns_up(void)
 {
 	tu_dnsmasq_start(&dns, "127.3.0.1 ok.test\n");
-	memset(&rec, 0, sizeof(rec));
+	tu_recorder_init(&rec);
 	fds0 = tu_count_fds();
 }
 
@@ -42,76 +42,12 @@ static int queries(const char *type, const char *name)
 	return tu_dnsmasq_queries(&dns, type, name);
 }
 
+/* A manager that asks the suite's dnsmasq, unless the test named other servers. */
 static redial_t *make(struct redial_config *cfg)
 {
 	if (!cfg->dns_servers)
 		cfg->dns_servers = dns.servers;
-	redial_t *r = NULL;
-	int ret = redial_create(cfg, &r);
-	cr_assert_eq(ret, 0, "create: %s: %s", strerror(-ret), redial_strerror_create());
-	return r;
-}
-
-static redial_id_t add(redial_t *r, const char *s, const struct redial_endpoint_opts *o)
-{
-	redial_id_t id = 0;
-	char err[256] = "";
-	int ret = redial_endpoint_add(r, s, o, &id, err, sizeof(err));
-	cr_assert_eq(ret, 0, "add %s: %s (%s)", s, strerror(-ret), err);
-	return id;
-}
-
-struct want {
-	enum redial_event_type type;
-	redial_id_t id;
-	size_t n;
-};
-
-static bool have(redial_t *r, void *arg)
-{
-	(void)r;
-	struct want *w = arg;
-	return tu_count(&rec, w->type, w->id) >= w->n;
-}
-
-static void wait_for(redial_t *r, enum redial_event_type type, redial_id_t id, size_t n,
-		     uint64_t timeout)
-{
-	struct want w = { type, id, n };
-	cr_assert(tu_run_until(r, have, &w, timeout), "only %zu of %zu %s events",
-		  tu_count(&rec, type, id), n, redial_event_name(type));
-}
-
-/* A listener of our own on one exact address, so that other addresses on its port refuse. */
-static int listener(int family, const char *ip, uint16_t *port)
-{
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} a;
-	memset(&a, 0, sizeof(a));
-	socklen_t len;
-	if (family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		a.v6.sin6_family = AF_INET6;
-		a.v6.sin6_port = htons(*port);
-		inet_pton(AF_INET6, ip, &a.v6.sin6_addr);
-		len = sizeof(a.v6);
-	} else {
-		a.v4.sin_family = AF_INET;
-		a.v4.sin_port = htons(*port);
-		inet_pton(AF_INET, ip, &a.v4.sin_addr);
-		len = sizeof(a.v4);
-	}
-	cr_assert_eq(bind(fd, &a.sa, len), 0, "bind %s:%u: %s", ip, *port, strerror(errno));
-	cr_assert_eq(listen(fd, 128), 0);
-	cr_assert_eq(getsockname(fd, &a.sa, &len), 0);
-	*port = ntohs(family == AF_INET6 ? a.v6.sin6_port : a.v4.sin_port);
-	return fd;
+	return tu_make(cfg);
 }
 
 /* The family of the connection an endpoint holds. */
@@ -139,14 +75,14 @@ static void peer_ip(redial_t *r, redial_id_t id, char *buf, size_t len)
 Test(dns, a_name_resolves_and_connects)
 {
 	uint16_t port = 0;
-	int l = listener(AF_INET, "127.3.0.1", &port);
+	int l = tu_listen_at(AF_INET, "127.3.0.1", &port);
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "ok.test:%u", port);
-	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, ep, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	char ip[64];
 	peer_ip(r, id, ip, sizeof(ip));
 	cr_assert_str_eq(ip, "127.3.0.1");
@@ -163,8 +99,8 @@ Test(dns, nxdomain_gives_up_after_exactly_one_resolution_and_no_connect)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, "missing.test:80", NULL);
-	wait_for(r, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, "missing.test:80", NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
 	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
 	cr_assert_not_null(f);
 	cr_assert_eq(f->err, REDIAL_E_DNS_NXDOMAIN, "got %s", redial_errno_name(f->err));
@@ -185,7 +121,7 @@ Test(dns, nxdomain_gives_up_after_exactly_one_resolution_and_no_connect)
 Test(dns, nxdomain_hold_retries_until_a_late_name_appears)
 {
 	uint16_t port = 0;
-	int l = listener(AF_INET, "127.3.0.9", &port);
+	int l = tu_listen_at(AF_INET, "127.3.0.9", &port);
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.dns_nxdomain_hold_ns = REDIAL_SEC(30);
@@ -194,14 +130,14 @@ Test(dns, nxdomain_hold_retries_until_a_late_name_appears)
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "late.test:%u", port);
-	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_ATTEMPT_FAILED, id, 2, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, ep, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_ATTEMPT_FAILED, id, 2, REDIAL_SEC(10));
 	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
 	cr_assert_eq(f->err, REDIAL_E_DNS_NXDOMAIN);
 	cr_assert_eq(f->cls, REDIAL_CLASS_TRANSIENT, "held: not yet permanent");
 	cr_assert_gt(f->backoff_ns, 0);
 	reload("127.3.0.1 ok.test\n127.3.0.9 late.test\n");
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, id), 0);
 	close(l);
 	tu_finish(r, fds0);
@@ -209,18 +145,11 @@ Test(dns, nxdomain_hold_retries_until_a_late_name_appears)
 
 Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedule)
 {
-	/* A UDP socket that never answers. */
-	int mute = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	cr_assert_eq(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(mute, (struct sockaddr *)&sa, &len), 0);
 	char servers[64];
-	snprintf(servers, sizeof(servers), "127.0.0.1:%u", ntohs(sa.sin_port));
+	int mute = tu_silent_udp(servers, sizeof(servers));
 
-	struct farm *farm;
 	struct farm_target_spec spec = { .kind = FARM_REFUSE };
-	cr_assert_eq(farm_start(&spec, 1, &farm), 0);
+	struct farm *farm = tu_farm_start(&spec, 1);
 	int fds = tu_count_fds();
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
@@ -228,7 +157,7 @@ Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedu
 	cfg.dns_timeout_ns = REDIAL_MSEC(300);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(50);
 	redial_t *r = make(&cfg);
-	redial_id_t slow = add(r, "slow.test:80", NULL);
+	redial_id_t slow = tu_add(r, "slow.test:80", NULL);
 	struct redial_endpoint_opts o = rec.defs;
 	o.backoff_max_attempts = 4;
 	enum { N = 50 };
@@ -236,9 +165,9 @@ Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedu
 	for (unsigned i = 0; i < N; i++) {
 		char ep[64];
 		snprintf(ep, sizeof(ep), "127.4.0.%u:%u", i + 1, farm_port(farm, 0));
-		ids[i] = add(r, ep, &o);
+		ids[i] = tu_add(r, ep, &o);
 	}
-	wait_for(r, REDIAL_EV_ATTEMPT_FAILED, slow, 2, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_ATTEMPT_FAILED, slow, 2, REDIAL_SEC(10));
 	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, slow, 0);
 	cr_assert_eq(f->err, REDIAL_E_DNS_TIMEOUT, "got %s", redial_errno_name(f->err));
 	cr_assert_eq(f->cls, REDIAL_CLASS_TRANSIENT);
@@ -266,9 +195,8 @@ Test(dns, a_timing_out_server_is_retried_while_other_endpoints_keep_their_schedu
 
 Test(dns, a_changed_record_takes_effect_at_the_next_cycle)
 {
-	struct farm *farm;
 	struct farm_target_spec spec = { .kind = FARM_DROP_AFTER, .hold_ms = 150 };
-	cr_assert_eq(farm_start(&spec, 1, &farm), 0);
+	struct farm *farm = tu_farm_start(&spec, 1);
 	int fds = tu_count_fds();
 	reload("127.3.0.5 move.test\n");
 	struct redial_config cfg;
@@ -277,15 +205,15 @@ Test(dns, a_changed_record_takes_effect_at_the_next_cycle)
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "move.test:%u", farm_port(farm, 0));
-	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, ep, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	char ip[64];
 	peer_ip(r, id, ip, sizeof(ip));
 	cr_assert_str_eq(ip, "127.3.0.5");
 	reload("127.3.0.6 move.test\n");
 	/* The farm drops the first connection; the reconnect resolves again. */
-	wait_for(r, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(10));
-	wait_for(r, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
 	peer_ip(r, id, ip, sizeof(ip));
 	cr_assert_str_eq(ip, "127.3.0.6");
 	cr_assert_geq(queries("A", "move.test"), 2);
@@ -296,7 +224,7 @@ Test(dns, a_changed_record_takes_effect_at_the_next_cycle)
 Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
 {
 	uint16_t port = 0;
-	int l = listener(AF_INET, "127.3.0.3", &port); /* 127.3.0.2 on that port refuses */
+	int l = tu_listen_at(AF_INET, "127.3.0.3", &port); /* 127.3.0.2 on that port refuses */
 	reload("127.3.0.2 multi.test\n127.3.0.3 multi.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
@@ -305,8 +233,8 @@ Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "multi.test:%u", port);
-	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	redial_id_t id = tu_add(r, ep, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 	const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
 	cr_assert_not_null(f, "the first address must have been tried and refused");
 	cr_assert_eq(f->err, ECONNREFUSED);
@@ -323,9 +251,8 @@ Test(dns, the_first_address_refuses_and_the_second_connects_in_the_same_cycle)
 
 Test(dns, the_connect_deadline_is_split_among_the_addresses)
 {
-	struct farm *farm;
 	struct farm_target_spec spec = { .kind = FARM_BLACKHOLE };
-	cr_assert_eq(farm_start(&spec, 1, &farm), 0);
+	struct farm *farm = tu_farm_start(&spec, 1);
 	int fds = tu_count_fds();
 	reload("127.3.0.7 hole.test\n127.3.0.8 hole.test\n");
 	struct redial_config cfg;
@@ -335,8 +262,8 @@ Test(dns, the_connect_deadline_is_split_among_the_addresses)
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "hole.test:%u", farm_port(farm, 0));
-	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
+	redial_id_t id = tu_add(r, ep, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 2);
 	for (size_t i = 0; i < 2; i++) {
 		const struct tu_event *f = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, i);
@@ -362,16 +289,16 @@ Test(dns, the_connect_deadline_is_split_among_the_addresses)
 Test(dns, happy_eyeballs_prefers_ipv6_and_cancels_the_ipv4_racer)
 {
 	uint16_t port = 0;
-	int l6 = listener(AF_INET6, "::1", &port);
-	int l4 = listener(AF_INET, "127.0.0.1", &port);
+	int l6 = tu_listen_at(AF_INET6, "::1", &port);
+	int l4 = tu_listen_at(AF_INET, "127.0.0.1", &port);
 	reload("::1 he.test\n127.0.0.1 he.test\n");
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "he.test:%u", port);
-	redial_id_t id = add(r, ep, NULL);
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
+	redial_id_t id = tu_add(r, ep, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(20));
 	cr_assert_eq(connected_family(r, id), AF_INET6);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 0, "the loser is cancelled, not failed");
 	/* The IPv4 racer never got past its head start: nothing reached the IPv4 listener. */
@@ -385,11 +312,9 @@ Test(dns, happy_eyeballs_prefers_ipv6_and_cancels_the_ipv4_racer)
 Test(dns, happy_eyeballs_falls_back_to_ipv4_when_ipv6_is_blackholed)
 {
 	uint16_t port = 0;
-	int l4 = listener(AF_INET, "127.0.0.1", &port);
-	struct farm *farm;
+	int l4 = tu_listen_at(AF_INET, "127.0.0.1", &port);
 	struct farm_target_spec spec = { .kind = FARM_BLACKHOLE, .family = AF_INET6, .port = port };
-	int ret = farm_start(&spec, 1, &farm);
-	cr_assert_eq(ret, 0, "farm: %s", strerror(-ret));
+	struct farm *farm = tu_farm_start(&spec, 1);
 	int fds = tu_count_fds();
 	reload("::1 he6.test\n127.0.0.1 he6.test\n");
 	struct redial_config cfg;
@@ -398,9 +323,9 @@ Test(dns, happy_eyeballs_falls_back_to_ipv4_when_ipv6_is_blackholed)
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "he6.test:%u", port);
-	redial_id_t id = add(r, ep, NULL);
+	redial_id_t id = tu_add(r, ep, NULL);
 	uint64_t t0 = redial_now_ns();
-	wait_for(r, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(30));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(30));
 	uint64_t took = redial_now_ns() - t0;
 	cr_assert_eq(connected_family(r, id), AF_INET);
 	cr_assert_geq(took, REDIAL_MSEC(250), "IPv4 waits out IPv6's head start");
@@ -432,7 +357,7 @@ static void stop_on_connect(redial_t *r, const struct redial_event *ev, void *ar
 Test(dns, an_answer_is_read_at_once_even_inside_one_long_run)
 {
 	uint16_t port = 0;
-	int l = listener(AF_INET, "127.3.0.1", &port);
+	int l = tu_listen_at(AF_INET, "127.3.0.1", &port);
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.dns_timeout_ns = REDIAL_SEC(30);
@@ -440,7 +365,7 @@ Test(dns, an_answer_is_read_at_once_even_inside_one_long_run)
 	redial_t *r = make(&cfg);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "ok.test:%u", port);
-	redial_id_t id = add(r, ep, NULL);
+	redial_id_t id = tu_add(r, ep, NULL);
 	/* One call, not short slices: the query's socket must be watched in the same turn
 	 * that opened it, or the answer waits for the 30 s query timeout. */
 	uint64_t t0 = redial_now_ns();
@@ -477,19 +402,6 @@ static long long udp_rcvbuf_errors(void)
 	return v;
 }
 
-/* A TCP port nobody listens on, held (bound to every address, not listening) so that
- * nobody can: a connect to any 127/8 address there is refused at once. */
-static int refusing_port(uint16_t *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
-	socklen_t len = sizeof(sa);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 /* Gives dnsmasq the names h0000.test ... h<n-1>.test, each its own 127.5.x.y address. */
 static void many_names(unsigned n)
 {
@@ -508,7 +420,7 @@ static redial_id_t add_name(redial_t *r, unsigned i, uint16_t port)
 {
 	char ep[64];
 	snprintf(ep, sizeof(ep), "h%04u.test:%u", i, port);
-	return add(r, ep, NULL);
+	return tu_add(r, ep, NULL);
 }
 
 static bool failed_at_least(redial_t *r, void *arg)
@@ -540,7 +452,7 @@ Test(dns, five_thousand_names_added_at_once_all_resolve_without_a_timeout, .time
 {
 	enum { N = 5000 };
 	uint16_t port;
-	int hold = refusing_port(&port);
+	int hold = tu_refusing_port(&port);
 	many_names(N);
 	int fds = tu_count_fds();
 
@@ -611,7 +523,7 @@ Test(dns, names_waiting_for_room_leave_with_their_endpoints_and_at_shutdown, .ti
 {
 	enum { N = 2000, LATE = 1000 };
 	uint16_t port;
-	int hold = refusing_port(&port);
+	int hold = tu_refusing_port(&port);
 	many_names(N + LATE);
 	int fds = tu_count_fds();
 
@@ -652,14 +564,8 @@ Test(dns, names_waiting_for_room_leave_with_their_endpoints_and_at_shutdown, .ti
 Test(dns, names_waiting_for_a_silent_server_fail_at_its_first_timeout, .timeout = 280)
 {
 	enum { N = 5000 };
-	int mute = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	cr_assert_eq(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(mute, (struct sockaddr *)&sa, &len), 0);
 	char servers[64];
-	snprintf(servers, sizeof(servers), "127.0.0.1:%u", ntohs(sa.sin_port));
+	int mute = tu_silent_udp(servers, sizeof(servers));
 	int fds = tu_count_fds();
 
 	struct redial_config cfg;

@@ -3,17 +3,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -36,9 +32,8 @@ static void farm_up(void)
 		[T_DROP_RST] = { .kind = FARM_DROP_AFTER, .hold_ms = 100, .rst = true },
 		[T_ACCEPT6] = { .kind = FARM_ACCEPT, .family = AF_INET6 },
 	};
-	int ret = farm_start(specs, T_COUNT, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	memset(&rec, 0, sizeof(rec));
+	farm = tu_farm_start(specs, T_COUNT);
+	tu_recorder_init(&rec);
 	fds0 = tu_count_fds();
 }
 
@@ -62,93 +57,17 @@ static const char *addr_of(size_t t, unsigned n)
 	return b;
 }
 
-static redial_id_t add(redial_t *r, const char *s, const struct redial_endpoint_opts *o)
-{
-	redial_id_t id = 0;
-	char err[256] = "";
-	int ret = redial_endpoint_add(r, s, o, &id, err, sizeof(err));
-	cr_assert_eq(ret, 0, "add %s: %s (%s)", s, strerror(-ret), err);
-	return id;
-}
-
-static redial_t *make(struct redial_config *cfg)
-{
-	redial_t *r = NULL;
-	int ret = redial_create(cfg, &r);
-	cr_assert_eq(ret, 0, "create: %s: %s", strerror(-ret), redial_strerror_create());
-	return r;
-}
-
-struct want_state {
-	enum redial_state st;
-	uint32_t n;
-};
-
-static bool have_state(redial_t *r, void *arg)
-{
-	struct want_state *w = arg;
-	return tu_state_count(r, w->st) >= w->n;
-}
-
-static void run_until_state(redial_t *r, enum redial_state st, uint32_t n, uint64_t timeout)
-{
-	struct want_state w = { st, n };
-	cr_assert(tu_run_until(r, have_state, &w, timeout), "only %u of %u endpoints reached %s",
-		  tu_state_count(r, st), n, redial_state_name(st));
-}
-
-struct want_events {
-	struct tu_recorder *rec;
-	enum redial_event_type type;
-	size_t n;
-};
-
-static bool have_events(redial_t *r, void *arg)
-{
-	(void)r;
-	struct want_events *w = arg;
-	return tu_count(w->rec, w->type, 0) >= w->n;
-}
-
-static void run_until_events(redial_t *r, enum redial_event_type type, size_t n, uint64_t timeout)
-{
-	struct want_events w = { &rec, type, n };
-	cr_assert(tu_run_until(r, have_events, &w, timeout), "only %zu of %zu %s events",
-		  tu_count(&rec, type, 0), n, redial_event_name(type));
-}
-
-static void run_for(redial_t *r, uint64_t ns)
-{
-	uint64_t end = redial_now_ns() + ns;
-	while (redial_now_ns() < end)
-		cr_assert_geq(redial_run(r, REDIAL_MSEC(10)), 0);
-}
-
-static struct redial_stats stats(redial_t *r)
-{
-	struct redial_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_stats_get(r, &s), 0);
-	return s;
-}
-
-static struct redial_endpoint_stats ep_stats(redial_t *r, redial_id_t id)
-{
-	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_endpoint_stats_get(r, id, &s), 0);
-	return s;
-}
-
 /* ---- connecting ------------------------------------------------------------------------- */
 
 Test(engine, accepting_endpoints_on_many_loopback_addresses_connect_on_the_first_attempt)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	enum { N = 600 };
 	for (unsigned i = 0; i < N; i++)
-		add(r, addr_of(T_ACCEPT, i), NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, N, REDIAL_SEC(20));
+		tu_add(r, addr_of(T_ACCEPT, i), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, N, REDIAL_SEC(20));
 
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), N);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0), 0);
@@ -160,7 +79,7 @@ Test(engine, accepting_endpoints_on_many_loopback_addresses_connect_on_the_first
 		cr_assert(fcntl(e->fd, F_GETFD) & FD_CLOEXEC);
 		cr_assert(fcntl(e->fd, F_GETFL) & O_NONBLOCK);
 	}
-	struct redial_stats s = stats(r);
+	struct redial_stats s = tu_stats(r);
 	cr_assert_eq(s.attempts, N);
 	cr_assert_eq(s.connects, N);
 	cr_assert_eq(s.failures, 0);
@@ -176,11 +95,11 @@ Test(engine, ipv6_loopback_endpoint_connects)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	char s[64];
 	snprintf(s, sizeof(s), "[::1]:%u", farm_port(farm, T_ACCEPT6));
-	redial_id_t id = add(r, s, NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, s, NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
 	const struct tu_event *e = tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0);
 	cr_assert_not_null(e);
 	struct sockaddr_in6 peer;
@@ -200,9 +119,9 @@ Test(engine, refused_endpoint_retries_on_schedule_and_stops_at_max_attempts)
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(40);
 	rec.defs.backoff_max_attempts = 5;
 	rec.defs.alert_after = 3;
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 7), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(20));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 7), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(20));
 
 	const uint64_t want_backoff[5] = { REDIAL_MSEC(40), REDIAL_MSEC(80), REDIAL_MSEC(160),
 					   REDIAL_MSEC(320), 0 };
@@ -228,7 +147,7 @@ Test(engine, refused_endpoint_retries_on_schedule_and_stops_at_max_attempts)
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, id), 1);
 	cr_assert_eq(tu_nth(&rec, REDIAL_EV_GAVE_UP, id, 0)->reason, REDIAL_GAVE_UP_MAX_ATTEMPTS);
 
-	struct redial_endpoint_stats s = ep_stats(r, id);
+	struct redial_endpoint_stats s = tu_ep_stats(r, id);
 	cr_assert_eq(s.state, REDIAL_STATE_FAILED);
 	cr_assert_eq(s.attempts, 5);
 	cr_assert_eq(s.failures, 5);
@@ -240,7 +159,7 @@ Test(engine, refused_endpoint_retries_on_schedule_and_stops_at_max_attempts)
 	cr_assert_eq(ec[0].count, 5);
 	/* Nothing happens once it has given up. */
 	size_t before = rec.n;
-	run_for(r, REDIAL_MSEC(200));
+	tu_run_for(r, REDIAL_MSEC(200));
 	cr_assert_eq(rec.n, before);
 	tu_finish(r, fds0);
 }
@@ -252,9 +171,9 @@ Test(engine, blackholed_endpoint_times_out_at_its_deadline_as_ETIMEDOUT)
 	rec.defs.connect_timeout_ns = REDIAL_MSEC(300);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(20);
 	rec.defs.backoff_max_attempts = 2;
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_BLACKHOLE, 3), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(20));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_BLACKHOLE, 3), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(20));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 2);
 	for (size_t i = 0; i < 2; i++) {
 		const struct tu_event *e = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, i);
@@ -263,7 +182,7 @@ Test(engine, blackholed_endpoint_times_out_at_its_deadline_as_ETIMEDOUT)
 		cr_assert_geq(e->duration_ns, REDIAL_MSEC(299));
 		cr_assert_lt(e->duration_ns, REDIAL_MSEC(300) + REDIAL_SEC(5));
 	}
-	cr_assert_eq(ep_stats(r, id).gave_up, REDIAL_GAVE_UP_MAX_ATTEMPTS);
+	cr_assert_eq(tu_ep_stats(r, id).gave_up, REDIAL_GAVE_UP_MAX_ATTEMPTS);
 	tu_finish(r, fds0);
 }
 
@@ -281,9 +200,9 @@ Test(engine, classification_override_turns_refused_into_a_permanent_stop)
 	int calls = 0;
 	cfg.classify = all_permanent;
 	cfg.classify_user = &calls;
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(10));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 1), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(10));
 	cr_assert_eq(calls, 1);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 1);
 	const struct tu_event *g = tu_nth(&rec, REDIAL_EV_GAVE_UP, id, 0);
@@ -299,9 +218,9 @@ Test(engine, max_elapsed_stops_a_streak_that_would_outlast_it)
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(100);
 	rec.defs.backoff_max_elapsed_ns = REDIAL_MSEC(250);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 2), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(10));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 2), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(10));
 	/* 0 ms: fail, wait 100; ~100 ms: fail, the next wait (200) would end past 250 ms. */
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 2);
 	cr_assert_eq(tu_nth(&rec, REDIAL_EV_GAVE_UP, id, 0)->reason, REDIAL_GAVE_UP_MAX_ELAPSED);
@@ -315,10 +234,10 @@ Test(engine, peer_close_triggers_disconnected_then_a_reconnect)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(20);
-	redial_t *r = make(&cfg);
-	redial_id_t fin = add(r, addr_of(T_DROP_FIN, 1), NULL);
-	redial_id_t rst = add(r, addr_of(T_DROP_RST, 2), NULL);
-	run_until_events(r, REDIAL_EV_CONNECTED, 4, REDIAL_SEC(20));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t fin = tu_add(r, addr_of(T_DROP_FIN, 1), NULL);
+	redial_id_t rst = tu_add(r, addr_of(T_DROP_RST, 2), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, 0, 4, REDIAL_SEC(20));
 
 	const struct tu_event *d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, fin, 0);
 	cr_assert_not_null(d);
@@ -336,7 +255,7 @@ Test(engine, peer_close_triggers_disconnected_then_a_reconnect)
 		const struct tu_event *c2 = tu_nth(&rec, REDIAL_EV_CONNECTED, id, 1);
 		cr_assert_gt(c2->mono_ns, tu_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0)->mono_ns);
 		cr_assert_eq(c2->attempt, 1);
-		cr_assert_geq(ep_stats(r, id).disconnects, 1);
+		cr_assert_geq(tu_ep_stats(r, id).disconnects, 1);
 	}
 	tu_finish(r, fds0);
 }
@@ -349,11 +268,10 @@ Test(engine, connections_that_drop_at_once_back_off_harder_until_one_proves_stab
 	struct redial_endpoint_opts unstable = rec.defs, stable = rec.defs;
 	unstable.stable_after_ns = REDIAL_SEC(30); /* a 100 ms connection is never stable */
 	stable.stable_after_ns = REDIAL_MSEC(50);  /* a 100 ms connection is */
-	redial_t *r = make(&cfg);
-	redial_id_t u = add(r, addr_of(T_DROP_FIN, 1), &unstable);
-	redial_id_t s = add(r, addr_of(T_DROP_FIN, 2), &stable);
-	struct want_events w = { &rec, REDIAL_EV_DISCONNECTED, 7 };
-	cr_assert(tu_run_until(r, have_events, &w, REDIAL_SEC(20)));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t u = tu_add(r, addr_of(T_DROP_FIN, 1), &unstable);
+	redial_id_t s = tu_add(r, addr_of(T_DROP_FIN, 2), &stable);
+	tu_run_until_event(r, &rec, REDIAL_EV_DISCONNECTED, 0, 7, REDIAL_SEC(20));
 	cr_assert_geq(tu_count(&rec, REDIAL_EV_DISCONNECTED, u), 3);
 	cr_assert_geq(tu_count(&rec, REDIAL_EV_DISCONNECTED, s), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -371,14 +289,14 @@ Test(engine, application_reported_failure_closes_and_reconnects)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(10);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_ACCEPT, 5), NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_ACCEPT, 5), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
 	cr_assert_eq(redial_endpoint_fail(r, id, EPROTO), 0);
 	cr_assert_eq(redial_endpoint_fail(r, id, EPROTO), -ENOTCONN);
 	const struct tu_event *d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0);
 	cr_assert_null(d, "events are delivered from the loop, not from inside the call");
-	run_until_events(r, REDIAL_EV_CONNECTED, 2, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, 0, 2, REDIAL_SEC(10));
 	d = tu_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->err, EPROTO);
@@ -390,16 +308,16 @@ Test(engine, release_hands_the_fd_over_and_reconnect_opens_a_new_one)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
-	redial_id_t a = add(r, addr_of(T_ACCEPT, 1), NULL);
-	redial_id_t b = add(r, addr_of(T_ACCEPT, 2), NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 2, REDIAL_SEC(10));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t a = tu_add(r, addr_of(T_ACCEPT, 1), NULL);
+	redial_id_t b = tu_add(r, addr_of(T_ACCEPT, 2), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 2, REDIAL_SEC(10));
 	int fa = -1, fb = -1;
 	cr_assert_eq(redial_endpoint_release(r, a, 0, &fa), 0);
 	cr_assert_eq(redial_endpoint_release(r, b, REDIAL_RELEASE_RECONNECT, &fb), 0);
 	cr_assert_eq(redial_endpoint_release(r, a, 0, &fa), -ENOTCONN);
 	cr_assert_eq(tu_state(r, a), REDIAL_STATE_IDLE);
-	run_until_events(r, REDIAL_EV_CONNECTED, 3, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, 0, 3, REDIAL_SEC(10));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, a), 1, "released without reconnect");
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, b), 2);
 	cr_assert_neq(tu_nth(&rec, REDIAL_EV_CONNECTED, b, 1)->fd, -1);
@@ -408,7 +326,7 @@ Test(engine, release_hands_the_fd_over_and_reconnect_opens_a_new_one)
 	socklen_t len = sizeof(peer);
 	cr_assert_eq(getpeername(fa, (struct sockaddr *)&peer, &len), 0);
 	cr_assert_eq(ntohs(peer.sin_port), farm_port(farm, T_ACCEPT));
-	run_for(r, REDIAL_MSEC(100));
+	tu_run_for(r, REDIAL_MSEC(100));
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_DISCONNECTED, 0), 0);
 	close(fa);
 	close(fb);
@@ -429,12 +347,12 @@ static void cancel_and_check(redial_t *r, redial_id_t id, bool alone)
 	cr_assert_eq(rec.ev[before].id, id);
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_CANCELLED);
 	cr_assert_eq(redial_endpoint_cancel(r, id), -EALREADY);
-	run_for(r, REDIAL_MSEC(300));
+	tu_run_for(r, REDIAL_MSEC(300));
 	for (size_t i = before + 1; i < rec.n; i++)
 		cr_assert_neq(rec.ev[i].id, id, "event %s after cancel",
 			      redial_event_name(rec.ev[i].type));
 	if (alone) {
-		struct redial_stats s = stats(r);
+		struct redial_stats s = tu_stats(r);
 		cr_assert_eq(s.attempts_inflight, 0);
 		cr_assert_eq(s.fds_open, 0);
 		/* Nothing of the endpoint's; at most the loop's own wake timer and the watch of
@@ -447,13 +365,13 @@ Test(engine, cancel_an_idle_endpoint)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct redial_endpoint_opts o = rec.defs;
 	o.flags = REDIAL_EP_START_IDLE;
-	redial_id_t id = add(r, addr_of(T_ACCEPT, 1), &o);
+	redial_id_t id = tu_add(r, addr_of(T_ACCEPT, 1), &o);
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_IDLE);
 	cancel_and_check(r, id, true);
-	cr_assert_eq(stats(r).attempts, 0);
+	cr_assert_eq(tu_stats(r).attempts, 0);
 	tu_finish(r, fds0);
 }
 
@@ -461,13 +379,13 @@ Test(engine, cancel_while_connecting_stops_the_chain_in_the_kernel)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_BLACKHOLE, 1), NULL);
-	run_for(r, REDIAL_MSEC(100));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_BLACKHOLE, 1), NULL);
+	tu_run_for(r, REDIAL_MSEC(100));
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_CONNECTING);
-	cr_assert_eq(stats(r).attempts_inflight, 1);
+	cr_assert_eq(tu_stats(r).attempts_inflight, 1);
 	cancel_and_check(r, id, true);
-	cr_assert_geq(stats(r).kernel_cancels, 1);
+	cr_assert_geq(tu_stats(r).kernel_cancels, 1);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 0,
 		     "a cancelled connect is not a failure");
 	tu_finish(r, fds0);
@@ -480,15 +398,15 @@ Test(engine, cancel_during_a_short_backoff_held_in_the_kernel_chain)
 	/* 400 ms waits, pre-armed a whole second ahead: the wait sits in the chain's TIMEOUT. */
 	cfg.prearm_ns = REDIAL_SEC(1);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(400);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
-	run_until_events(r, REDIAL_EV_ATTEMPT_FAILED, 1, REDIAL_SEC(5));
-	run_for(r, REDIAL_MSEC(30));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 1), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_ATTEMPT_FAILED, 0, 1, REDIAL_SEC(5));
+	tu_run_for(r, REDIAL_MSEC(30));
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_BACKOFF);
-	cr_assert_eq(stats(r).attempts_inflight, 1, "the next chain waits in the kernel");
-	uint64_t kc = stats(r).kernel_cancels;
+	cr_assert_eq(tu_stats(r).attempts_inflight, 1, "the next chain waits in the kernel");
+	uint64_t kc = tu_stats(r).kernel_cancels;
 	cancel_and_check(r, id, true);
-	cr_assert_eq(stats(r).kernel_cancels, kc + 1);
+	cr_assert_eq(tu_stats(r).kernel_cancels, kc + 1);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, id), 1);
 	tu_finish(r, fds0);
 }
@@ -498,15 +416,15 @@ Test(engine, cancel_during_a_long_backoff_is_a_user_space_unlink)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_SEC(5);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
-	run_until_events(r, REDIAL_EV_ATTEMPT_FAILED, 1, REDIAL_SEC(5));
-	run_for(r, REDIAL_MSEC(30));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 1), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_ATTEMPT_FAILED, 0, 1, REDIAL_SEC(5));
+	tu_run_for(r, REDIAL_MSEC(30));
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_BACKOFF);
-	cr_assert_eq(stats(r).attempts_inflight, 0, "a 5 s wait stays on the wheel");
-	uint64_t kc = stats(r).kernel_cancels;
+	cr_assert_eq(tu_stats(r).attempts_inflight, 0, "a 5 s wait stays on the wheel");
+	uint64_t kc = tu_stats(r).kernel_cancels;
 	cancel_and_check(r, id, true);
-	cr_assert_eq(stats(r).kernel_cancels, kc, "no kernel cancel needed");
+	cr_assert_eq(tu_stats(r).kernel_cancels, kc, "no kernel cancel needed");
 	tu_finish(r, fds0);
 }
 
@@ -514,9 +432,9 @@ Test(engine, cancel_a_connected_endpoint_closes_its_fd)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_ACCEPT, 1), NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_ACCEPT, 1), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(10));
 	cr_assert_eq(tu_count_fds(), fds0 + 3, "ring fd + wake eventfd + the connection");
 	cancel_and_check(r, id, true);
 	cr_assert_eq(tu_count_fds(), fds0 + 2, "ring fd and wake eventfd only");
@@ -528,13 +446,13 @@ Test(engine, cancel_is_refused_for_failed_endpoints_and_start_revives_them)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_max_attempts = 1;
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 1), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 1), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
 	cr_assert_eq(redial_endpoint_cancel(r, id), -EALREADY);
 	cr_assert_eq(redial_endpoint_start(r, id), 0);
 	cr_assert_eq(redial_endpoint_start(r, id), -EALREADY);
-	run_until_events(r, REDIAL_EV_GAVE_UP, 2, REDIAL_SEC(5));
+	tu_run_until_event(r, &rec, REDIAL_EV_GAVE_UP, 0, 2, REDIAL_SEC(5));
 	cr_assert_eq(tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 1)->attempt, 1,
 		     "a restart begins a new streak");
 	tu_finish(r, fds0);
@@ -552,12 +470,12 @@ Test(engine, cancel_from_inside_a_callback_suppresses_every_later_event)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.hook = cancel_on_connect;
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	enum { N = 50 };
 	for (unsigned i = 0; i < N; i++)
-		add(r, addr_of(T_DROP_FIN, i), NULL);
-	run_until_state(r, REDIAL_STATE_CANCELLED, N, REDIAL_SEC(10));
-	run_for(r, REDIAL_MSEC(300)); /* past the farm's 100 ms drop */
+		tu_add(r, addr_of(T_DROP_FIN, i), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CANCELLED, N, REDIAL_SEC(10));
+	tu_run_for(r, REDIAL_MSEC(300)); /* past the farm's 100 ms drop */
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), N);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CANCELLED, 0), N);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_DISCONNECTED, 0), 0);
@@ -572,16 +490,16 @@ Test(engine, shutdown_with_thousands_in_flight_leaves_nothing_behind)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(5);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	unsigned n = 0;
 	for (unsigned i = 0; i < 2000; i++)
-		add(r, addr_of(T_BLACKHOLE, n++), NULL);
+		tu_add(r, addr_of(T_BLACKHOLE, n++), NULL);
 	for (unsigned i = 0; i < 1500; i++)
-		add(r, addr_of(T_ACCEPT, n++), NULL);
+		tu_add(r, addr_of(T_ACCEPT, n++), NULL);
 	for (unsigned i = 0; i < 1500; i++)
-		add(r, addr_of(T_REFUSE, n++), NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 1500, REDIAL_SEC(20));
-	struct redial_stats s = stats(r);
+		tu_add(r, addr_of(T_REFUSE, n++), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 1500, REDIAL_SEC(20));
+	struct redial_stats s = tu_stats(r);
 	cr_assert_geq(s.inflight_ops, 2000, "blackholed connects are in flight");
 	uint64_t t = redial_now_ns();
 	size_t before = rec.n;
@@ -600,18 +518,18 @@ Test(engine, tiny_cq_overflows_and_still_loses_no_completion)
 	cfg.cq_entries = 16;
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
 	rec.defs.backoff_max_attempts = 3;
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	enum { N = 400 };
 	redial_id_t ids[N];
 	for (unsigned i = 0; i < N; i++)
-		ids[i] = add(r, addr_of(T_REFUSE, i), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, N, REDIAL_SEC(30));
-	struct redial_stats s = stats(r);
+		ids[i] = tu_add(r, addr_of(T_REFUSE, i), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, N, REDIAL_SEC(30));
+	struct redial_stats s = tu_stats(r);
 	cr_assert_gt(s.cq_overflows, 0, "the test must actually overflow the CQ");
 	cr_assert_eq(s.lost_cqes, 0);
 	cr_assert_eq(s.failures, 3 * N);
 	for (unsigned i = 0; i < N; i++)
-		cr_assert_eq(ep_stats(r, ids[i]).failures, 3);
+		cr_assert_eq(tu_ep_stats(r, ids[i]).failures, 3);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, 0), N);
 	tu_finish(r, fds0);
 }
@@ -623,14 +541,14 @@ Test(engine, removing_a_tenth_of_a_large_table_at_random)
 	cfg.max_endpoints = 20000;
 	rec.defs.backoff_initial_ns = REDIAL_SEC(60);
 	rec.defs.backoff_max_ns = REDIAL_SEC(60);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	enum { N = 12000, BH = 500 };
 	static redial_id_t ids[N];
 	for (unsigned i = 0; i < N - BH; i++)
-		ids[i] = add(r, addr_of(T_REFUSE, i), NULL);
+		ids[i] = tu_add(r, addr_of(T_REFUSE, i), NULL);
 	for (unsigned i = N - BH; i < N; i++)
-		ids[i] = add(r, addr_of(T_BLACKHOLE, i), NULL);
-	run_until_state(r, REDIAL_STATE_BACKOFF, N - BH, REDIAL_SEC(30));
+		ids[i] = tu_add(r, addr_of(T_BLACKHOLE, i), NULL);
+	tu_run_until_state(r, REDIAL_STATE_BACKOFF, N - BH, REDIAL_SEC(30));
 	cr_assert_eq(tu_state_count(r, REDIAL_STATE_CONNECTING), BH);
 
 	srand(7);
@@ -649,15 +567,15 @@ Test(engine, removing_a_tenth_of_a_large_table_at_random)
 		removed++;
 	}
 	cr_assert_gt(connecting_removed, 0);
-	struct redial_stats s = stats(r);
+	struct redial_stats s = tu_stats(r);
 	cr_assert_eq(s.endpoints, N - removed);
-	run_for(r, REDIAL_MSEC(200));
-	s = stats(r);
+	tu_run_for(r, REDIAL_MSEC(200));
+	s = tu_stats(r);
 	cr_assert_eq(s.kernel_cancels, connecting_removed,
 		     "only connecting endpoints need the kernel; backoff ones are unlinked");
 	cr_assert_eq(s.attempts_inflight, BH - connecting_removed);
 	/* Freed slots are reused with fresh ids. */
-	redial_id_t fresh = add(r, addr_of(T_ACCEPT, 1), NULL);
+	redial_id_t fresh = tu_add(r, addr_of(T_ACCEPT, 1), NULL);
 	for (unsigned i = 0; i < N; i++)
 		cr_assert_neq(ids[i], fresh);
 	tu_finish(r, fds0);
@@ -668,19 +586,19 @@ Test(engine, destroy_with_5000_endpoints_in_mixed_states_returns_every_fd)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(30);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct redial_endpoint_opts idle = rec.defs, longwait = rec.defs;
 	idle.flags = REDIAL_EP_START_IDLE;
 	longwait.backoff_initial_ns = REDIAL_SEC(30);
 	unsigned n = 0;
 	for (unsigned i = 0; i < 1000; i++) {
-		add(r, addr_of(T_ACCEPT, n++), NULL);
-		add(r, addr_of(T_REFUSE, n++), NULL);
-		add(r, addr_of(T_REFUSE, n++), &longwait);
-		add(r, addr_of(T_BLACKHOLE, n++), NULL);
-		add(r, addr_of(T_ACCEPT, n++), &idle);
+		tu_add(r, addr_of(T_ACCEPT, n++), NULL);
+		tu_add(r, addr_of(T_REFUSE, n++), NULL);
+		tu_add(r, addr_of(T_REFUSE, n++), &longwait);
+		tu_add(r, addr_of(T_BLACKHOLE, n++), NULL);
+		tu_add(r, addr_of(T_ACCEPT, n++), &idle);
 	}
-	run_until_state(r, REDIAL_STATE_CONNECTED, 1000, REDIAL_SEC(20));
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 1000, REDIAL_SEC(20));
 	cr_assert_eq(tu_state_count(r, REDIAL_STATE_IDLE), 1000);
 	cr_assert_geq(tu_state_count(r, REDIAL_STATE_BACKOFF), 1000);
 	cr_assert_geq(tu_state_count(r, REDIAL_STATE_CONNECTING), 1000);
@@ -694,7 +612,7 @@ Test(engine, local_fd_exhaustion_throttles_the_manager_not_the_endpoint)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct rlimit old, low;
 	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
@@ -703,10 +621,10 @@ Test(engine, local_fd_exhaustion_throttles_the_manager_not_the_endpoint)
 	enum { N = 40 };
 	redial_id_t ids[N];
 	for (unsigned i = 0; i < N; i++)
-		ids[i] = add(r, addr_of(T_ACCEPT, i), NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 8, REDIAL_SEC(10));
-	run_for(r, REDIAL_MSEC(300));
-	struct redial_stats s = stats(r);
+		ids[i] = tu_add(r, addr_of(T_ACCEPT, i), NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 8, REDIAL_SEC(10));
+	tu_run_for(r, REDIAL_MSEC(300));
+	struct redial_stats s = tu_stats(r);
 	cr_assert_gt(s.local_errors, 0);
 	cr_assert_gt(s.throttles, 0);
 	cr_assert_eq(s.failures, 0, "local errors are not the endpoints' failures");
@@ -717,9 +635,9 @@ Test(engine, local_fd_exhaustion_throttles_the_manager_not_the_endpoint)
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, 0), 0);
 	/* Pressure off: everyone gets through, and no streak was charged. */
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
-	run_until_state(r, REDIAL_STATE_CONNECTED, N, REDIAL_SEC(10));
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, N, REDIAL_SEC(10));
 	for (unsigned i = 0; i < N; i++)
-		cr_assert_eq(ep_stats(r, ids[i]).failures, 0);
+		cr_assert_eq(tu_ep_stats(r, ids[i]).failures, 0);
 	tu_finish(r, fds0);
 }
 
@@ -729,26 +647,19 @@ Test(engine, the_ring_fd_in_an_application_epoll_loop_drives_everything)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	cr_assert_geq(ep, 0);
-	struct epoll_event ev = { .events = EPOLLIN };
-	cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, redial_fd(r), &ev), 0);
+	redial_t *r = tu_make(&cfg);
+	struct tu_loop l;
+	tu_loop_open(&l, r);
 	int fds = tu_count_fds();
 	for (unsigned i = 0; i < 20; i++)
-		add(r, addr_of(T_ACCEPT, i), NULL);
+		tu_add(r, addr_of(T_ACCEPT, i), NULL);
 	cr_assert_geq(redial_poll(r), 0); /* submits the chains */
 	uint64_t end = redial_now_ns() + REDIAL_SEC(10);
-	while (tu_count(&rec, REDIAL_EV_CONNECTED, 0) < 20 && redial_now_ns() < end) {
-		struct epoll_event out;
-		int n = epoll_wait(ep, &out, 1, 1000);
-		cr_assert_geq(n, 0);
-		if (n)
-			cr_assert_geq(redial_poll(r), 0);
-	}
+	while (tu_count(&rec, REDIAL_EV_CONNECTED, 0) < 20 && redial_now_ns() < end)
+		tu_loop_step(&l, 1000);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), 20);
 	cr_assert_eq(tu_count_fds(), fds + 20);
-	close(ep);
+	tu_loop_close(&l);
 	tu_finish(r, fds0);
 }
 
@@ -768,9 +679,9 @@ Test(engine, the_first_thread_that_runs_the_manager_owns_it)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	for (unsigned i = 0; i < 10; i++)
-		add(r, addr_of(T_ACCEPT, i), NULL);
+		tu_add(r, addr_of(T_ACCEPT, i), NULL);
 	pthread_t t;
 	void *res;
 	cr_assert_eq(pthread_create(&t, NULL, run_elsewhere, r), 0);
@@ -791,18 +702,18 @@ static void mixed_run(unsigned flags)
 	rec.defs.connect_timeout_ns = REDIAL_MSEC(200);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(10);
 	rec.defs.backoff_max_attempts = 2;
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	if (flags & REDIAL_CFG_NO_FD_INSTALL)
-		cr_assert_not(stats(r).fd_install);
-	redial_id_t a = add(r, addr_of(T_ACCEPT, 1), NULL);
-	redial_id_t f = add(r, addr_of(T_REFUSE, 2), NULL);
-	redial_id_t b = add(r, addr_of(T_BLACKHOLE, 3), NULL);
-	redial_id_t d = add(r, addr_of(T_DROP_RST, 4), NULL);
-	redial_id_t c = add(r, addr_of(T_BLACKHOLE, 5), NULL);
-	run_for(r, REDIAL_MSEC(50));
+		cr_assert_not(tu_stats(r).fd_install);
+	redial_id_t a = tu_add(r, addr_of(T_ACCEPT, 1), NULL);
+	redial_id_t f = tu_add(r, addr_of(T_REFUSE, 2), NULL);
+	redial_id_t b = tu_add(r, addr_of(T_BLACKHOLE, 3), NULL);
+	redial_id_t d = tu_add(r, addr_of(T_DROP_RST, 4), NULL);
+	redial_id_t c = tu_add(r, addr_of(T_BLACKHOLE, 5), NULL);
+	tu_run_for(r, REDIAL_MSEC(50));
 	cancel_and_check(r, c, false);
-	run_until_state(r, REDIAL_STATE_FAILED, 2, REDIAL_SEC(10));
-	run_until_events(r, REDIAL_EV_DISCONNECTED, 1, REDIAL_SEC(10));
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 2, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_DISCONNECTED, 0, 1, REDIAL_SEC(10));
 	cr_assert_eq(tu_state(r, a), REDIAL_STATE_CONNECTED);
 	cr_assert_eq(tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, f, 0)->err, ECONNREFUSED);
 	cr_assert_eq(tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, b, 0)->err, ETIMEDOUT);
@@ -847,15 +758,8 @@ Test(engine, bad_config_fields_are_refused_by_name)
 Test(engine, io_uring_blocked_by_seccomp_fails_creation_with_a_clear_cause)
 {
 	/* The same filter a container runtime's default profile applies to io_uring. */
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
 	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, tu_no_io_uring()), 0);
 	redial_t *r = NULL;
 	cr_assert_eq(redial_create(NULL, &r), -EPERM);
 	cr_assert_null(r);
@@ -879,7 +783,7 @@ Test(engine, every_failed_allocation_in_create_and_add_is_a_clean_enomem)
 			rd__alloc_fail_after(0);
 			cr_assert_eq(ret, -ENOMEM);
 			cr_assert_eq(id, 0, "ret_id untouched on failure");
-			cr_assert_eq(stats(r).endpoints, 0);
+			cr_assert_eq(tu_stats(r).endpoints, 0);
 			redial_destroy(r);
 			ok = 1;
 		} else {
@@ -899,36 +803,36 @@ Test(engine, a_connection_without_memory_for_its_record_fails_as_a_local_enomem)
 {
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_ACCEPT, 3), NULL);
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_ACCEPT, 3), NULL);
 	char s6[64];
 	snprintf(s6, sizeof(s6), "[::1]:%u", farm_port(farm, T_ACCEPT6));
 	redial_id_t id6 = 0;
 	rd__alloc_fail_after(1); /* the options are interned already: the record's table */
 	cr_assert_eq(redial_endpoint_add(r, s6, NULL, &id6, NULL, 0), -ENOMEM);
 	cr_assert_eq(id6, 0);
-	cr_assert_eq(stats(r).endpoints, 1);
+	cr_assert_eq(tu_stats(r).endpoints, 1);
 
 	/* Still failing every allocation: the first connect cannot keep its connection. */
-	run_until_events(r, REDIAL_EV_ATTEMPT_FAILED, 1, REDIAL_SEC(5));
+	tu_run_until_event(r, &rec, REDIAL_EV_ATTEMPT_FAILED, 0, 1, REDIAL_SEC(5));
 	rd__alloc_fail_after(0);
 	const struct tu_event *e = tu_nth(&rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
 	cr_assert_not_null(e);
 	cr_assert_eq(e->err, ENOMEM, "%s", redial_errno_name(e->err));
 	cr_assert_eq(e->cls, REDIAL_CLASS_LOCAL);
-	struct redial_endpoint_stats es = ep_stats(r, id);
+	struct redial_endpoint_stats es = tu_ep_stats(r, id);
 	cr_assert_eq(es.local_errors, 1);
 	cr_assert_eq(es.connects, 0);
 	cr_assert_eq(es.fd, -1);
 
-	run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(5));
-	es = ep_stats(r, id);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 1, REDIAL_SEC(5));
+	es = tu_ep_stats(r, id);
 	cr_assert_eq(es.connects, 1);
 	cr_assert_geq(es.fd, 0);
 	cr_assert_eq(tu_nth(&rec, REDIAL_EV_CONNECTED, id, 0)->attempt, 1,
 		     "a local failure is no failed attempt");
-	id6 = add(r, s6, NULL);
-	run_until_state(r, REDIAL_STATE_CONNECTED, 2, REDIAL_SEC(5));
+	id6 = tu_add(r, s6, NULL);
+	tu_run_until_state(r, REDIAL_STATE_CONNECTED, 2, REDIAL_SEC(5));
 	tu_finish(r, fds0);
 }
 
@@ -940,22 +844,22 @@ Test(engine, start_after_failures_says_enomem_when_the_record_cannot_be_had)
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(5);
 	rec.defs.backoff_max_attempts = 2;
-	redial_t *r = make(&cfg);
-	redial_id_t id = add(r, addr_of(T_REFUSE, 4), NULL);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr_of(T_REFUSE, 4), NULL);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
 	rd__alloc_fail_after(1);
 	cr_assert_eq(redial_endpoint_start(r, id), -ENOMEM);
 	rd__alloc_fail_after(0);
 	cr_assert_eq(tu_state(r, id), REDIAL_STATE_FAILED, "nothing changed");
 	cr_assert_eq(redial_endpoint_start(r, id), 0);
-	run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
-	cr_assert_eq(ep_stats(r, id).failures, 4);
+	tu_run_until_state(r, REDIAL_STATE_FAILED, 1, REDIAL_SEC(5));
+	cr_assert_eq(tu_ep_stats(r, id).failures, 4);
 	tu_finish(r, fds0);
 }
 
 Test(engine, parser_errors_come_back_through_add_with_the_offender_named)
 {
-	redial_t *r = make(NULL);
+	redial_t *r = tu_make(NULL);
 	redial_id_t id = 0;
 	char err[256] = "";
 	cr_assert_eq(redial_endpoint_add(r, "127.0.0.1:0", NULL, &id, err, sizeof(err)), -EINVAL);
@@ -975,9 +879,9 @@ Test(engine, a_full_table_says_enospc)
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.max_endpoints = 3;
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	for (unsigned i = 0; i < 3; i++)
-		add(r, addr_of(T_REFUSE, i), NULL);
+		tu_add(r, addr_of(T_REFUSE, i), NULL);
 	redial_id_t id = 0;
 	cr_assert_eq(redial_endpoint_add(r, addr_of(T_REFUSE, 9), NULL, &id, NULL, 0), -ENOSPC);
 	tu_finish(r, fds0);
@@ -1012,16 +916,16 @@ Test(engine, endpoints_are_added_and_removed_from_callbacks_while_the_loop_runs)
 	rec.hook = replace_on_connect;
 	rec.hook_arg = &c;
 	cfg.max_endpoints = 64; /* slots must be recycled for this to work */
-	redial_t *r = make(&cfg);
+	redial_t *r = tu_make(&cfg);
 	for (unsigned i = 0; i < 20; i++)
-		add(r, addr_of(T_ACCEPT, i), NULL);
+		tu_add(r, addr_of(T_ACCEPT, i), NULL);
 	uint64_t end = redial_now_ns() + REDIAL_SEC(20);
 	while (c.removed < 320 && redial_now_ns() < end)
 		cr_assert_geq(redial_run(r, REDIAL_MSEC(10)), 0);
 	cr_assert_eq(c.removed, 320);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), 320);
 	cr_assert_eq(tu_count(&rec, REDIAL_EV_CANCELLED, 0), 320, "remove cancels a live endpoint");
-	cr_assert_eq(stats(r).endpoints, 0);
+	cr_assert_eq(tu_stats(r).endpoints, 0);
 	tu_finish(r, fds0);
 }
 
@@ -1031,24 +935,20 @@ Test(engine, an_epoll_driven_application_sees_drops_and_reconnects_without_other
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(200); /* on the wheel: needs the wake */
 	rec.defs.stable_after_ns = REDIAL_MSEC(50);
-	redial_t *r = make(&cfg);
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
-	cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, redial_fd(r), &ev), 0);
+	redial_t *r = tu_make(&cfg);
+	struct tu_loop l;
+	tu_loop_open(&l, r);
 	for (unsigned i = 0; i < 10; i++)
-		add(r, addr_of(T_DROP_FIN, i), NULL);
+		tu_add(r, addr_of(T_DROP_FIN, i), NULL);
 	cr_assert_geq(redial_poll(r), 0);
 	/* Only what the ring fd reports drives the manager: every piece of work a pass queues
 	 * (a watch, the next chain, the wake timer) must already be in the kernel. */
 	uint64_t end = redial_now_ns() + REDIAL_SEC(15);
-	while (tu_count(&rec, REDIAL_EV_CONNECTED, 0) < 30 && redial_now_ns() < end) {
-		struct epoll_event out;
-		if (epoll_wait(ep, &out, 1, 100) > 0)
-			cr_assert_geq(redial_poll(r), 0);
-	}
+	while (tu_count(&rec, REDIAL_EV_CONNECTED, 0) < 30 && redial_now_ns() < end)
+		tu_loop_step(&l, 100);
 	cr_assert_geq(tu_count(&rec, REDIAL_EV_CONNECTED, 0), 30, "%zu connected, %zu disconnected",
 		      tu_count(&rec, REDIAL_EV_CONNECTED, 0), tu_count(&rec, REDIAL_EV_DISCONNECTED, 0));
 	cr_assert_geq(tu_count(&rec, REDIAL_EV_DISCONNECTED, 0), 20);
-	close(ep);
+	tu_loop_close(&l);
 	tu_finish(r, fds0);
 }

@@ -6,107 +6,32 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include "enginetest.h"
 #include "farm.h"
-#include "log/reader.h"
 #include "log/record.h"
+#include "logread.h"
 #include "redial_log.h"
 #include "testutil.h"
 
 enum { T_ACCEPT, T_REFUSE, T_BLACKHOLE, T_DROP, T_COUNT };
 
-/* ---- What the callback saw -------------------------------------------------------------- */
-
-struct seen {
-	enum redial_event_type type;
-	redial_id_t id;
-	void *user;
-	bool has_addr;
-	struct sockaddr_storage addr;
-	int fd, err;
-	enum redial_class cls;
-	uint32_t attempt;
-	uint64_t duration_ns, backoff_ns, down_ns, up_ns, mono_ns;
-	enum redial_gave_up_reason reason;
-	unsigned run; /* which redial_run (or API call outside one) delivered it */
-};
-
-struct recorder {
-	struct seen *ev;
-	size_t n, cap;
-	unsigned run;
-	void (*hook)(redial_t *r, const struct redial_event *ev);
-};
-
-static struct recorder seen;
+/* What the callback saw: the recorder, its tag counting the runs (run_once), so that events
+ * can be told apart by the run that delivered them. */
+static struct tu_recorder rec;
 static struct farm *farm;
-static char tmpdir[64], logpath[128];
+static char *tmpdir, logpath[128];
 static struct redial_log *logp;
 static int fds0;
-
-static void on_event(redial_t *r, const struct redial_event *ev, void *user)
-{
-	(void)user;
-	if (seen.n == seen.cap) {
-		seen.cap = seen.cap ? 2 * seen.cap : 256;
-		seen.ev = realloc(seen.ev, seen.cap * sizeof(*seen.ev));
-		cr_assert_not_null(seen.ev);
-	}
-	struct seen *s = &seen.ev[seen.n++];
-	memset(s, 0, sizeof(*s));
-	s->type = ev->type;
-	s->id = ev->id;
-	s->user = ev->user;
-	if (ev->addr) {
-		cr_assert_leq(ev->addrlen, sizeof(s->addr));
-		s->has_addr = true;
-		memcpy(&s->addr, ev->addr, ev->addrlen);
-	}
-	s->fd = ev->fd;
-	s->err = ev->err;
-	s->cls = ev->cls;
-	s->attempt = ev->attempt;
-	s->duration_ns = ev->duration_ns;
-	s->backoff_ns = ev->backoff_ns;
-	s->down_ns = ev->down_ns;
-	s->up_ns = ev->up_ns;
-	s->mono_ns = ev->mono_ns;
-	s->reason = ev->reason;
-	s->run = seen.run;
-	if (seen.hook)
-		seen.hook(r, ev);
-}
-
-static size_t seen_count(enum redial_event_type type, redial_id_t id)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < seen.n; i++)
-		if (seen.ev[i].type == type && (!id || seen.ev[i].id == id))
-			n++;
-	return n;
-}
-
-static size_t seen_for(redial_id_t id)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < seen.n; i++)
-		if (seen.ev[i].id == id)
-			n++;
-	return n;
-}
 
 /* One pass of the loop, counted, so that events can be told apart by the run that
  * delivered them. */
 static int run_once(redial_t *r, uint64_t timeout_ns)
 {
-	seen.run++;
+	rec.tag++;
 	int ret = redial_run(r, timeout_ns);
 	cr_assert_geq(ret, 0, "redial_run: %s", strerror(-ret));
 	return ret;
@@ -134,67 +59,23 @@ static bool have(redial_t *r, void *arg)
 {
 	(void)r;
 	const struct want *w = arg;
-	return seen_count(w->type, w->id) >= w->n;
+	return tu_count(&rec, w->type, w->id) >= w->n;
 }
 
 static void wait_for(redial_t *r, enum redial_event_type type, redial_id_t id, size_t n)
 {
 	struct want w = { type, id, n };
 	cr_assert(run_until(r, have, &w, REDIAL_SEC(30)), "only %zu of %zu %s events",
-		  seen_count(type, id), n, redial_event_name(type));
+		  tu_count(&rec, type, id), n, redial_event_name(type));
 }
 
 /* ---- What the log holds ------------------------------------------------------------------ */
 
-struct logged {
-	uint16_t type;
-	uint64_t mono_ns;
-	redial_id_t id;
-	struct rd_log_event ev; /* ev.str and ev.addrs cleared: they pointed into the body */
-};
-
-struct logfile {
-	struct logged *rec;
-	size_t n, cap;
-	size_t damaged;
-};
-
-/* Reads every record of the file (flushed by the caller). */
-static void read_log(struct logfile *lf)
+/* Reads every record of the log (flushed by the caller). */
+static void read_log(struct lt_log *lg)
 {
-	memset(lf, 0, sizeof(*lf));
-	int fd = open(logpath, O_RDONLY | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "%s: %s", logpath, strerror(errno));
-	struct rd_log_reader *rd;
-	cr_assert_eq(rd_log_reader_fd(fd, false, &rd), 0);
-	struct rd_log_item it;
-	int ret;
-	while ((ret = rd_log_reader_next(rd, &it)) == 1) {
-		if (it.kind == RD_LOG_ITEM_CORRUPT || it.kind == RD_LOG_ITEM_TORN ||
-		    it.kind == RD_LOG_ITEM_SKIPPED) {
-			lf->damaged++;
-			continue;
-		}
-		if (it.kind != RD_LOG_ITEM_RECORD)
-			continue;
-		if (lf->n == lf->cap) {
-			lf->cap = lf->cap ? 2 * lf->cap : 256;
-			lf->rec = realloc(lf->rec, lf->cap * sizeof(*lf->rec));
-			cr_assert_not_null(lf->rec);
-		}
-		struct logged *l = &lf->rec[lf->n++];
-		memset(l, 0, sizeof(*l));
-		l->type = it.rec.type;
-		l->mono_ns = it.rec.mono_ns;
-		l->id = it.rec.id;
-		cr_assert_eq(rd_log_decode(&it.rec, &l->ev), 0, "record %zu does not decode",
-			     lf->n - 1);
-		l->ev.str = NULL;
-		l->ev.addrs = NULL;
-	}
-	cr_assert_eq(ret, 0, "reader: %s", strerror(-ret));
-	rd_log_reader_free(rd);
-	close(fd);
+	int ret = lt_read_path(logpath, lg);
+	cr_assert_eq(ret, 0, "%s: %s", logpath, strerror(-ret));
 }
 
 /* The log record type of an event type. */
@@ -242,19 +123,19 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 
 /* The first n events seen and the event records of the log are the same sequence, field
  * by field where the record has the field. */
-static void expect_log_matches(const struct logfile *lf, size_t n)
+static void expect_log_matches(const struct lt_log *lg, size_t n)
 {
-	cr_expect_eq(lf->damaged, 0, "damaged items in the log");
+	cr_expect_eq(lg->corrupt + lg->torn + lg->skipped, 0, "damaged items in the log");
 	size_t k = 0;
-	for (size_t i = 0; i < lf->n; i++) {
-		const struct logged *l = &lf->rec[i];
+	for (size_t i = 0; i < lg->n; i++) {
+		const struct lt_rec *l = &lg->recs[i];
 		if (!is_event_record(l->type))
 			continue;
 		if (k >= n) {
 			cr_assert_fail("log record %zu (%s of %#llx) was never delivered", i,
 				       rd_log_type_name(l->type), (unsigned long long)l->id);
 		}
-		const struct seen *e = &seen.ev[k];
+		const struct tu_event *e = &rec.ev[k];
 		const char *what = redial_event_name(e->type);
 		cr_assert_eq(l->type, log_type_of(e->type),
 			     "event %zu: %s of %#llx delivered, %s of %#llx logged", k, what,
@@ -300,12 +181,6 @@ static void expect_log_matches(const struct logfile *lf, size_t n)
 	cr_assert_eq(k, n, "%zu events delivered, %zu logged", n, k);
 }
 
-static void free_log(struct logfile *lf)
-{
-	free(lf->rec);
-	memset(lf, 0, sizeof(*lf));
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------ */
 
 static void setup(void)
@@ -316,11 +191,9 @@ static void setup(void)
 		[T_BLACKHOLE] = { .kind = FARM_BLACKHOLE },
 		[T_DROP] = { .kind = FARM_DROP_AFTER, .hold_ms = 30 },
 	};
-	int ret = farm_start(specs, T_COUNT, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	memset(&seen, 0, sizeof(seen));
-	strcpy(tmpdir, "/tmp/redial-evlog-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	farm = tu_farm_start(specs, T_COUNT);
+	tu_recorder_init(&rec);
+	tmpdir = tu_tmpdir("redial-evlog");
 	snprintf(logpath, sizeof(logpath), "%s/events.rlog", tmpdir);
 	struct redial_log_config lc;
 	redial_log_config_init(&lc);
@@ -335,12 +208,11 @@ static void teardown(void)
 	if (logp)
 		redial_log_close(logp);
 	logp = NULL;
-	free(seen.ev);
-	memset(&seen, 0, sizeof(seen));
+	tu_recorder_free(&rec);
 	farm_stop(farm);
 	farm = NULL;
-	unlink(logpath);
-	rmdir(tmpdir);
+	tu_rmrf(tmpdir);
+	tmpdir = NULL;
 }
 
 TestSuite(event_log, .init = setup, .fini = teardown, .timeout = 180);
@@ -351,9 +223,10 @@ static redial_t *make(void)
 	redial_config_init(&cfg);
 	cfg.max_endpoints = 1024;
 	cfg.seed = 42;
-	cfg.on_event = on_event;
+	cfg.on_event = tu_record;
+	cfg.event_user = &rec;
 	cfg.log = logp;
-	return et_make(&cfg);
+	return tu_make(&cfg);
 }
 
 static void fast_opts(struct redial_endpoint_opts *o)
@@ -367,20 +240,20 @@ static void fast_opts(struct redial_endpoint_opts *o)
 
 static redial_id_t add(redial_t *r, uint16_t port, const struct redial_endpoint_opts *o)
 {
-	return et_add(r, et_loopback(port), o);
+	return tu_add(r, tu_loopback(port), o);
 }
 
 /* The leak check: the endpoints removed (their CANCELLED events are part of what is
  * compared), the manager shut down and destroyed, no fd left; then the log closed. */
 static void finish(redial_t *r, const redial_id_t *ids, size_t n)
 {
-	seen.hook = NULL;
+	rec.hook = NULL;
 	for (size_t i = 0; i < n; i++) {
-		seen.run++;
+		rec.tag++;
 		int ret = redial_endpoint_remove(r, ids[i]);
 		cr_expect(ret == 0 || ret == -ENOENT, "remove: %s", strerror(-ret));
 	}
-	struct redial_stats s = et_stats(r);
+	struct redial_stats s = tu_stats(r);
 	cr_expect_eq(s.endpoints, 0, "%u endpoints left", s.endpoints);
 	cr_expect_eq(s.events_lost, 0);
 	tu_finish(r, fds0);
@@ -401,11 +274,12 @@ static bool mixed_ready(redial_t *r, void *arg)
 {
 	(void)r;
 	const struct mixed *m = arg;
-	return seen_count(REDIAL_EV_GAVE_UP, m->refuse) && seen_count(REDIAL_EV_GAVE_UP, m->blackhole) &&
-	       seen_count(REDIAL_EV_DISCONNECTED, m->drop) >= 4 &&
-	       seen_count(REDIAL_EV_ALERT, m->drop) &&
-	       seen_count(REDIAL_EV_CONNECTED, m->accept) &&
-	       seen_count(REDIAL_EV_CONNECTED, m->removed);
+	return tu_count(&rec, REDIAL_EV_GAVE_UP, m->refuse) &&
+	       tu_count(&rec, REDIAL_EV_GAVE_UP, m->blackhole) &&
+	       tu_count(&rec, REDIAL_EV_DISCONNECTED, m->drop) >= 4 &&
+	       tu_count(&rec, REDIAL_EV_ALERT, m->drop) &&
+	       tu_count(&rec, REDIAL_EV_CONNECTED, m->accept) &&
+	       tu_count(&rec, REDIAL_EV_CONNECTED, m->removed);
 }
 
 Test(event_log, every_event_and_only_events_are_logged_in_order)
@@ -435,51 +309,51 @@ Test(event_log, every_event_and_only_events_are_logged_in_order)
 	redial_id_t late = add(r, farm_port(farm, T_ACCEPT), &o); /* started later */
 
 	cr_assert(run_until(r, mixed_ready, &m, REDIAL_SEC(30)), "the scenario did not play out");
-	cr_expect_eq(seen_for(late), 0, "an IDLE endpoint had events");
-	seen.run++;
+	cr_expect_eq(tu_count(&rec, 0, late), 0, "an IDLE endpoint had events");
+	rec.tag++;
 	cr_assert_eq(redial_endpoint_cancel(r, m.accept), 0);
-	seen.run++;
+	rec.tag++;
 	cr_assert_eq(redial_endpoint_remove(r, m.removed), 0);
 	cr_assert_eq(redial_endpoint_start(r, late), 0);
 	wait_for(r, REDIAL_EV_CONNECTED, late, 1);
 	/* And a little more of the dropping endpoint after all that. */
-	size_t d = seen_count(REDIAL_EV_DISCONNECTED, m.drop);
+	size_t d = tu_count(&rec, REDIAL_EV_DISCONNECTED, m.drop);
 	wait_for(r, REDIAL_EV_DISCONNECTED, m.drop, d + 2);
 
 	/* The scenario has every kind of event. */
-	cr_expect_eq(seen_count(REDIAL_EV_ATTEMPT_FAILED, m.refuse), 4);
-	cr_expect_eq(seen_count(REDIAL_EV_ALERT, m.refuse), 1);
-	cr_expect_eq(seen_count(REDIAL_EV_ATTEMPT_FAILED, m.blackhole), 2);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, m.refuse), 4);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_ALERT, m.refuse), 1);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, m.blackhole), 2);
 	for (size_t k = 0; k < 2; k++) {
-		const struct seen *e = NULL;
-		for (size_t i = 0, j = 0; i < seen.n && !e; i++)
-			if (seen.ev[i].id == m.blackhole &&
-			    seen.ev[i].type == REDIAL_EV_ATTEMPT_FAILED && j++ == k)
-				e = &seen.ev[i];
+		const struct tu_event *e = NULL;
+		for (size_t i = 0, j = 0; i < rec.n && !e; i++)
+			if (rec.ev[i].id == m.blackhole &&
+			    rec.ev[i].type == REDIAL_EV_ATTEMPT_FAILED && j++ == k)
+				e = &rec.ev[i];
 		cr_assert_not_null(e);
 		cr_expect_eq(e->err, ETIMEDOUT, "blackhole failure %zu: %s", k,
 			     redial_errno_name(e->err));
 	}
-	cr_expect_eq(seen_count(REDIAL_EV_CANCELLED, m.accept), 1);
-	cr_expect_eq(seen_count(REDIAL_EV_CANCELLED, m.removed), 1);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, m.accept), 1);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, m.removed), 1);
 
 	redial_id_t ids[] = { m.refuse, m.blackhole, m.drop, m.accept, late };
 	finish(r, ids, sizeof(ids) / sizeof(ids[0]));
-	cr_expect_eq(seen_count(REDIAL_EV_CANCELLED, m.drop), 1, "removing an active endpoint "
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, m.drop), 1, "removing an active endpoint "
 								 "cancels it");
 
-	struct logfile lf;
+	struct lt_log lf;
 	read_log(&lf);
-	expect_log_matches(&lf, seen.n);
+	expect_log_matches(&lf, rec.n);
 	/* The lifetime records are there too, one per endpoint added and removed. */
 	size_t added = 0, removed = 0;
 	for (size_t i = 0; i < lf.n; i++) {
-		added += lf.rec[i].type == REDIAL_LOG_ENDPOINT_ADDED;
-		removed += lf.rec[i].type == REDIAL_LOG_ENDPOINT_REMOVED;
+		added += lf.recs[i].type == REDIAL_LOG_ENDPOINT_ADDED;
+		removed += lf.recs[i].type == REDIAL_LOG_ENDPOINT_REMOVED;
 	}
 	cr_expect_eq(added, 6);
 	cr_expect_eq(removed, 6);
-	free_log(&lf);
+	lt_free(&lf);
 }
 
 /* ---- 2. redial_stop() in the middle of a dispatch batch ------------------------------------ */
@@ -487,10 +361,11 @@ Test(event_log, every_event_and_only_events_are_logged_in_order)
 enum { BATCH = 40, STOP_AT = 3 };
 static bool stopped;
 
-static void stop_hook(redial_t *r, const struct redial_event *ev)
+static void stop_hook(redial_t *r, const struct redial_event *ev, void *arg)
 {
 	(void)ev;
-	if (!stopped && seen.n == STOP_AT) {
+	(void)arg;
+	if (!stopped && rec.n == STOP_AT) {
 		stopped = true;
 		redial_stop(r);
 	}
@@ -506,7 +381,7 @@ static bool everyone_gave_up(redial_t *r, void *arg)
 	(void)r;
 	const struct all_gave_up *a = arg;
 	for (size_t i = 0; i < a->n; i++)
-		if (!seen_count(REDIAL_EV_GAVE_UP, a->ids[i]))
+		if (!tu_count(&rec, REDIAL_EV_GAVE_UP, a->ids[i]))
 			return false;
 	return true;
 }
@@ -515,7 +390,7 @@ Test(event_log, a_stop_in_mid_batch_delays_the_rest_and_the_log_agrees)
 {
 	redial_t *r = make();
 	stopped = false;
-	seen.hook = stop_hook;
+	rec.hook = stop_hook;
 	struct redial_endpoint_opts o;
 	fast_opts(&o);
 	o.backoff_initial_ns = o.backoff_max_ns = REDIAL_MSEC(20);
@@ -531,27 +406,27 @@ Test(event_log, a_stop_in_mid_batch_delays_the_rest_and_the_log_agrees)
 	while (!stopped && redial_now_ns() < end)
 		got = run_once(r, REDIAL_MSEC(10));
 	cr_assert(stopped, "no events");
-	unsigned stop_run = seen.run;
-	cr_assert_eq(seen.n, STOP_AT, "%zu events delivered by the run that was stopped at the "
-				      "%dth", seen.n, STOP_AT);
-	cr_expect_leq((size_t)got, seen.n);
+	unsigned stop_run = rec.tag;
+	cr_assert_eq(rec.n, STOP_AT, "%zu events delivered by the run that was stopped at the "
+				      "%dth", rec.n, STOP_AT);
+	cr_expect_leq((size_t)got, rec.n);
 	cr_expect_eq(redial_timeout_ms(r), 0, "events wait, yet the next wait would block");
 
 	/* Nothing logged that was not delivered. */
 	cr_assert_eq(redial_log_flush(logp, REDIAL_SEC(10)), 0);
-	struct logfile lf;
+	struct lt_log lf;
 	read_log(&lf);
-	expect_log_matches(&lf, seen.n);
-	free_log(&lf);
+	expect_log_matches(&lf, rec.n);
+	lt_free(&lf);
 
 	/* The next run delivers the rest of the batch first, without waiting. */
-	size_t before = seen.n;
+	size_t before = rec.n;
 	got = run_once(r, 0);
-	cr_assert_gt(seen.n, before, "the rest of the batch was not delivered by the next run");
-	cr_expect_eq((size_t)got, seen.n - before);
-	cr_expect_eq(seen.ev[before].mono_ns, seen.ev[before - 1].mono_ns,
+	cr_assert_gt(rec.n, before, "the rest of the batch was not delivered by the next run");
+	cr_expect_eq((size_t)got, rec.n - before);
+	cr_expect_eq(rec.ev[before].mono_ns, rec.ev[before - 1].mono_ns,
 		     "the first event of the next run is not of the stopped batch");
-	cr_expect_gt(seen.ev[before].run, stop_run);
+	cr_expect_gt(rec.ev[before].tag, stop_run);
 
 	struct all_gave_up a = { ids, BATCH };
 	cr_assert(run_until(r, everyone_gave_up, &a, REDIAL_SEC(30)));
@@ -560,8 +435,8 @@ Test(event_log, a_stop_in_mid_batch_delays_the_rest_and_the_log_agrees)
 	for (size_t i = 0; i < BATCH; i++) {
 		uint32_t want_attempt = 1;
 		size_t gave = 0, n = 0;
-		for (size_t k = 0; k < seen.n; k++) {
-			const struct seen *e = &seen.ev[k];
+		for (size_t k = 0; k < rec.n; k++) {
+			const struct tu_event *e = &rec.ev[k];
 			if (e->id != ids[i])
 				continue;
 			n++;
@@ -580,8 +455,8 @@ Test(event_log, a_stop_in_mid_batch_delays_the_rest_and_the_log_agrees)
 	}
 	finish(r, ids, BATCH);
 	read_log(&lf);
-	expect_log_matches(&lf, seen.n);
-	free_log(&lf);
+	expect_log_matches(&lf, rec.n);
+	lt_free(&lf);
 }
 
 /* ---- 3. Events dropped before dispatch are not logged -------------------------------------- */
@@ -607,14 +482,15 @@ static int batch_index(redial_id_t id)
  * removed, and its slot taken at once by a new IDLE endpoint). Their failures that were
  * already reaped wait in the same batch: they must be dropped, delivered to nobody and
  * logged nowhere. */
-static void cancel_hook(redial_t *r, const struct redial_event *ev)
+static void cancel_hook(redial_t *r, const struct redial_event *ev, void *arg)
 {
+	(void)arg;
 	if (batch_done || ev->type != REDIAL_EV_ATTEMPT_FAILED)
 		return;
 	batch_done = true;
 	batch_first = batch_index(ev->id);
 	for (int i = 0; i < BATCH; i++) {
-		if (i == batch_first || seen_for(batch_ids[i]))
+		if (i == batch_first || tu_count(&rec, 0, batch_ids[i]))
 			continue;
 		batch_cancelled[i] = true;
 		if (!use_remove) {
@@ -638,7 +514,7 @@ static void dropped_events_scenario(bool remove)
 	batch_first = -1;
 	nreplacements = 0;
 	memset(batch_cancelled, 0, sizeof(batch_cancelled));
-	seen.hook = cancel_hook;
+	rec.hook = cancel_hook;
 	struct redial_endpoint_opts o;
 	fast_opts(&o);
 	/* After its failure an endpoint waits in BACKOFF (still active, so it can be
@@ -655,30 +531,30 @@ static void dropped_events_scenario(bool remove)
 	/* Each cancelled (removed) endpoint's one and only event is its CANCELLED; counted,
 	 * and the first offender named, rather than one line per event. */
 	size_t ncancelled = 0, dropped = 0, late = 0, misdirected = 0;
-	const struct seen *first_late = NULL, *first_misdirected = NULL;
+	const struct tu_event *first_late = NULL, *first_misdirected = NULL;
 	for (int i = 0; i < BATCH; i++) {
 		if (!batch_cancelled[i])
 			continue;
 		ncancelled++;
 		redial_id_t id = batch_ids[i];
-		for (size_t k = 0; k < seen.n; k++)
-			if (seen.ev[k].id == id && seen.ev[k].type != REDIAL_EV_CANCELLED) {
+		for (size_t k = 0; k < rec.n; k++)
+			if (rec.ev[k].id == id && rec.ev[k].type != REDIAL_EV_CANCELLED) {
 				late++;
 				if (!first_late)
-					first_late = &seen.ev[k];
+					first_late = &rec.ev[k];
 			}
-		cr_expect_eq(seen_count(REDIAL_EV_CANCELLED, id), 1);
+		cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, id), 1);
 		if (!remove) {
 			/* A failure the manager counted but nobody was told of: dropped. */
-			struct redial_endpoint_stats s = et_ep_stats(r, id);
+			struct redial_endpoint_stats s = tu_ep_stats(r, id);
 			cr_expect_eq(s.state, REDIAL_STATE_CANCELLED);
 			cr_expect_leq(s.failures, 1);
 			dropped += s.failures;
 		}
 	}
-	for (size_t k = 0; k < seen.n; k++)
-		if (seen.ev[k].user == &replaced_user && !misdirected++)
-			first_misdirected = &seen.ev[k];
+	for (size_t k = 0; k < rec.n; k++)
+		if (rec.ev[k].user == &replaced_user && !misdirected++)
+			first_misdirected = &rec.ev[k];
 	cr_assert_gt(ncancelled, 0, "the first event was the last of its batch");
 	if (!remove)
 		cr_expect_gt(dropped, 0, "no failure was reaped before the cancel: nothing dropped");
@@ -704,18 +580,19 @@ static void dropped_events_scenario(bool remove)
 		all[n++] = replacements[i];
 	finish(r, all, n);
 
-	struct logfile lf;
+	struct lt_log lf;
 	read_log(&lf);
-	expect_log_matches(&lf, seen.n);
+	expect_log_matches(&lf, rec.n);
 	/* Spelled out: no failure of a cancelled endpoint in the log. */
 	size_t logged = 0;
 	for (size_t i = 0; i < lf.n; i++) {
-		int k = batch_index(lf.rec[i].id);
-		logged += lf.rec[i].type == REDIAL_LOG_CONNECT_FAILED && k >= 0 && batch_cancelled[k];
+		int k = batch_index(lf.recs[i].id);
+		logged += lf.recs[i].type == REDIAL_LOG_CONNECT_FAILED && k >= 0 &&
+			  batch_cancelled[k];
 	}
 	cr_expect_eq(logged, 0, "%zu failures of %s endpoints are in the log", logged,
 		     remove ? "removed" : "cancelled");
-	free_log(&lf);
+	lt_free(&lf);
 }
 
 Test(event_log, events_dropped_by_a_cancel_in_the_same_batch_are_not_logged)

@@ -7,15 +7,17 @@
  *
  * Timing: only lower bounds come from policy (a recheck never comes early); upper bounds are
  * generous timeouts of tu_run_until. */
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "enginetest.h"
 #include "farm.h"
 #include "farm_pki.h"
+#include "testutil.h"
 
 void rd__tls_force_verify_error(long err); /* tls_cfg.c's test hook */
 
@@ -106,8 +108,8 @@ static void env_start(struct env *e, const struct farm_target_spec *specs, size_
 {
 	memset(&seen, 0, sizeof(seen));
 	memset(e, 0, sizeof(*e));
-	int ret = farm_start(specs, n, &e->farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
+	tu_recorder_init(&e->rec);
+	e->farm = tu_farm_start(specs, n);
 	e->fds_farm = tu_count_fds();
 	tu_config(&e->cfg, &e->rec);
 	e->rec.hook = hook;
@@ -118,7 +120,7 @@ static void env_start(struct env *e, const struct farm_target_spec *specs, size_
 	e->tls.ca = pki->ca;
 	e->rec.defs.tls = &e->tls;
 	e->cfg.dns_servers = env_dns_servers;
-	e->r = et_make(&e->cfg);
+	e->r = tu_make(&e->cfg);
 }
 
 static void env_finish(struct env *e)
@@ -139,7 +141,7 @@ static struct farm_target_spec tls_target(enum farm_kind kind, enum farm_cert ce
 
 static redial_id_t add_port(struct env *e, uint16_t port, const struct redial_endpoint_opts *o)
 {
-	return et_add(e->r, et_loopback(port), o);
+	return tu_add(e->r, tu_loopback(port), o);
 }
 
 /* ---- connecting ---------------------------------------------------------------------- */
@@ -151,21 +153,21 @@ Test(tls, connected_only_after_a_verified_handshake_with_the_session_in_the_even
 	env_start(&e, &spec, 1);
 	seen.echo = true;
 	redial_id_t id = add_port(&e, farm_port(e.farm, 0), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(seen.ninfo, 1);
 	cr_assert_str_eq(seen.info[0].version, "TLSv1.3");
 	cr_assert_neq(seen.info[0].cipher[0], '\0');
 	cr_assert_not(seen.info[0].resumed);
 	cr_assert_str_eq(seen.info[0].peer_subject, "CN=localhost");
 	cr_assert_eq(seen.echo_ok, 1, "the application could not use the session");
-	struct redial_endpoint_stats st = et_ep_stats(e.r, id);
+	struct redial_endpoint_stats st = tu_ep_stats(e.r, id);
 	cr_assert(st.tls);
 	cr_assert_eq(st.tls_handshakes, 1);
 	cr_assert_str_eq(st.tls_version, "TLSv1.3");
 	redial_tls_t *t = NULL;
 	cr_assert_eq(redial_endpoint_tls(e.r, id, &t), 0);
 	cr_assert_not_null(t);
-	struct redial_stats s = et_stats(e.r);
+	struct redial_stats s = tu_stats(e.r);
 	cr_assert_eq(s.tls_handshakes, 1);
 	cr_assert_eq(s.tls_inflight, 0);
 	env_finish(&e);
@@ -178,13 +180,13 @@ Test(tls, a_reconnect_resumes_the_session_of_the_last_connection)
 	spec.hold_ms = 100; /* close_notify 100 ms after each handshake */
 	env_start(&e, &spec, 1);
 	redial_id_t id = add_port(&e, farm_port(e.farm, 0), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 3, REDIAL_SEC(20));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 3, REDIAL_SEC(20));
 	cr_assert_eq(tu_nth(&e.rec, REDIAL_EV_DISCONNECTED, id, 0)->err, 0,
 		     "close_notify is an orderly close");
 	cr_assert_not(seen.info[0].resumed);
 	cr_assert(seen.info[1].resumed, "the first reconnect did not resume");
 	cr_assert(seen.info[2].resumed);
-	struct redial_endpoint_stats st = et_ep_stats(e.r, id);
+	struct redial_endpoint_stats st = tu_ep_stats(e.r, id);
 	cr_assert_geq(st.tls_resumed, 2);
 	/* REDIAL_TLS_NO_RESUME: every connection a full handshake. */
 	struct redial_tls_opts full = e.tls;
@@ -192,8 +194,8 @@ Test(tls, a_reconnect_resumes_the_session_of_the_last_connection)
 	struct redial_endpoint_opts o = e.rec.defs;
 	o.tls = &full;
 	redial_id_t id2 = add_port(&e, farm_port(e.farm, 0), &o);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id2, 2, REDIAL_SEC(20));
-	cr_assert_eq(et_ep_stats(e.r, id2).tls_resumed, 0);
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id2, 2, REDIAL_SEC(20));
+	cr_assert_eq(tu_ep_stats(e.r, id2).tls_resumed, 0);
 	struct farm_counters fc;
 	cr_assert_eq(farm_counters(e.farm, 0, &fc), 0);
 	cr_assert_geq(fc.tls_resumed, 2, "the server saw %llu resumptions",
@@ -224,11 +226,11 @@ Test(tls, names_verify_by_ip_san_by_sni_and_from_a_ca_directory)
 	redial_id_t d = add_port(&e, farm_port(e.farm, 1), &o);
 	o.tls = &insecure;
 	redial_id_t f = add_port(&e, farm_port(e.farm, 2), &o);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, a, 1, REDIAL_SEC(10));
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, b, 1, REDIAL_SEC(10));
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, f, 1, REDIAL_SEC(10));
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, c, 1, REDIAL_SEC(10));
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, d, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, a, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, b, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, f, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, c, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, d, 1, REDIAL_SEC(10));
 	cr_assert_eq(tu_nth(&e.rec, REDIAL_EV_GAVE_UP, c, 0)->err, REDIAL_E_TLS_HOSTNAME_MISMATCH);
 	cr_assert_eq(tu_nth(&e.rec, REDIAL_EV_GAVE_UP, d, 0)->err, REDIAL_E_TLS_HOSTNAME_MISMATCH);
 	env_finish(&e);
@@ -247,7 +249,7 @@ Test(tls, mutual_tls_with_a_client_certificate)
 	m.key = pki->key[FARM_CERT_CLIENT];
 	o.tls = &m;
 	redial_id_t id = add_port(&e, farm_port(e.farm, 0), &o);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(seen.echo_ok, 1);
 	env_finish(&e);
 }
@@ -261,7 +263,7 @@ Test(tls, release_hands_over_the_fd_and_the_session)
 	 * after the handshake), which the release then keeps. */
 	seen.echo = true;
 	redial_id_t id = add_port(&e, farm_port(e.farm, 0), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(seen.echo_ok, 1);
 	redial_tls_t *t = NULL;
 	cr_assert_eq(redial_endpoint_tls(e.r, id, &t), 0);
@@ -273,7 +275,7 @@ Test(tls, release_hands_over_the_fd_and_the_session)
 	close(fd);
 	/* The session was kept: the next connection resumes it. */
 	cr_assert_eq(redial_endpoint_start(e.r, id), 0);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
 	cr_assert(seen.info[1].resumed);
 	env_finish(&e);
 }
@@ -285,12 +287,12 @@ Test(tls, ssl_get_fd_answers_the_connection_fd_while_borrowed_and_after_release)
 	env_start(&e, &spec, 1);
 	seen.echo = true; /* the SSL still works with its BIO answering the fd */
 	redial_id_t id = add_port(&e, farm_port(e.farm, 0), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(seen.echo_ok, 1);
 	cr_assert_eq(seen.fd_ok, 1, "SSL_get_fd in the CONNECTED event is not the event's fd");
 	redial_tls_t *t = NULL;
 	cr_assert_eq(redial_endpoint_tls(e.r, id, &t), 0);
-	int fd = et_ep_stats(e.r, id).fd;
+	int fd = tu_ep_stats(e.r, id).fd;
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(SSL_get_fd(redial_tls_ssl(t)), fd);
 	int rfd = -1;
@@ -318,17 +320,17 @@ Test(tls, a_tls_prefix_runs_tls_on_ipv4_and_ipv6_with_the_options_in_use)
 	snprintf(s4, sizeof(s4), "tls://127.0.0.1:%u", farm_port(e.farm, 0));
 	snprintf(s6, sizeof(s6), "tls://[::1]:%u", farm_port(e.farm, 1));
 	/* opts NULL: endpoint_defaults, whose TLS options know the farm's CA. */
-	redial_id_t a = et_add(e.r, s4, NULL);
-	redial_id_t b = et_add(e.r, s6, NULL);
+	redial_id_t a = tu_add(e.r, s4, NULL);
+	redial_id_t b = tu_add(e.r, s6, NULL);
 	/* opts given: the TLS options they carry. */
 	struct redial_endpoint_opts o = e.rec.defs;
-	redial_id_t c = et_add(e.r, s6, &o);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, a, 1, REDIAL_SEC(10));
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, b, 1, REDIAL_SEC(10));
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, c, 1, REDIAL_SEC(10));
+	redial_id_t c = tu_add(e.r, s6, &o);
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, a, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, b, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, c, 1, REDIAL_SEC(10));
 	cr_assert_eq(seen.echo_ok, 3);
-	cr_assert(et_ep_stats(e.r, a).tls);
-	cr_assert(et_ep_stats(e.r, b).tls);
+	cr_assert(tu_ep_stats(e.r, a).tls);
+	cr_assert(tu_ep_stats(e.r, b).tls);
 	/* The name an endpoint reports is its address, as without the prefix. */
 	char name[REDIAL_ENDPOINT_MAX + 1];
 	cr_assert_gt(redial_endpoint_name(e.r, b, name, sizeof(name)), 0);
@@ -347,10 +349,10 @@ Test(tls, a_tls_prefix_with_opts_without_tls_verifies_against_the_system_store_n
 	 * library's defaults apply: the system store, which does not know that CA. */
 	struct redial_endpoint_opts o = e.rec.defs;
 	o.tls = NULL;
-	redial_id_t id = et_add(e.r, s4, &o);
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(e.r, s4, &o);
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(tu_nth(&e.rec, REDIAL_EV_GAVE_UP, id, 0)->err, REDIAL_E_TLS_CERT_UNTRUSTED);
-	cr_assert_eq(et_ep_stats(e.r, id).connects, 0);
+	cr_assert_eq(tu_ep_stats(e.r, id).connects, 0);
 	env_finish(&e);
 }
 
@@ -368,10 +370,10 @@ Test(tls, a_tls_prefix_on_a_name_verifies_the_name)
 	seen.echo = true;
 	char s[64];
 	snprintf(s, sizeof(s), "tls://redial.test:%u", farm_port(e.farm, 0));
-	redial_id_t id = et_add(e.r, s, NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(e.r, s, NULL);
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_eq(seen.echo_ok, 1);
-	cr_assert(et_ep_stats(e.r, id).tls);
+	cr_assert(tu_ep_stats(e.r, id).tls);
 	env_finish(&e);
 	tu_dnsmasq_stop(&dns);
 }
@@ -431,7 +433,7 @@ Test(tls, every_failure_is_named_and_classified)
 		const struct cls_case *c = &cases[i];
 		uint64_t t0 = redial_now_ns();
 		redial_id_t id = add_port(&e, farm_port(e.farm, i), &o);
-		et_run_until(e.r, &e.rec, REDIAL_EV_ATTEMPT_FAILED, id, 1, REDIAL_SEC(10));
+		tu_run_until_event(e.r, &e.rec, REDIAL_EV_ATTEMPT_FAILED, id, 1, REDIAL_SEC(10));
 		const struct tu_event *ev = tu_nth(&e.rec, REDIAL_EV_ATTEMPT_FAILED, id, 0);
 		cr_assert(ev->err == c->err || (c->err2 && ev->err == c->err2),
 			  "%s: err %d (%s), expected %s", c->what, ev->err,
@@ -442,17 +444,18 @@ Test(tls, every_failure_is_named_and_classified)
 				  "%s: reason '%s'", c->what, seen.nreason ? seen.reason[0] : "");
 		if (c->cls == REDIAL_CLASS_PERMANENT) {
 			/* Given up at once: one attempt, nothing more. */
-			et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+			tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
 			const struct tu_event *g = tu_nth(&e.rec, REDIAL_EV_GAVE_UP, id, 0);
 			cr_assert_eq(g->reason, REDIAL_GAVE_UP_PERMANENT);
-			struct redial_endpoint_stats st = et_ep_stats(e.r, id);
+			struct redial_endpoint_stats st = tu_ep_stats(e.r, id);
 			cr_assert_eq(st.attempts, 1, "%s: %lu attempts", c->what,
 				     (unsigned long)st.attempts);
 			cr_assert_eq(st.state, REDIAL_STATE_FAILED);
 			cr_assert_eq(st.last_class, REDIAL_CLASS_PERMANENT);
 		} else {
 			/* Retried. */
-			et_run_until(e.r, &e.rec, REDIAL_EV_ATTEMPT_FAILED, id, 2, REDIAL_SEC(10));
+			tu_run_until_event(e.r, &e.rec, REDIAL_EV_ATTEMPT_FAILED, id, 2,
+					   REDIAL_SEC(10));
 		}
 		if (c->err == REDIAL_E_TLS_HANDSHAKE_TIMEOUT)
 			cr_assert_geq(ev->mono_ns - t0, REDIAL_MSEC(300), "the deadline came early");
@@ -468,7 +471,7 @@ Test(tls, a_verification_failure_without_a_reason_is_retried_then_permanent)
 	env_start(&e, &spec, 1);
 	rd__tls_force_verify_error(X509_V_ERR_UNSPECIFIED);
 	redial_id_t id = add_port(&e, farm_port(e.farm, 0), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(20));
 	cr_assert_eq(tu_count(&e.rec, REDIAL_EV_ATTEMPT_FAILED, id),
 		     REDIAL_TLS_UNNAMED_RETRIES + 1);
 	for (size_t k = 0; k <= REDIAL_TLS_UNNAMED_RETRIES; k++) {
@@ -480,7 +483,7 @@ Test(tls, a_verification_failure_without_a_reason_is_retried_then_permanent)
 	/* A named failure is permanent at once. */
 	rd__tls_force_verify_error(X509_V_ERR_CERT_REVOKED);
 	redial_id_t id2 = add_port(&e, farm_port(e.farm, 0), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, id2, 1, REDIAL_SEC(10));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, id2, 1, REDIAL_SEC(10));
 	cr_assert_eq(tu_count(&e.rec, REDIAL_EV_ATTEMPT_FAILED, id2), 1);
 	cr_assert_eq(tu_nth(&e.rec, REDIAL_EV_GAVE_UP, id2, 0)->err, REDIAL_E_TLS_CERT_INVALID);
 	rd__tls_force_verify_error(0);
@@ -500,20 +503,20 @@ Test(tls, recheck_permanent_tries_again_after_that_long_tls_or_not)
 					    { .kind = FARM_REFUSE } };
 	memset(&seen, 0, sizeof(seen));
 	memset(&e, 0, sizeof(e));
-	cr_assert_eq(farm_start(specs, 2, &e.farm), 0);
+	e.farm = tu_farm_start(specs, 2);
 	e.fds_farm = tu_count_fds();
 	tu_config(&e.cfg, &e.rec);
 	e.cfg.classify = refused_is_permanent;
 	e.rec.defs.recheck_permanent_ns = REDIAL_MSEC(300);
 	redial_tls_opts_init(&e.tls);
 	e.tls.ca = pki->ca;
-	e.r = et_make(&e.cfg);
+	e.r = tu_make(&e.cfg);
 	struct redial_endpoint_opts o = e.rec.defs;
 	o.tls = &e.tls;
 	redial_id_t a = add_port(&e, farm_port(e.farm, 0), &o);
 	redial_id_t b = add_port(&e, farm_port(e.farm, 1), NULL);
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, a, 3, REDIAL_SEC(20));
-	et_run_until(e.r, &e.rec, REDIAL_EV_GAVE_UP, b, 3, REDIAL_SEC(20));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, a, 3, REDIAL_SEC(20));
+	tu_run_until_event(e.r, &e.rec, REDIAL_EV_GAVE_UP, b, 3, REDIAL_SEC(20));
 	for (redial_id_t id = a;; id = b) {
 		for (size_t k = 1; k < 3; k++) {
 			uint64_t gap = tu_nth(&e.rec, REDIAL_EV_GAVE_UP, id, k)->mono_ns -
@@ -562,7 +565,7 @@ static void start_silent(struct env *e, uint32_t n, redial_id_t *ids)
 static bool no_handshake_left(redial_t *r, void *arg)
 {
 	(void)arg;
-	return et_stats(r).tls_inflight == 0;
+	return tu_stats(r).tls_inflight == 0;
 }
 
 Test(tls, cancel_and_remove_mid_handshake_leave_nothing)
@@ -576,11 +579,11 @@ Test(tls, cancel_and_remove_mid_handshake_leave_nothing)
 		else
 			cr_assert_eq(redial_endpoint_remove(e.r, ids[i]), 0);
 	}
-	struct redial_stats s = et_stats(e.r);
+	struct redial_stats s = tu_stats(e.r);
 	cr_assert_eq(s.fds_open, 0, "the sockets are closed before the calls return");
 	/* Their cancelled ops drain in the loop: wait for it, generously. */
 	cr_assert(tu_run_until(e.r, no_handshake_left, NULL, REDIAL_SEC(20)), "%u handshakes left",
-		  et_stats(e.r).tls_inflight);
+		  tu_stats(e.r).tls_inflight);
 	env_finish(&e);
 }
 
@@ -589,10 +592,10 @@ Test(tls, shutdown_with_two_thousand_handshakes_in_flight)
 	struct env e;
 	static redial_id_t ids[2000];
 	start_silent(&e, 2000, ids);
-	struct redial_stats s = et_stats(e.r);
+	struct redial_stats s = tu_stats(e.r);
 	cr_assert_eq(s.tls_inflight, 2000);
 	cr_assert_eq(redial_shutdown(e.r, REDIAL_SEC(10)), 0);
-	s = et_stats(e.r);
+	s = tu_stats(e.r);
 	cr_assert_eq(s.tls_inflight, 0);
 	cr_assert_eq(s.inflight_ops, 0);
 	cr_assert_eq(s.fds_open, 0);

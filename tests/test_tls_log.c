@@ -2,19 +2,21 @@
  * ALPN and whether the session was resumed, a connect_failed record the TLS error and the
  * library's reason; both as tails that older readers skip (wire.h), and redial-log's JSON
  * and text show them. */
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "enginetest.h"
 #include "farm.h"
 #include "farm_pki.h"
 #include "log/reader.h"
 #include "log/record.h"
 #include "log/render.h"
 #include "redial_log.h"
+#include "testutil.h"
 
 TestSuite(tls_log, .timeout = 120);
 
@@ -53,8 +55,7 @@ Test(tls_log, connected_and_connect_failed_carry_the_tls_fields)
 		{ .kind = FARM_TLS, .tls_cert = pki->cert[FARM_CERT_EXPIRED],
 		  .tls_key = pki->key[FARM_CERT_EXPIRED] },
 	};
-	struct farm *f;
-	cr_assert_eq(farm_start(specs, 2, &f), 0);
+	struct farm *f = tu_farm_start(specs, 2);
 	char path[FARM_PKI_PATH + 16];
 	snprintf(path, sizeof(path), "%s/events.rlog", pki->dir);
 	struct redial_log_config lc;
@@ -63,7 +64,8 @@ Test(tls_log, connected_and_connect_failed_carry_the_tls_fields)
 	struct redial_log *log;
 	cr_assert_eq(redial_log_open(&lc, &log), 0);
 
-	struct tu_recorder rec = { 0 };
+	struct tu_recorder rec;
+	tu_recorder_init(&rec);
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	cfg.log = log;
@@ -73,11 +75,11 @@ Test(tls_log, connected_and_connect_failed_carry_the_tls_fields)
 	tls.alpn = "h2";
 	rec.defs.tls = &tls;
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(10);
-	redial_t *r = et_make(&cfg);
-	redial_id_t good = et_add(r, et_loopback(farm_port(f, 0)), NULL);
-	redial_id_t bad = et_add(r, et_loopback(farm_port(f, 1)), NULL);
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, good, 2, REDIAL_SEC(10));
-	et_run_until(r, &rec, REDIAL_EV_GAVE_UP, bad, 1, REDIAL_SEC(10));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t good = tu_add(r, tu_loopback(farm_port(f, 0)), NULL);
+	redial_id_t bad = tu_add(r, tu_loopback(farm_port(f, 1)), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, good, 2, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_GAVE_UP, bad, 1, REDIAL_SEC(10));
 	redial_destroy(r);
 	cr_assert_eq(redial_log_close(log), 0);
 	tu_recorder_free(&rec);

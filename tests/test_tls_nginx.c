@@ -4,19 +4,19 @@
  * request over the session redial hands it), a resumed reconnect after nginx drops an idle
  * connection, and a certificate for the wrong name. REDIAL_NGINX names the binary (meson finds it;
  * the suite is skipped where it is missing). */
+#include <criterion/criterion.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "enginetest.h"
 #include "farm_pki.h"
+#include "testutil.h"
 
 struct nginx {
 	pid_t pid;
@@ -27,29 +27,6 @@ struct nginx {
 static struct farm_pki *pki;
 static struct nginx ngx;
 
-/* A port free on 127.0.0.1 now (nginx binds it a moment later; a clash fails the start). */
-static uint16_t free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-		  getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(uint16_t port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /* nginx in the foreground (no daemon, no master), one worker, everything under pki->dir:
  * a server with the valid certificate that drops a connection idle for 1 s, and one with
  * the wrong-host certificate. */
@@ -57,8 +34,8 @@ static void nginx_start(void)
 {
 	const char *bin = getenv("REDIAL_NGINX");
 	cr_assert_not_null(bin, "REDIAL_NGINX is not set");
-	ngx.port_good = free_port();
-	ngx.port_wrong = free_port();
+	ngx.port_good = tu_free_port(); /* nginx binds them a moment later */
+	ngx.port_wrong = tu_free_port();
 	snprintf(ngx.conf, sizeof(ngx.conf), "%s/nginx.conf", pki->dir);
 	FILE *f = fopen(ngx.conf, "we");
 	cr_assert_not_null(f);
@@ -91,7 +68,7 @@ static void nginx_start(void)
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
-		if (port_open(ngx.port_good) && port_open(ngx.port_wrong))
+		if (tu_port_open(ngx.port_good) && tu_port_open(ngx.port_wrong))
 			return;
 		int st;
 		if (waitpid(ngx.pid, &st, WNOHANG) == ngx.pid) {
@@ -187,17 +164,18 @@ static redial_t *make(struct tu_recorder *rec, struct redial_tls_opts *tls, bool
 	tls->sni = "localhost";
 	rec->defs.tls = tls;
 	rec->defs.backoff_initial_ns = REDIAL_MSEC(20);
-	return et_make(&cfg);
+	return tu_make(&cfg);
 }
 
 Test(nginx, a_verified_connection_the_application_continues)
 {
-	struct tu_recorder rec = { 0 };
+	struct tu_recorder rec;
+	tu_recorder_init(&rec);
 	struct redial_tls_opts tls;
 	int fds = tu_count_fds();
 	redial_t *r = make(&rec, &tls, true);
-	redial_id_t id = et_add(r, et_loopback(ngx.port_good), NULL);
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, tu_loopback(ngx.port_good), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
 	cr_assert_str_eq(seen.info[0].version, "TLSv1.3");
 	cr_assert_str_eq(seen.info[0].peer_subject, "CN=localhost");
 	cr_assert(strstr(seen.reply, "HTTP/1.1 200") && strstr(seen.reply, "redial\n"),
@@ -208,17 +186,18 @@ Test(nginx, a_verified_connection_the_application_continues)
 
 Test(nginx, a_reconnect_after_nginx_drops_the_connection_resumes)
 {
-	struct tu_recorder rec = { 0 };
+	struct tu_recorder rec;
+	tu_recorder_init(&rec);
 	struct redial_tls_opts tls;
 	int fds = tu_count_fds();
 	redial_t *r = make(&rec, &tls, false);
-	redial_id_t id = et_add(r, et_loopback(ngx.port_good), NULL);
+	redial_id_t id = tu_add(r, tu_loopback(ngx.port_good), NULL);
 	/* nginx closes a connection that sends no request within client_header_timeout (1 s). */
-	et_run_until(r, &rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(20));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(20));
 	cr_assert_geq(tu_count(&rec, REDIAL_EV_DISCONNECTED, id), 1);
 	cr_assert_not(seen.info[0].resumed);
 	cr_assert(seen.info[1].resumed, "the reconnect after nginx's close did not resume");
-	struct redial_endpoint_stats st = et_ep_stats(r, id);
+	struct redial_endpoint_stats st = tu_ep_stats(r, id);
 	cr_assert_eq(st.tls_resumed, 1);
 	tu_finish(r, fds);
 	tu_recorder_free(&rec);
@@ -226,12 +205,13 @@ Test(nginx, a_reconnect_after_nginx_drops_the_connection_resumes)
 
 Test(nginx, a_certificate_for_another_name_is_a_permanent_hostname_mismatch)
 {
-	struct tu_recorder rec = { 0 };
+	struct tu_recorder rec;
+	tu_recorder_init(&rec);
 	struct redial_tls_opts tls;
 	int fds = tu_count_fds();
 	redial_t *r = make(&rec, &tls, false);
-	redial_id_t id = et_add(r, et_loopback(ngx.port_wrong), NULL);
-	et_run_until(r, &rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
+	redial_id_t id = tu_add(r, tu_loopback(ngx.port_wrong), NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_GAVE_UP, id, 1, REDIAL_SEC(10));
 	const struct tu_event *ev = tu_nth(&rec, REDIAL_EV_GAVE_UP, id, 0);
 	cr_assert_eq(ev->err, REDIAL_E_TLS_HOSTNAME_MISMATCH, "%s", redial_errno_name(ev->err));
 	cr_assert_eq(ev->cls, REDIAL_CLASS_PERMANENT);

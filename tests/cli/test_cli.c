@@ -10,14 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +21,24 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "clitest.h"
 #include "farm.h"
 #include "testutil.h"
-#include "tjson.h"
 
 /* ---- Fixture --------------------------------------------------------------------------------- */
 
 static void setup(void)
 {
-	scratch_dir_make("redial-cli");
+	tu_scratch_make("redial-cli");
 }
 
 static void teardown(void)
 {
-	scratch_dir_remove();
+	tu_scratch_remove();
 }
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
@@ -56,21 +49,17 @@ static struct farm *start_farm(const char *const *specs, size_t n)
 	cr_assert_leq(n, 8);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(farm_spec_parse(specs[i], &s[i]), 0, "%s", specs[i]);
-	struct farm *f;
-	int ret = farm_start(s, n, &f);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	return f;
+	return tu_farm_start(s, n);
 }
 
 /* ---- Usage ----------------------------------------------------------------------------------- */
 
 Test(cli, help_and_version_go_to_stdout_with_exit_0)
 {
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--help");
-	run(&a, 10, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--help", NULL);
+	tu_run(&a, 10, &r);
 	cr_assert_eq(r.code, 0);
 	cr_assert(strstr(r.out, "Usage: redial [OPTIONS] ENDPOINT..."), "%s", r.out);
 	static const char *const flags[] = {
@@ -96,15 +85,14 @@ Test(cli, help_and_version_go_to_stdout_with_exit_0)
 	/* Every exit status the code returns, the log's write error at a normal end too. */
 	cr_expect(strstr(r.out, "  1  runtime error") && strstr(r.out, "--log could not be written"),
 		  "%s", r.out);
-	result_free(&r);
+	tu_result_free(&r);
 
 	a.n = 0;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--version");
-	run(&a, 10, &r);
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--version", NULL);
+	tu_run(&a, 10, &r);
 	cr_assert_eq(r.code, 0);
 	cr_assert(strncmp(r.out, "redial 0.", 9) == 0, "%s", r.out);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 /* One bad command line: its arguments (strings inline: Criterion re-executes each parameter
@@ -164,23 +152,20 @@ ParameterizedTestParameters(cli, bad_input_exits_2_naming_the_problem_and_starts
 
 ParameterizedTest(struct bad_input *c, cli, bad_input_exits_2_naming_the_problem_and_starts_nothing)
 {
-	struct args a = { .n = 0 };
-	struct result r;
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
 	char log[128], sum[128];
-	path_in_dir(log, sizeof(log), "never.log");
-	path_in_dir(sum, sizeof(sum), "never.json");
-	arg(&a, "%s", bin("REDIAL_BIN"));
+	tu_path_in_dir(log, sizeof(log), "never.log");
+	tu_path_in_dir(sum, sizeof(sum), "never.json");
+	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
 	int i = 0;
 	if (strcmp(c->args[0], "demo") == 0)
-		arg(&a, "%s", c->args[i++]);
+		tu_arg(&a, "%s", c->args[i++]);
 	/* First, so that a flag left without its value at the end stays without one. */
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
+	tu_args_add(&a, "--log", log, "--summary", sum, NULL);
 	for (; i < 6 && (c->args[i][0] || i == 0); i++)
-		arg(&a, "%s", c->args[i]);
-	run(&a, 20, &r);
+		tu_arg(&a, "%s", c->args[i]);
+	tu_run(&a, 20, &r);
 	cr_assert_eq(r.code, 2, "exit %d; stderr: %s", r.code, r.err);
 	for (int k = 0; k < 3 && c->expect[k][0]; k++)
 		cr_expect(strstr(r.err, c->expect[k]), "stderr lacks [%s]: %s", c->expect[k],
@@ -189,14 +174,14 @@ ParameterizedTest(struct bad_input *c, cli, bad_input_exits_2_naming_the_problem
 	struct stat sb;
 	cr_expect(stat(log, &sb) < 0, "a log file was created");
 	cr_expect(stat(sum, &sb) < 0, "a summary file was created");
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 Test(cli, bad_lines_in_an_endpoints_file_are_named_by_file_and_line)
 {
 	char file[128];
-	path_in_dir(file, sizeof(file), "endpoints.txt");
-	write_file(file, "# the test's endpoints\n"
+	tu_path_in_dir(file, sizeof(file), "endpoints.txt");
+	tu_write_file(file, "# the test's endpoints\n"
 			 "127.0.0.1:1000\n"
 			 "\n"
 			 "   127.0.0.2:1000   # a comment after it\n"
@@ -206,12 +191,10 @@ Test(cli, bad_lines_in_an_endpoints_file_are_named_by_file_and_line)
 			 "\t# an indented comment\n"
 			 "127.0.0.4:1000 127.0.0.5:1000\n"
 			 "300.0.0.1:80\n");
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-f");
-	arg(&a, "%s", file);
-	run(&a, 20, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-f", file, NULL);
+	tu_run(&a, 20, &r);
 	cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
 	char want[256];
 	snprintf(want, sizeof(want), "%s:7: port \"0\" out of range", file);
@@ -225,7 +208,7 @@ Test(cli, bad_lines_in_an_endpoints_file_are_named_by_file_and_line)
 	cr_expect(!strstr(r.err, ":2:") && !strstr(r.err, ":4:") && !strstr(r.err, ":5:") &&
 			  !strstr(r.err, ":6:"),
 		  "%s", r.err);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 /* A line longer than the cap is an error where it stands, comment or not: it is neither
@@ -235,9 +218,9 @@ Test(cli, bad_lines_in_an_endpoints_file_are_named_by_file_and_line)
 Test(cli, a_line_over_4096_bytes_is_an_error_naming_file_and_line)
 {
 	char file[128], log[128], sum[128];
-	path_in_dir(file, sizeof(file), "long.txt");
-	path_in_dir(log, sizeof(log), "long.log");
-	path_in_dir(sum, sizeof(sum), "long.json");
+	tu_path_in_dir(file, sizeof(file), "long.txt");
+	tu_path_in_dir(log, sizeof(log), "long.log");
+	tu_path_in_dir(sum, sizeof(sum), "long.json");
 	FILE *fp = fopen(file, "we");
 	cr_assert_not_null(fp);
 	fputs("127.0.0.1:1000\n#", fp);
@@ -248,25 +231,18 @@ Test(cli, a_line_over_4096_bytes_is_an_error_naming_file_and_line)
 	/* 4096 bytes is still a line (a comment here), 4097 is not. */
 	char edge[128], *text = malloc(8192);
 	cr_assert_not_null(text);
-	path_in_dir(edge, sizeof(edge), "edge.txt");
+	tu_path_in_dir(edge, sizeof(edge), "edge.txt");
 	memset(text, 'y', 8192);
 	text[0] = '#';
 	memcpy(text + 4096, "\n127.0.0.3:1\n", 14);
 	text[4096 + 14] = '\0';
-	write_file(edge, text);
+	tu_write_file(edge, text);
 
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "--duration");
-	arg(&a, "0.2");
-	arg(&a, "-f");
-	arg(&a, "%s", file);
-	run(&a, 20, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--log", log, "--summary", sum, "--duration", "0.2",
+			"-f", file, NULL);
+	tu_run(&a, 20, &r);
 	cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
 	char want[256];
 	snprintf(want, sizeof(want), "redial: %s:2: line too long (more than 4096 bytes)", file);
@@ -275,28 +251,23 @@ Test(cli, a_line_over_4096_bytes_is_an_error_naming_file_and_line)
 	struct stat sb;
 	cr_expect(stat(log, &sb) < 0, "a log file was created");
 	cr_expect(stat(sum, &sb) < 0, "a summary file was created");
-	result_free(&r);
+	tu_result_free(&r);
 
 	a.n = 0;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-q");
-	arg(&a, "--duration");
-	arg(&a, "0.1");
-	arg(&a, "-f");
-	arg(&a, "%s", edge);
-	run(&a, 20, &r);
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-q", "--duration", "0.1", "-f", edge, NULL);
+	tu_run(&a, 20, &r);
 	cr_expect_eq(r.code, 0, "a 4096-byte line: exit %d: %s", r.code, r.err);
-	result_free(&r);
+	tu_result_free(&r);
 	text[4096] = 'y';
 	memcpy(text + 4097, "\n127.0.0.3:1\n", 14);
 	text[4097 + 14] = '\0';
-	write_file(edge, text);
+	tu_write_file(edge, text);
 	free(text);
-	run(&a, 20, &r);
+	tu_run(&a, 20, &r);
 	cr_expect_eq(r.code, 2, "a 4097-byte line: exit %d: %s", r.code, r.err);
 	snprintf(want, sizeof(want), "%s:1: line too long", edge);
 	cr_expect(strstr(r.err, want), "stderr lacks [%s]: %s", want, r.err);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 Test(cli, an_endpoints_file_keeps_its_order_and_exact_strings_in_the_summary)
@@ -305,27 +276,22 @@ Test(cli, an_endpoints_file_keeps_its_order_and_exact_strings_in_the_summary)
 	struct farm *f = start_farm(specs, 1);
 	unsigned port = farm_port(f, 0);
 	char file[128], sum[128], text[512];
-	path_in_dir(file, sizeof(file), "eps.txt");
-	path_in_dir(sum, sizeof(sum), "sum.json");
+	tu_path_in_dir(file, sizeof(file), "eps.txt");
+	tu_path_in_dir(sum, sizeof(sum), "sum.json");
 	snprintf(text, sizeof(text),
 		 "# comment\r\n\r\n127.0.0.9:%u\r\n  [::ffff:127.0.0.8]:%u  # mapped\n127.0.0.7:%u",
 		 port, port, port);
-	write_file(file, text);
+	tu_write_file(file, text);
 
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "127.0.0.10:%u", port); /* arguments first, then the files */
-	arg(&a, "-f");
-	arg(&a, "%s", file);
-	arg(&a, "--duration");
-	arg(&a, "0.5");
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
+	tu_arg(&a, "127.0.0.10:%u", port); /* arguments first, then the files */
+	tu_args_add(&a, "-f", file, "--duration", "0.5", "--summary", sum, NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 4);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 4);
 	char want[4][64];
 	snprintf(want[0], sizeof(want[0]), "127.0.0.10:%u", port);
 	snprintf(want[1], sizeof(want[1]), "127.0.0.9:%u", port);
@@ -333,11 +299,11 @@ Test(cli, an_endpoints_file_keeps_its_order_and_exact_strings_in_the_summary)
 	snprintf(want[3], sizeof(want[3]), "127.0.0.7:%u", port);
 	for (size_t i = 0; i < 4; i++) {
 		const struct tj *e = tj_at(tj_get(s, "endpoints"), i);
-		cr_expect_str_eq(str(e, "endpoint"), want[i]);
-		cr_expect_str_eq(str(e, "state"), "connected");
+		cr_expect_str_eq(tu_str(e, "endpoint"), want[i]);
+		cr_expect_str_eq(tu_str(e, "state"), "connected");
 	}
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -349,95 +315,80 @@ Test(cli, a_refused_endpoint_backs_off_on_schedule_alerts_and_gives_up)
 	struct farm *f = start_farm(specs, 1);
 	char ep[64], log[128], sum[128];
 	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
-	path_in_dir(log, sizeof(log), "refuse.log");
-	path_in_dir(sum, sizeof(sum), "refuse.json");
+	tu_path_in_dir(log, sizeof(log), "refuse.log");
+	tu_path_in_dir(sum, sizeof(sum), "refuse.json");
 
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--jitter=none");
-	arg(&a, "--backoff-initial");
-	arg(&a, "100");
-	arg(&a, "--backoff-multiplier");
-	arg(&a, "2");
-	arg(&a, "--backoff-max");
-	arg(&a, "300");
-	arg(&a, "--max-attempts");
-	arg(&a, "5");
-	arg(&a, "--alert-after");
-	arg(&a, "3");
-	arg(&a, "--duration");
-	arg(&a, "3");
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "%s", ep);
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--jitter=none", "--backoff-initial", "100",
+			"--backoff-multiplier", "2", "--backoff-max", "300", "--max-attempts", "5",
+			"--alert-after", "3", "--duration", "3", "--log", log, "--summary", sum, ep,
+			NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect(r.secs >= 3.0, "ran %.2f s of a 3 s duration", r.secs);
 
 	/* The log: 5 refusals, backing off 100, 200, 300 (the cap), 300 ms, then the give-up. */
-	struct records recs;
-	decode_log(log, &recs);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *fails[8], *alerts[2], *gave[2];
-	size_t nf = select_records(&recs, "connect_failed", ep, fails, 8);
+	size_t nf = tu_select_records(&recs, "connect_failed", ep, fails, 8);
 	cr_assert_eq(nf, 5, "%zu connect_failed records", nf);
 	static const double backoff_ms[] = { 100, 200, 300, 300, 0 };
 	for (size_t i = 0; i < nf; i++) {
-		cr_expect_eq(num(fails[i], "attempt"), (double)(i + 1));
-		cr_expect_str_eq(str(fails[i], "error"), "ECONNREFUSED");
-		cr_expect_eq(num(fails[i], "errno"), ECONNREFUSED);
-		cr_expect_str_eq(str(fails[i], "class"), "transient");
-		cr_expect_eq(num(fails[i], "backoff_ns"), backoff_ms[i] * 1e6, "attempt %zu: %.0f",
-			     i + 1, num(fails[i], "backoff_ns"));
+		cr_expect_eq(tu_num(fails[i], "attempt"), (double)(i + 1));
+		cr_expect_str_eq(tu_str(fails[i], "error"), "ECONNREFUSED");
+		cr_expect_eq(tu_num(fails[i], "errno"), ECONNREFUSED);
+		cr_expect_str_eq(tu_str(fails[i], "class"), "transient");
+		cr_expect_eq(tu_num(fails[i], "backoff_ns"), backoff_ms[i] * 1e6,
+			     "attempt %zu: %.0f", i + 1, tu_num(fails[i], "backoff_ns"));
 		if (i == 0)
 			continue;
 		/* The gap after a failure is never shorter than its backoff; late by < 5 s. */
-		double gap = num(fails[i], "mono_ns") - num(fails[i - 1], "mono_ns");
-		double want = num(fails[i - 1], "backoff_ns");
+		double gap = tu_num(fails[i], "mono_ns") - tu_num(fails[i - 1], "mono_ns");
+		double want = tu_num(fails[i - 1], "backoff_ns");
 		cr_expect_geq(gap, want,
 			      "attempt %zu came %.0f ns after the previous, backoff %.0f", i + 1,
 			      gap, want);
 		cr_expect_leq(gap, want + 5e9, "attempt %zu late: gap %.0f ns", i + 1, gap);
 	}
-	cr_assert_eq(select_records(&recs, "alert", ep, alerts, 2), 1);
-	cr_expect_eq(num(alerts[0], "attempts"), 3);
-	cr_expect_str_eq(str(alerts[0], "error"), "ECONNREFUSED");
-	cr_expect_eq(num(alerts[0], "mono_ns"), num(fails[2], "mono_ns"));
-	cr_assert_eq(select_records(&recs, "gave_up", ep, gave, 2), 1);
-	cr_expect_str_eq(str(gave[0], "reason"), "max_attempts");
-	cr_expect_str_eq(str(gave[0], "error"), "ECONNREFUSED");
-	cr_expect_eq(num(gave[0], "attempts"), 5);
-	cr_expect_eq(select_records(&recs, "connected", ep, gave, 2), 0);
-	cr_expect_eq(select_records(&recs, "endpoint_added", ep, gave, 2), 1);
+	cr_assert_eq(tu_select_records(&recs, "alert", ep, alerts, 2), 1);
+	cr_expect_eq(tu_num(alerts[0], "attempts"), 3);
+	cr_expect_str_eq(tu_str(alerts[0], "error"), "ECONNREFUSED");
+	cr_expect_eq(tu_num(alerts[0], "mono_ns"), tu_num(fails[2], "mono_ns"));
+	cr_assert_eq(tu_select_records(&recs, "gave_up", ep, gave, 2), 1);
+	cr_expect_str_eq(tu_str(gave[0], "reason"), "max_attempts");
+	cr_expect_str_eq(tu_str(gave[0], "error"), "ECONNREFUSED");
+	cr_expect_eq(tu_num(gave[0], "attempts"), 5);
+	cr_expect_eq(tu_select_records(&recs, "connected", ep, gave, 2), 0);
+	cr_expect_eq(tu_select_records(&recs, "endpoint_added", ep, gave, 2), 1);
 
 	/* The summary says the same. */
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 1);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 1);
 	const struct tj *t = tj_get(s, "totals");
-	cr_expect_eq(num(t, "attempts"), 5);
-	cr_expect_eq(num(t, "connects"), 0);
-	cr_expect_eq(num(t, "failures"), 5);
-	cr_expect_eq(num(t, "disconnects"), 0);
-	cr_expect_eq(num(t, "gave_up"), 1);
-	cr_expect_eq(num(t, "alerts"), 1);
-	const struct tj *e = endpoint_of(s, ep);
-	cr_expect_str_eq(str(e, "state"), "failed");
-	cr_expect_str_eq(str(e, "last_error"), "ECONNREFUSED");
-	cr_expect_str_eq(str(e, "last_class"), "transient");
-	cr_expect_str_eq(str(e, "gave_up"), "max_attempts");
+	cr_expect_eq(tu_num(t, "attempts"), 5);
+	cr_expect_eq(tu_num(t, "connects"), 0);
+	cr_expect_eq(tu_num(t, "failures"), 5);
+	cr_expect_eq(tu_num(t, "disconnects"), 0);
+	cr_expect_eq(tu_num(t, "gave_up"), 1);
+	cr_expect_eq(tu_num(t, "alerts"), 1);
+	const struct tj *e = tu_endpoint_of(s, ep);
+	cr_expect_str_eq(tu_str(e, "state"), "failed");
+	cr_expect_str_eq(tu_str(e, "last_error"), "ECONNREFUSED");
+	cr_expect_str_eq(tu_str(e, "last_class"), "transient");
+	cr_expect_str_eq(tu_str(e, "gave_up"), "max_attempts");
 	const struct tj *errs = tj_get(e, "errors");
 	cr_expect_eq(errs->n, 1);
-	cr_expect_eq(num(errs, "ECONNREFUSED"), 5);
-	cr_expect_gt(num(s, "duration_s"), 2.99);
-	cr_expect_lt(num(s, "duration_s"), 3 + 5.0);
-	cr_expect_str_eq(str(s, "stop_reason"), "duration");
-	cr_expect_eq(num(tj_get(s, "log"), "dropped"), 0);
-	cr_expect_eq(num(tj_get(s, "log"), "records"), (double)recs.n);
+	cr_expect_eq(tu_num(errs, "ECONNREFUSED"), 5);
+	cr_expect_gt(tu_num(s, "duration_s"), 2.99);
+	cr_expect_lt(tu_num(s, "duration_s"), 3 + 5.0);
+	cr_expect_str_eq(tu_str(s, "stop_reason"), "duration");
+	cr_expect_eq(tu_num(tj_get(s, "log"), "dropped"), 0);
+	cr_expect_eq(tu_num(tj_get(s, "log"), "records"), (double)recs.n);
 	tj_free(s);
-	records_free(&recs);
-	result_free(&r);
+	tu_records_free(&recs);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -447,58 +398,45 @@ Test(cli, a_blackholed_endpoint_times_out_at_the_connect_timeout_as_ETIMEDOUT)
 	struct farm *f = start_farm(specs, 1);
 	char ep[64], log[128], sum[128];
 	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
-	path_in_dir(log, sizeof(log), "bh.log");
-	path_in_dir(sum, sizeof(sum), "bh.json");
+	tu_path_in_dir(log, sizeof(log), "bh.log");
+	tu_path_in_dir(sum, sizeof(sum), "bh.json");
 
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-t");
-	arg(&a, "300");
-	arg(&a, "--jitter");
-	arg(&a, "none");
-	arg(&a, "--backoff-initial");
-	arg(&a, "150");
-	arg(&a, "--max-attempts");
-	arg(&a, "2");
-	arg(&a, "--duration");
-	arg(&a, "2");
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "%s", ep);
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-t", "300", "--jitter", "none", "--backoff-initial",
+			"150", "--max-attempts", "2", "--duration", "2", "--log", log, "--summary",
+			sum, ep, NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 
-	struct records recs;
-	decode_log(log, &recs);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *fails[4], *gave[2];
-	cr_assert_eq(select_records(&recs, "connect_failed", ep, fails, 4), 2);
+	cr_assert_eq(tu_select_records(&recs, "connect_failed", ep, fails, 4), 2);
 	for (int i = 0; i < 2; i++) {
-		cr_expect_str_eq(str(fails[i], "error"), "ETIMEDOUT");
-		cr_expect_str_eq(str(fails[i], "class"), "transient");
-		double d = num(fails[i], "duration_ns");
+		cr_expect_str_eq(tu_str(fails[i], "error"), "ETIMEDOUT");
+		cr_expect_str_eq(tu_str(fails[i], "class"), "transient");
+		double d = tu_num(fails[i], "duration_ns");
 		cr_expect_geq(d, 300e6, "timed out after %.0f ns, before its 300 ms deadline", d);
 		cr_expect_leq(d, 300e6 + 5e9, "timed out late: %.0f ns", d);
 	}
 	/* The second attempt started no sooner than 150 ms after the first timed out. */
-	double start2 = num(fails[1], "mono_ns") - num(fails[1], "duration_ns");
-	cr_expect_geq(start2 - num(fails[0], "mono_ns"), 150e6);
-	cr_assert_eq(select_records(&recs, "gave_up", ep, gave, 2), 1);
-	cr_expect_str_eq(str(gave[0], "error"), "ETIMEDOUT");
+	double start2 = tu_num(fails[1], "mono_ns") - tu_num(fails[1], "duration_ns");
+	cr_expect_geq(start2 - tu_num(fails[0], "mono_ns"), 150e6);
+	cr_assert_eq(tu_select_records(&recs, "gave_up", ep, gave, 2), 1);
+	cr_expect_str_eq(tu_str(gave[0], "error"), "ETIMEDOUT");
 
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 1);
-	const struct tj *e = endpoint_of(s, ep);
-	cr_expect_str_eq(str(e, "state"), "failed");
-	cr_expect_eq(num(e, "attempts"), 2);
-	cr_expect_eq(num(e, "failures"), 2);
-	cr_expect_str_eq(str(e, "last_error"), "ETIMEDOUT");
-	cr_expect_eq(num(tj_get(e, "errors"), "ETIMEDOUT"), 2);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 1);
+	const struct tj *e = tu_endpoint_of(s, ep);
+	cr_expect_str_eq(tu_str(e, "state"), "failed");
+	cr_expect_eq(tu_num(e, "attempts"), 2);
+	cr_expect_eq(tu_num(e, "failures"), 2);
+	cr_expect_str_eq(tu_str(e, "last_error"), "ETIMEDOUT");
+	cr_expect_eq(tu_num(tj_get(e, "errors"), "ETIMEDOUT"), 2);
 	tj_free(s);
-	records_free(&recs);
-	result_free(&r);
+	tu_records_free(&recs);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -509,59 +447,57 @@ Test(cli, accepted_endpoints_stay_up_and_dropped_ones_reconnect)
 	char up[64], drop[64], log[128], sum[128];
 	snprintf(up, sizeof(up), "127.0.0.1:%u", farm_port(f, 0));
 	snprintf(drop, sizeof(drop), "127.0.0.2:%u", farm_port(f, 1));
-	path_in_dir(log, sizeof(log), "drop.log");
-	path_in_dir(sum, sizeof(sum), "drop.json");
+	tu_path_in_dir(log, sizeof(log), "drop.log");
+	tu_path_in_dir(sum, sizeof(sum), "drop.json");
 
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--backoff-initial=50");
-	arg(&a, "--duration=2.5");
-	arg(&a, "--log=%s", log);
-	arg(&a, "--summary=%s", sum);
-	arg(&a, "%s", up);
-	arg(&a, "%s", drop);
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--backoff-initial=50", "--duration=2.5", NULL);
+	tu_arg(&a, "--log=%s", log);
+	tu_arg(&a, "--summary=%s", sum);
+	tu_args_add(&a, up, drop, NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 2);
-	const struct tj *e = endpoint_of(s, up);
-	cr_expect_str_eq(str(e, "state"), "connected");
-	cr_expect_eq(num(e, "attempts"), 1);
-	cr_expect_eq(num(e, "connects"), 1);
-	cr_expect_eq(num(e, "failures"), 0);
-	cr_expect_eq(num(e, "disconnects"), 0);
-	cr_expect(is_null(e, "last_error") && is_null(e, "last_class") && is_null(e, "gave_up"));
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 2);
+	const struct tj *e = tu_endpoint_of(s, up);
+	cr_expect_str_eq(tu_str(e, "state"), "connected");
+	cr_expect_eq(tu_num(e, "attempts"), 1);
+	cr_expect_eq(tu_num(e, "connects"), 1);
+	cr_expect_eq(tu_num(e, "failures"), 0);
+	cr_expect_eq(tu_num(e, "disconnects"), 0);
+	cr_expect(tu_is_null(e, "last_error") && tu_is_null(e, "last_class") &&
+		  tu_is_null(e, "gave_up"));
 	cr_expect_eq(tj_get(e, "errors")->n, 0);
 
-	e = endpoint_of(s, drop);
-	double disc = num(e, "disconnects"), con = num(e, "connects");
+	e = tu_endpoint_of(s, drop);
+	double disc = tu_num(e, "disconnects"), con = tu_num(e, "connects");
 	cr_expect_geq(disc, 2, "%.0f disconnects in 2.5 s of 300 ms connections", disc);
 	cr_expect(con == disc || con == disc + 1, "connects %.0f, disconnects %.0f", con, disc);
-	cr_expect_eq(num(tj_get(e, "errors"), "ECONNRESET"), disc);
+	cr_expect_eq(tu_num(tj_get(e, "errors"), "ECONNRESET"), disc);
 
-	struct records recs;
-	decode_log(log, &recs);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *d[64], *c[64];
-	size_t nd = select_records(&recs, "disconnected", drop, d, 64);
-	size_t nc = select_records(&recs, "connected", drop, c, 64);
+	size_t nd = tu_select_records(&recs, "disconnected", drop, d, 64);
+	size_t nc = tu_select_records(&recs, "connected", drop, c, 64);
 	cr_expect_eq((double)nd, disc);
 	cr_expect_eq((double)nc, con);
 	for (size_t i = 0; i < nd && i < 64; i++) {
-		cr_expect_str_eq(str(d[i], "error"), "ECONNRESET");
+		cr_expect_str_eq(tu_str(d[i], "error"), "ECONNRESET");
 		/* The farm holds each connection 300 ms from its accept; up_ns counts from
 		 * when the loop saw the connect, which a loaded machine delays by any
 		 * amount, so only the upper side is bounded (generously). */
-		cr_expect_gt(num(d[i], "up_ns"), 0, "up %.0f ns", num(d[i], "up_ns"));
-		cr_expect_leq(num(d[i], "up_ns"), 300e6 + 5e9);
+		cr_expect_gt(tu_num(d[i], "up_ns"), 0, "up %.0f ns", tu_num(d[i], "up_ns"));
+		cr_expect_leq(tu_num(d[i], "up_ns"), 300e6 + 5e9);
 	}
 	for (size_t i = 0; i < nc && i < 64; i++)
-		cr_expect_eq(num(c[i], "attempts"), 1);
-	cr_expect_eq(select_records(&recs, "connected", up, c, 64), 1);
+		cr_expect_eq(tu_num(c[i], "attempts"), 1);
+	cr_expect_eq(tu_select_records(&recs, "connected", up, c, 64), 1);
 	tj_free(s);
-	records_free(&recs);
-	result_free(&r);
+	tu_records_free(&recs);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -571,38 +507,34 @@ Test(cli, summary_dash_writes_pure_json_to_stdout)
 {
 	static const char *const specs[] = { "accept" };
 	struct farm *f = start_farm(specs, 1);
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--duration");
-	arg(&a, ".3");
-	arg(&a, "--summary");
-	arg(&a, "-");
-	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
-	arg(&a, "[::1]:%u", 1u); /* nothing listens on ::1 port 1: refused */
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", ".3", "--summary", "-", NULL);
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	tu_arg(&a, "[::1]:%u", 1u); /* nothing listens on ::1 port 1: refused */
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	char err[128];
 	struct tj *s = tj_parse(r.out, r.out_len, err, sizeof(err));
 	cr_assert_not_null(s, "stdout is not one JSON document (%s):\n%s", err, r.out);
-	check_summary_consistent(s, 2);
-	const struct tj *e = endpoint_of(s, "[::1]:1");
-	cr_expect_str_eq(str(e, "last_error"), "ECONNREFUSED");
-	cr_expect_gt(num(e, "failures"), 0);
+	tu_check_summary_consistent(s, 2);
+	const struct tj *e = tu_endpoint_of(s, "[::1]:1");
+	cr_expect_str_eq(tu_str(e, "last_error"), "ECONNREFUSED");
+	cr_expect_gt(tu_num(e, "failures"), 0);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
 /* Runs argv with stdout a pipe read here to the end; stderr to a file. */
-static void run_to_pipe(struct args *a, double timeout_s, struct result *r)
+static void run_to_pipe(struct tu_args *a, double timeout_s, struct tu_result *r)
 {
 	int fds[2];
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	struct proc p;
-	snprintf(p.err_path, sizeof(p.err_path), "%s/pipe.err", dir);
+	struct tu_proc p;
+	snprintf(p.err_path, sizeof(p.err_path), "%s/pipe.err", tu_dir);
 	p.out_path[0] = '\0';
-	p.started = now_s();
+	p.started = tu_now_s();
 	p.pid = fork();
 	cr_assert(p.pid >= 0);
 	if (p.pid == 0) {
@@ -622,7 +554,7 @@ static void run_to_pipe(struct args *a, double timeout_s, struct result *r)
 		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
 		int pr = poll(&pfd, 1, 100);
 		cr_assert(pr >= 0 || errno == EINTR);
-		cr_assert_lt(now_s() - p.started, timeout_s, "no end of output after %.0f s",
+		cr_assert_lt(tu_now_s() - p.started, timeout_s, "no end of output after %.0f s",
 			     timeout_s);
 		if (pr <= 0)
 			continue;
@@ -642,11 +574,11 @@ static void run_to_pipe(struct args *a, double timeout_s, struct result *r)
 	buf[len] = '\0';
 	int st;
 	cr_assert_eq(waitpid(p.pid, &st, 0), p.pid);
-	r->secs = now_s() - p.started;
+	r->secs = tu_now_s() - p.started;
 	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->out = buf;
 	r->out_len = len;
-	r->err = slurp(p.err_path, NULL);
+	r->err = tu_slurp(p.err_path, NULL);
 	cr_assert_not_null(r->err);
 }
 
@@ -654,14 +586,10 @@ static void run_to_pipe(struct args *a, double timeout_s, struct result *r)
  * says EINVAL), and used to be lost with "Invalid argument" and exit 1. */
 Test(cli, summary_to_dev_stdout_on_a_pipe_is_written_as_json)
 {
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--duration");
-	arg(&a, "0.5");
-	arg(&a, "--summary");
-	arg(&a, "/dev/stdout");
-	arg(&a, "127.0.0.1:1");
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", "0.5", "--summary", "/dev/stdout",
+			"127.0.0.1:1", NULL);
 	run_to_pipe(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect_str_empty(r.err);
@@ -669,24 +597,19 @@ Test(cli, summary_to_dev_stdout_on_a_pipe_is_written_as_json)
 	char err[128];
 	struct tj *s = tj_parse(r.out, r.out_len, err, sizeof(err));
 	cr_assert_not_null(s, "stdout is not one JSON document (%s): %s", err, r.out);
-	check_summary_consistent(s, 1);
-	cr_expect_str_eq(str(s, "stop_reason"), "duration");
+	tu_check_summary_consistent(s, 1);
+	cr_expect_str_eq(tu_str(s, "stop_reason"), "duration");
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 
 	/* A character device. */
 	a.n = 0;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--duration");
-	arg(&a, "0.2");
-	arg(&a, "-q");
-	arg(&a, "--summary");
-	arg(&a, "/dev/null");
-	arg(&a, "127.0.0.1:1");
-	run(&a, 30, &r);
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", "0.2", "-q", "--summary", "/dev/null",
+			"127.0.0.1:1", NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect_str_empty(r.err);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 /* A FIFO: read by `cat`, started before or (the open is then left to the end of the run)
@@ -694,34 +617,28 @@ Test(cli, summary_to_dev_stdout_on_a_pipe_is_written_as_json)
 Test(cli, summary_to_a_fifo_is_written_whether_the_reader_comes_first_or_last)
 {
 	char fifo[128];
-	path_in_dir(fifo, sizeof(fifo), "summary.fifo");
+	tu_path_in_dir(fifo, sizeof(fifo), "summary.fifo");
 	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
 	for (int reader_first = 1; reader_first >= 0; reader_first--) {
-		struct args a = { .n = 0 }, c = { .n = 0 };
-		struct proc pr, pc;
-		struct result r, rc;
-		arg(&a, "%s", bin("REDIAL_BIN"));
-		arg(&a, "--duration");
-		arg(&a, "0.3");
-		arg(&a, "-q");
-		arg(&a, "--summary");
-		arg(&a, "%s", fifo);
-		arg(&a, "127.0.0.1:1");
-		arg(&c, "/bin/cat");
-		arg(&c, "%s", fifo);
+		struct tu_args a = { .n = 0 }, c = { .n = 0 };
+		struct tu_proc pr, pc;
+		struct tu_result r, rc;
+		tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", "0.3", "-q", "--summary", fifo,
+				"127.0.0.1:1", NULL);
+		tu_args_add(&c, "/bin/cat", fifo, NULL);
 		if (reader_first)
-			spawn(&pc, c.v, NULL);
-		spawn(&pr, a.v, NULL);
+			tu_spawn(&pc, c.v, NULL);
+		tu_spawn(&pr, a.v, NULL);
 		if (!reader_first) {
 			/* Wait for redial to reach the end of its run (its duration is 0.3 s,
 			 * and it then waits in open() for a reader). */
 			struct timespec ts = { 0, 50 * 1000 * 1000 };
-			while (now_s() - pr.started < 0.3)
+			while (tu_now_s() - pr.started < 0.3)
 				nanosleep(&ts, NULL);
-			spawn(&pc, c.v, NULL);
+			tu_spawn(&pc, c.v, NULL);
 		}
-		finish(&pr, 30, &r);
-		finish(&pc, 30, &rc);
+		tu_wait(&pr, 30, &r);
+		tu_wait(&pc, 30, &rc);
 		cr_assert_eq(r.code, 0, "reader first %d: exit %d: %s", reader_first, r.code,
 			     r.err);
 		cr_expect_str_empty(r.err);
@@ -730,10 +647,10 @@ Test(cli, summary_to_a_fifo_is_written_whether_the_reader_comes_first_or_last)
 		struct tj *s = tj_parse(rc.out, rc.out_len, err, sizeof(err));
 		cr_assert_not_null(s, "reader first %d: not JSON (%s): %s", reader_first, err,
 				   rc.out);
-		check_summary_consistent(s, 1);
+		tu_check_summary_consistent(s, 1);
 		tj_free(s);
-		result_free(&r);
-		result_free(&rc);
+		tu_result_free(&r);
+		tu_result_free(&rc);
 	}
 }
 
@@ -741,36 +658,28 @@ Test(cli, without_a_terminal_only_the_final_summary_is_printed_and_quiet_prints_
 {
 	static const char *const specs[] = { "refuse" };
 	struct farm *f = start_farm(specs, 1);
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--duration");
-	arg(&a, "1");
-	arg(&a, "--alert-after");
-	arg(&a, "1");
-	arg(&a, "--max-attempts");
-	arg(&a, "2");
-	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", "1", "--alert-after", "1",
+			"--max-attempts", "2", NULL);
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect(strncmp(r.out, "Summary: 1 endpoint, ran ", 25) == 0, "%s", r.out);
 	cr_expect(!strchr(r.out, '\r') && !strchr(r.out, '\033'), "terminal codes: %s", r.out);
 	cr_expect(!strstr(r.out, "ALERT") && !strstr(r.out, "GAVE UP"), "%s", r.out);
 	cr_expect(strstr(r.out, "gave up"), "%s", r.out);
 	cr_expect_str_empty(r.err);
-	result_free(&r);
+	tu_result_free(&r);
 
 	a.n = 0;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-q");
-	arg(&a, "--duration");
-	arg(&a, "0.5");
-	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
-	run(&a, 30, &r);
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-q", "--duration", "0.5", NULL);
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0);
 	cr_expect_str_empty(r.out, "-q printed: %s", r.out);
 	cr_expect_str_empty(r.err);
-	result_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -778,25 +687,17 @@ Test(cli, on_a_terminal_a_live_status_line_and_the_alerts_are_shown)
 {
 	static const char *const specs[] = { "refuse", "accept" };
 	struct farm *f = start_farm(specs, 2);
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--duration");
-	arg(&a, "1.5");
-	arg(&a, "--alert-after");
-	arg(&a, "2");
-	arg(&a, "--max-attempts");
-	arg(&a, "3");
-	arg(&a, "--backoff-initial");
-	arg(&a, "50");
-	arg(&a, "--backoff-max");
-	arg(&a, "100");
-	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
-	arg(&a, "127.0.0.1:%u", farm_port(f, 1));
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", "1.5", "--alert-after", "2",
+			"--max-attempts", "3", "--backoff-initial", "50", "--backoff-max", "100",
+			NULL);
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 1));
 
 	int master, slave;
 	struct winsize ws = { .ws_row = 40, .ws_col = 100 };
 	cr_assert_eq(openpty(&master, &slave, NULL, NULL, &ws), 0, "openpty: %s", strerror(errno));
-	double t0 = now_s();
+	double t0 = tu_now_s();
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
@@ -812,7 +713,7 @@ Test(cli, on_a_terminal_a_live_status_line_and_the_alerts_are_shown)
 	size_t len = 0;
 	for (;;) {
 		struct pollfd p = { .fd = master, .events = POLLIN };
-		cr_assert_lt(now_s() - t0, 30, "no end of output");
+		cr_assert_lt(tu_now_s() - t0, 30, "no end of output");
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		ssize_t n = read(master, out + len, (1 << 16) - 1 - len);
@@ -848,26 +749,21 @@ Test(cli, a_fractional_duration_ends_the_run_on_time)
 	static const char *const specs[] = { "accept" };
 	struct farm *f = start_farm(specs, 1);
 	char sum[128];
-	path_in_dir(sum, sizeof(sum), "d.json");
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--duration");
-	arg(&a, "0.75");
-	arg(&a, "-q");
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
-	run(&a, 30, &r);
+	tu_path_in_dir(sum, sizeof(sum), "d.json");
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--duration", "0.75", "-q", "--summary", sum, NULL);
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0);
 	cr_expect_geq(r.secs, 0.75);
 	cr_expect_lt(r.secs, 0.75 + 10, "took %.2f s", r.secs);
-	struct tj *s = read_summary(sum);
-	cr_expect_geq(num(s, "duration_s"), 0.75);
-	cr_expect_lt(num(s, "duration_s"), 0.75 + 5);
-	cr_expect_str_eq(str(s, "stop_reason"), "duration");
+	struct tj *s = tu_read_summary(sum);
+	cr_expect_geq(tu_num(s, "duration_s"), 0.75);
+	cr_expect_lt(tu_num(s, "duration_s"), 0.75 + 5);
+	cr_expect_str_eq(tu_str(s, "stop_reason"), "duration");
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -876,31 +772,29 @@ Test(cli, sigint_stops_a_run_without_duration_cleanly)
 	static const char *const specs[] = { "accept", "blackhole" };
 	struct farm *f = start_farm(specs, 2);
 	char sum[128];
-	path_in_dir(sum, sizeof(sum), "int.json");
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "127.0.0.1:%u", farm_port(f, 0));
-	arg(&a, "127.0.0.1:%u", farm_port(f, 1));
-	struct proc p;
-	struct result r;
+	tu_path_in_dir(sum, sizeof(sum), "int.json");
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--summary", sum, NULL);
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 0));
+	tu_arg(&a, "127.0.0.1:%u", farm_port(f, 1));
+	struct tu_proc p;
+	struct tu_result r;
 	struct farm_counters fc;
-	spawn(&p, a.v, NULL);
-	while (farm_counters(f, 0, &fc) == 0 && fc.accepted < 1 && now_s() - p.started < 20)
+	tu_spawn(&p, a.v, NULL);
+	while (farm_counters(f, 0, &fc) == 0 && fc.accepted < 1 && tu_now_s() - p.started < 20)
 		usleep(10000);
 	cr_assert_eq(fc.accepted, 1);
-	double t = now_s();
+	double t = tu_now_s();
 	kill(p.pid, SIGINT);
-	finish(&p, 20, &r);
+	tu_wait(&p, 20, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
-	cr_expect_lt(now_s() - t, 10.0, "%.2f s to stop after SIGINT", now_s() - t);
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 2);
-	cr_expect_str_eq(str(s, "stop_reason"), "SIGINT");
-	cr_expect_str_eq(str(s, "shutdown"), "clean");
+	cr_expect_lt(tu_now_s() - t, 10.0, "%.2f s to stop after SIGINT", tu_now_s() - t);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 2);
+	cr_expect_str_eq(tu_str(s, "stop_reason"), "SIGINT");
+	cr_expect_str_eq(tu_str(s, "shutdown"), "clean");
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -910,72 +804,66 @@ Test(cli, sigterm_with_5000_endpoints_in_flight_exits_0_with_a_whole_summary_and
 	static const char *const specs[] = { "accept", "blackhole" };
 	struct farm *f = start_farm(specs, 2);
 	char file[128], log[128], sum[128];
-	path_in_dir(file, sizeof(file), "5000.txt");
-	path_in_dir(log, sizeof(log), "5000.log");
-	path_in_dir(sum, sizeof(sum), "5000.json");
+	tu_path_in_dir(file, sizeof(file), "5000.txt");
+	tu_path_in_dir(log, sizeof(log), "5000.log");
+	tu_path_in_dir(sum, sizeof(sum), "5000.json");
 	FILE *fp = fopen(file, "we");
 	cr_assert_not_null(fp);
 	for (unsigned i = 0; i < 5000; i++)
 		fprintf(fp, "127.1.%u.%u:%u\n", i / 250, 1 + i % 250, farm_port(f, i % 2));
 	cr_assert_eq(fclose(fp), 0);
 
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-f");
-	arg(&a, "%s", file);
-	arg(&a, "--connect-timeout");
-	arg(&a, "20000"); /* the blackholed half stays in flight until the signal */
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	struct proc p;
-	struct result r;
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-f", file, "--connect-timeout", NULL);
+	tu_arg(&a, "20000"); /* the blackholed half stays in flight until the signal */
+	tu_args_add(&a, "--log", log, "--summary", sum, NULL);
+	struct tu_proc p;
+	struct tu_result r;
 	struct farm_counters fc = { 0 };
-	spawn(&p, a.v, NULL);
-	while (farm_counters(f, 0, &fc) == 0 && fc.accepted < 2500 && now_s() - p.started < 60)
+	tu_spawn(&p, a.v, NULL);
+	while (farm_counters(f, 0, &fc) == 0 && fc.accepted < 2500 && tu_now_s() - p.started < 60)
 		usleep(20000);
 	cr_assert_eq(fc.accepted, 2500, "only %lu accepted", (unsigned long)fc.accepted);
-	double t = now_s();
+	double t = tu_now_s();
 	cr_assert_eq(kill(p.pid, SIGTERM), 0);
-	finish(&p, 60, &r);
-	double stop = now_s() - t;
+	tu_wait(&p, 60, &r);
+	double stop = tu_now_s() - t;
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect_lt(stop, 10.0, "%.2f s to stop after SIGTERM", stop);
 	cr_expect(!strstr(r.err, "shutdown"), "%s", r.err);
 
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 5000);
-	cr_expect_str_eq(str(s, "stop_reason"), "SIGTERM");
-	cr_expect_str_eq(str(s, "shutdown"), "clean");
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 5000);
+	cr_expect_str_eq(tu_str(s, "stop_reason"), "SIGTERM");
+	cr_expect_str_eq(tu_str(s, "shutdown"), "clean");
 	const struct tj *states = tj_path(s, "totals", "states", NULL);
-	cr_expect_eq(num(states, "connected"), 2500);
-	cr_expect_eq(num(states, "connecting"), 2500, "in flight at the signal: %.0f",
-		     num(states, "connecting"));
-	cr_expect_eq(num(tj_get(s, "log"), "dropped"), 0);
+	cr_expect_eq(tu_num(states, "connected"), 2500);
+	cr_expect_eq(tu_num(states, "connecting"), 2500, "in flight at the signal: %.0f",
+		     tu_num(states, "connecting"));
+	cr_expect_eq(tu_num(tj_get(s, "log"), "dropped"), 0);
 	/* Issue 19: the attempts in flight at the signal are attempts too (they were counted
 	 * as 0), in the JSON and in the text summary, and the figures add up. */
 	const struct tj *tot = tj_get(s, "totals");
-	cr_expect_eq(num(tot, "attempts"), 5000);
-	cr_expect_eq(num(tot, "connects"), 2500);
-	cr_expect_eq(num(tot, "attempts_failed"), 0);
-	cr_expect_eq(num(tot, "attempts_at_stop"), 2500);
-	cr_expect_eq(num(tot, "attempts_abandoned"), 0);
+	cr_expect_eq(tu_num(tot, "attempts"), 5000);
+	cr_expect_eq(tu_num(tot, "connects"), 2500);
+	cr_expect_eq(tu_num(tot, "attempts_failed"), 0);
+	cr_expect_eq(tu_num(tot, "attempts_at_stop"), 2500);
+	cr_expect_eq(tu_num(tot, "attempts_abandoned"), 0);
 	cr_expect(strstr(r.out, "\n  attempts    5000 (2500 connected, 0 failed, 2500 in flight at "
 				"the stop)\n"),
 		  "%s", r.out);
 
-	struct records recs;
-	decode_log(log, &recs);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *none[1];
-	cr_expect_eq(select_records(&recs, "endpoint_added", NULL, none, 0), 5000);
-	cr_expect_eq(select_records(&recs, "connected", NULL, none, 0), 2500);
-	cr_expect_eq(select_records(&recs, "cancelled", NULL, none, 0), 5000);
-	cr_expect_eq(select_records(&recs, "dropped", NULL, none, 0), 0);
-	cr_expect_eq(num(tj_get(s, "log"), "records"), (double)recs.n);
-	records_free(&recs);
+	cr_expect_eq(tu_select_records(&recs, "endpoint_added", NULL, none, 0), 5000);
+	cr_expect_eq(tu_select_records(&recs, "connected", NULL, none, 0), 2500);
+	cr_expect_eq(tu_select_records(&recs, "cancelled", NULL, none, 0), 5000);
+	cr_expect_eq(tu_select_records(&recs, "dropped", NULL, none, 0), 0);
+	cr_expect_eq(tu_num(tj_get(s, "log"), "records"), (double)recs.n);
+	tu_records_free(&recs);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -988,38 +876,28 @@ Test(cli, a_full_log_disk_is_reported_while_the_run_goes_on_and_counted_in_the_s
 	char why[256], small[128], log[160], sum[128];
 	if (tu_unshare(CLONE_NEWNS, why, sizeof(why)) < 0)
 		cr_skip_test("no mount namespace here: %s", why);
-	path_in_dir(small, sizeof(small), "small");
+	tu_path_in_dir(small, sizeof(small), "small");
 	cr_assert_eq(mkdir(small, 0700), 0);
 	cr_assert_eq(mount("tmpfs", small, "tmpfs", 0, "size=64k"), 0, "mount: %s",
 		     strerror(errno));
 	snprintf(log, sizeof(log), "%s/full.log", small);
-	path_in_dir(sum, sizeof(sum), "full.json");
+	tu_path_in_dir(sum, sizeof(sum), "full.json");
 
 	/* 50 endpoints refused at once and retried within a few ms: thousands of records a
 	 * second, so 64 KiB fill in well under a second. */
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-q");
-	arg(&a, "--backoff-initial");
-	arg(&a, "1");
-	arg(&a, "--backoff-max");
-	arg(&a, "5");
-	arg(&a, "--duration");
-	arg(&a, "30");
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-q", "--backoff-initial", "1", "--backoff-max", "5",
+			"--duration", "30", "--log", log, "--summary", sum, NULL);
 	for (int i = 0; i < 50; i++)
-		arg(&a, "127.0.0.%d:1", 1 + i);
-	struct proc p;
-	struct result r;
-	spawn(&p, a.v, NULL);
+		tu_arg(&a, "127.0.0.%d:1", 1 + i);
+	struct tu_proc p;
+	struct tu_result r;
+	tu_spawn(&p, a.v, NULL);
 	/* The warning comes while the run goes on, long before its 30 s are over. */
 	char *err = NULL;
 	for (;;) {
 		free(err);
-		err = slurp(p.err_path, NULL); /* NULL until the child made it */
+		err = tu_slurp(p.err_path, NULL); /* NULL until the child made it */
 		if (!err)
 			err = strdup("");
 		cr_assert_not_null(err);
@@ -1028,7 +906,7 @@ Test(cli, a_full_log_disk_is_reported_while_the_run_goes_on_and_counted_in_the_s
 		int st;
 		cr_assert_eq(waitpid(p.pid, &st, WNOHANG), 0, "redial ended without a warning: %s",
 			     err);
-		cr_assert_lt(now_s() - p.started, 25, "no warning in 25 s: %s", err);
+		cr_assert_lt(tu_now_s() - p.started, 25, "no warning in 25 s: %s", err);
 		usleep(20000);
 	}
 	int st;
@@ -1038,56 +916,45 @@ Test(cli, a_full_log_disk_is_reported_while_the_run_goes_on_and_counted_in_the_s
 	cr_expect(strstr(err, want), "stderr lacks [%s]: %s", want, err);
 	free(err);
 	cr_assert_eq(kill(p.pid, SIGTERM), 0);
-	finish(&p, 30, &r);
+	tu_wait(&p, 30, &r);
 	cr_expect_eq(r.code, 1, "exit %d after a log write error: %s", r.code, r.err);
 	/* Said once, not once per lost batch. */
 	char *second = strstr(r.err, "No space left on device");
 	cr_expect(second && !strstr(second + 1, "No space left on device"), "%s", r.err);
 
-	struct tj *s = read_summary(sum);
+	struct tj *s = tu_read_summary(sum);
 	const struct tj *l = tj_get(s, "log");
 	cr_assert_not_null(l);
-	cr_expect_str_eq(str(l, "error"), "ENOSPC");
-	double records = num(l, "records"), written = num(l, "written"), lost = num(l, "lost");
+	cr_expect_str_eq(tu_str(l, "error"), "ENOSPC");
+	double records = tu_num(l, "records"), written = tu_num(l, "written");
+	double lost = tu_num(l, "lost");
 	cr_expect_gt(written, 0);
 	cr_expect_gt(lost, 0);
-	cr_expect_eq(num(l, "dropped"), 0);
+	cr_expect_eq(tu_num(l, "dropped"), 0);
 	cr_expect_eq(written + lost, records, "written %.0f + lost %.0f != records %.0f",
 		     written, lost, records);
 	/* The file holds exactly the records said written, whole. */
-	struct records recs;
-	decode_log(log, &recs);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	cr_expect_eq((double)recs.n, written, "redial-log read %zu records, summary says %.0f",
 		     recs.n, written);
-	records_free(&recs);
+	tu_records_free(&recs);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	umount(small);
 }
 
 Test(cli, io_uring_blocked_exits_1_saying_what_to_do)
 {
-	struct sock_filter filt[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(filt) / sizeof(filt[0]), .filter = filt };
 	char log[128], sum[128];
-	path_in_dir(log, sizeof(log), "blocked.log");
-	path_in_dir(sum, sizeof(sum), "blocked.json");
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "127.0.0.1:1");
-	struct proc p;
-	struct result r;
-	spawn(&p, a.v, &prog);
-	finish(&p, 20, &r);
+	tu_path_in_dir(log, sizeof(log), "blocked.log");
+	tu_path_in_dir(sum, sizeof(sum), "blocked.json");
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--log", log, "--summary", sum, "127.0.0.1:1", NULL);
+	struct tu_proc p;
+	struct tu_result r;
+	tu_spawn(&p, a.v, tu_no_io_uring());
+	tu_wait(&p, 20, &r);
 	cr_assert_eq(r.code, 1, "exit %d: %s", r.code, r.err);
 	cr_expect(strstr(r.err, "cannot create the io_uring manager"), "%s", r.err);
 	cr_expect(strstr(r.err, "kernel.io_uring_disabled") && strstr(r.err, "seccomp"), "%s",
@@ -1106,20 +973,17 @@ Test(cli, io_uring_blocked_exits_1_saying_what_to_do)
 	struct stat sb;
 	cr_expect(stat(sum, &sb) < 0, "a summary was left behind");
 	cr_expect(stat(log, &sb) < 0, "a log was left behind");
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 /* ---- The demo -------------------------------------------------------------------------------- */
 
 Test(cli, demo_for_3_seconds_prints_every_section, .timeout = 60)
 {
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "demo");
-	arg(&a, "--duration");
-	arg(&a, "3");
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "demo", "--duration", "3", NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect_lt(r.secs, 15, "the demo took %.1f s", r.secs);
 	static const char *const sections[] = {
@@ -1145,25 +1009,19 @@ Test(cli, demo_for_3_seconds_prints_every_section, .timeout = 60)
 			at = p;
 	}
 	cr_expect_str_empty(r.err, "%s", r.err);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 Test(cli, demo_shows_a_timeout_an_alert_a_give_up_and_a_reconnect, .timeout = 60)
 {
 	char sum[128], log[128];
-	path_in_dir(sum, sizeof(sum), "demo.json");
-	path_in_dir(log, sizeof(log), "demo.log");
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "demo");
-	arg(&a, "--endpoints");
-	arg(&a, "60");
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	run(&a, 30, &r);
+	tu_path_in_dir(sum, sizeof(sum), "demo.json");
+	tu_path_in_dir(log, sizeof(log), "demo.log");
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "demo", "--endpoints", "60", "--summary", sum,
+			"--log", log, NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect_lt(r.secs, 15, "the demo took %.1f s", r.secs);
 	const char *story = strstr(r.out, "The first record of each kind");
@@ -1179,23 +1037,23 @@ Test(cli, demo_shows_a_timeout_an_alert_a_give_up_and_a_reconnect, .timeout = 60
 	cr_expect(strstr(r.out, want), "%s", r.out);
 
 	/* The kept log and the summary agree with the printed story. */
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 60);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 60);
 	const struct tj *t = tj_get(s, "totals");
-	cr_expect_gt(num(t, "gave_up"), 0);
-	cr_expect_gt(num(t, "alerts"), 0);
-	cr_expect_gt(num(t, "disconnects"), 0);
-	struct records recs;
-	decode_log(log, &recs);
+	cr_expect_gt(tu_num(t, "gave_up"), 0);
+	cr_expect_gt(tu_num(t, "alerts"), 0);
+	cr_expect_gt(tu_num(t, "disconnects"), 0);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *c[64];
-	size_t nc = select_records(&recs, "connected", NULL, c, 64), re = 0;
+	size_t nc = tu_select_records(&recs, "connected", NULL, c, 64), re = 0;
 	for (size_t i = 0; i < nc && i < 64; i++)
-		if (num(c[i], "attempts") > 1)
+		if (tu_num(c[i], "attempts") > 1)
 			re++;
 	cr_expect_gt(re, 0);
-	records_free(&recs);
+	tu_records_free(&recs);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 /* ---- Pieces ---------------------------------------------------------------------------------- */
@@ -1230,17 +1088,17 @@ Test(cli, failed_lookups_are_counted_apart_from_attempts_and_every_figure_adds_u
 	struct tu_dnsmasq dns;
 	tu_dnsmasq_start(&dns, "127.3.0.1 ok.test\n");
 	char sum[128];
-	path_in_dir(sum, sizeof(sum), "lookups.json");
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--dns-server=%s", dns.servers);
-	arg(&a, "--duration=1");
-	arg(&a, "--summary=%s", sum);
-	arg(&a, "ok.test:%u", farm_port(f, 0));
+	tu_path_in_dir(sum, sizeof(sum), "lookups.json");
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
+	tu_arg(&a, "--dns-server=%s", dns.servers);
+	tu_arg(&a, "--duration=1");
+	tu_arg(&a, "--summary=%s", sum);
+	tu_arg(&a, "ok.test:%u", farm_port(f, 0));
 	for (int i = 0; i < 5; i++)
-		arg(&a, "missing%d.test:%u", i, farm_port(f, 0));
-	run(&a, 30, &r);
+		tu_arg(&a, "missing%d.test:%u", i, farm_port(f, 0));
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 	cr_expect(strstr(r.out, "\n  attempts    1 (1 connected, 0 failed, 0 in flight at the "
 				"stop)\n"),
@@ -1249,23 +1107,23 @@ Test(cli, failed_lookups_are_counted_apart_from_attempts_and_every_figure_adds_u
 	cr_expect(strstr(r.out, "\n  events      0 disconnects, 0 alerts, 5 gave up\n"), "%s",
 		  r.out);
 
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 6);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 6);
 	const struct tj *t = tj_get(s, "totals");
-	cr_expect_eq(num(t, "attempts"), 1);
-	cr_expect_eq(num(t, "connects"), 1);
-	cr_expect_eq(num(t, "failures"), 5);
-	cr_expect_eq(num(t, "attempts_failed"), 0);
-	cr_expect_eq(num(t, "dns_failures"), 5);
-	cr_expect_eq(num(t, "attempts_at_stop"), 0);
+	cr_expect_eq(tu_num(t, "attempts"), 1);
+	cr_expect_eq(tu_num(t, "connects"), 1);
+	cr_expect_eq(tu_num(t, "failures"), 5);
+	cr_expect_eq(tu_num(t, "attempts_failed"), 0);
+	cr_expect_eq(tu_num(t, "dns_failures"), 5);
+	cr_expect_eq(tu_num(t, "attempts_at_stop"), 0);
 	char name[64];
 	snprintf(name, sizeof(name), "missing3.test:%u", farm_port(f, 0));
-	const struct tj *e = endpoint_of(s, name);
-	cr_expect_eq(num(e, "attempts"), 0);
-	cr_expect_eq(num(e, "failures"), 1);
-	cr_expect_eq(num(e, "dns_failures"), 1);
+	const struct tj *e = tu_endpoint_of(s, name);
+	cr_expect_eq(tu_num(e, "attempts"), 0);
+	cr_expect_eq(tu_num(e, "failures"), 1);
+	cr_expect_eq(tu_num(e, "dns_failures"), 1);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	tu_dnsmasq_stop(&dns);
 	farm_stop(f);
 }
@@ -1284,27 +1142,27 @@ Test(cli, an_attempt_abandoned_when_its_racer_connects_is_counted_in_the_attempt
 	struct tu_dnsmasq dns;
 	tu_dnsmasq_start(&dns, "127.0.0.1 both.test\n::1 both.test\n");
 	char sum[128];
-	path_in_dir(sum, sizeof(sum), "race.json");
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--dns-server=%s", dns.servers);
-	arg(&a, "--duration=1");
-	arg(&a, "--summary=%s", sum);
-	arg(&a, "both.test:%u", farm_port(f4, 0));
-	run(&a, 30, &r);
+	tu_path_in_dir(sum, sizeof(sum), "race.json");
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
+	tu_arg(&a, "--dns-server=%s", dns.servers);
+	tu_arg(&a, "--duration=1");
+	tu_arg(&a, "--summary=%s", sum);
+	tu_arg(&a, "both.test:%u", farm_port(f4, 0));
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 1);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 1);
 	const struct tj *t = tj_get(s, "totals");
-	cr_expect_eq(num(t, "connects"), 1);
-	cr_expect_eq(num(t, "attempts_abandoned"), 1, "the IPv6 attempt the racer beat");
-	cr_expect_eq(num(t, "attempts"), 2);
+	cr_expect_eq(tu_num(t, "connects"), 1);
+	cr_expect_eq(tu_num(t, "attempts_abandoned"), 1, "the IPv6 attempt the racer beat");
+	cr_expect_eq(tu_num(t, "attempts"), 2);
 	cr_expect(strstr(r.out, "\n  attempts    2 (1 connected, 0 failed, 1 abandoned, 0 in flight "
 				"at the stop)\n"),
 		  "%s", r.out);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	tu_dnsmasq_stop(&dns);
 	farm_stop(f6);
 	farm_stop(f4);
@@ -1319,55 +1177,51 @@ Test(cli, names_resolve_through_dns_server_and_a_missing_one_gives_up_as_DNS_NXD
 	char ok[64], missing[64], log[128], sum[128];
 	snprintf(ok, sizeof(ok), "ok.test:%u", farm_port(f, 0));
 	snprintf(missing, sizeof(missing), "missing.test:%u", farm_port(f, 0));
-	path_in_dir(log, sizeof(log), "dns.log");
-	path_in_dir(sum, sizeof(sum), "dns.json");
+	tu_path_in_dir(log, sizeof(log), "dns.log");
+	tu_path_in_dir(sum, sizeof(sum), "dns.json");
 
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--dns-server=%s", dns.servers);
-	arg(&a, "--dns-timeout=1000");
-	arg(&a, "--duration=1");
-	arg(&a, "--log=%s", log);
-	arg(&a, "--summary=%s", sum);
-	arg(&a, "%s", ok);
-	arg(&a, "%s", missing);
-	run(&a, 30, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
+	tu_arg(&a, "--dns-server=%s", dns.servers);
+	tu_args_add(&a, "--dns-timeout=1000", "--duration=1", NULL);
+	tu_arg(&a, "--log=%s", log);
+	tu_arg(&a, "--summary=%s", sum);
+	tu_args_add(&a, ok, missing, NULL);
+	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
 
-	struct tj *s = read_summary(sum);
-	const struct tj *e = endpoint_of(s, ok);
-	cr_expect_str_eq(str(e, "state"), "connected");
-	cr_expect_eq(num(e, "attempts"), 1);
-	e = endpoint_of(s, missing);
-	cr_expect_str_eq(str(e, "state"), "failed");
-	cr_expect_str_eq(str(e, "last_error"), "DNS_NXDOMAIN");
-	cr_expect_str_eq(str(e, "last_class"), "permanent");
-	cr_expect_str_eq(str(e, "gave_up"), "permanent");
-	cr_expect_eq(num(e, "attempts"), 0, "no connect attempt for a name that does not exist");
-	cr_expect_eq(num(e, "failures"), 1);
-	cr_expect_eq(num(tj_get(e, "errors"), "DNS_NXDOMAIN"), 1);
+	struct tj *s = tu_read_summary(sum);
+	const struct tj *e = tu_endpoint_of(s, ok);
+	cr_expect_str_eq(tu_str(e, "state"), "connected");
+	cr_expect_eq(tu_num(e, "attempts"), 1);
+	e = tu_endpoint_of(s, missing);
+	cr_expect_str_eq(tu_str(e, "state"), "failed");
+	cr_expect_str_eq(tu_str(e, "last_error"), "DNS_NXDOMAIN");
+	cr_expect_str_eq(tu_str(e, "last_class"), "permanent");
+	cr_expect_str_eq(tu_str(e, "gave_up"), "permanent");
+	cr_expect_eq(tu_num(e, "attempts"), 0, "no connect attempt for a name that does not exist");
+	cr_expect_eq(tu_num(e, "failures"), 1);
+	cr_expect_eq(tu_num(tj_get(e, "errors"), "DNS_NXDOMAIN"), 1);
 
-	struct records recs;
-	decode_log(log, &recs);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *fl[4];
-	cr_assert_eq(select_records(&recs, "connect_failed", missing, fl, 4), 1);
-	cr_expect_str_eq(str(fl[0], "error"), "DNS_NXDOMAIN");
-	cr_expect_str_eq(str(fl[0], "class"), "permanent");
+	cr_assert_eq(tu_select_records(&recs, "connect_failed", missing, fl, 4), 1);
+	cr_expect_str_eq(tu_str(fl[0], "error"), "DNS_NXDOMAIN");
+	cr_expect_str_eq(tu_str(fl[0], "class"), "permanent");
 	cr_expect_eq(tu_dnsmasq_queries(&dns, "A", "missing.test"), 1);
-	records_free(&recs);
+	tu_records_free(&recs);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 
 	/* A server must be an address: a name there is an input error, nothing started. */
-	struct args b = { .n = 0 };
-	arg(&b, "%s", bin("REDIAL_BIN"));
-	arg(&b, "--dns-server=dns.example:53");
-	arg(&b, "%s", ok);
-	run(&b, 30, &r);
+	struct tu_args b = { .n = 0 };
+	tu_args_add(&b, tu_bin("REDIAL_BIN"), "--dns-server=dns.example:53", ok, NULL);
+	tu_run(&b, 30, &r);
 	cr_expect_eq(r.code, 2);
 	cr_expect(strstr(r.err, "--dns-server") && strstr(r.err, "not a name"), "%s", r.err);
-	result_free(&r);
+	tu_result_free(&r);
 	tu_dnsmasq_stop(&dns);
 	farm_stop(f);
 }

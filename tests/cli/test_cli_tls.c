@@ -4,130 +4,43 @@
  * TLS targets use certificates made at run time. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "farm.h"
 #include "farm_pki.h"
-#include "tjson.h"
+#include "testutil.h"
 
 static struct farm_pki *pki;
 
 static void setup(void)
 {
 	cr_assert_eq(farm_pki_create(FARM_KEY_EC_P256, &pki), 0);
+	tu_scratch_make("redial-cli-tls");
 }
 
 static void teardown(void)
 {
+	tu_scratch_remove();
 	farm_pki_destroy(pki);
 }
 
 TestSuite(cli_tls, .init = setup, .fini = teardown, .timeout = 120);
 
-static char *slurp(const char *path)
+/* Runs the binary named by environment variable bin_var with the arguments (NULL-terminated);
+ * its output goes to the scratch directory; waits up to 60 s. */
+static void run(struct tu_result *r, const char *bin_var, ...)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, len = 0;
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? 2 * cap : 8192;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
-struct run {
-	int code;
-	char *out, *err;
-};
-
-/* Runs BIN with the arguments (NULL-terminated), stdout and stderr to files; waits up to
- * 60 s. */
-static void run(struct run *r, const char *bin_var, ...)
-{
-	const char *argv[64];
-	int n = 0;
-	argv[n++] = getenv(bin_var);
-	cr_assert_not_null(argv[0], "%s is not set", bin_var);
+	struct tu_args a = { .n = 0 };
+	tu_arg(&a, "%s", tu_bin(bin_var));
 	va_list ap;
 	va_start(ap, bin_var);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) && n < 63)
-		argv[n++] = a;
+	const char *arg;
+	while ((arg = va_arg(ap, const char *)))
+		tu_arg(&a, "%s", arg);
 	va_end(ap);
-	argv[n] = NULL;
-	char out[FARM_PKI_PATH + 16], err[FARM_PKI_PATH + 16];
-	snprintf(out, sizeof(out), "%s/out", pki->dir);
-	snprintf(err, sizeof(err), "%s/err", pki->dir);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int i = open("/dev/null", O_RDONLY), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-		    e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (i < 0 || o < 0 || e < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(120);
-		execv(argv[0], (char *const *)argv);
-		_exit(122);
-	}
-	int st = 0;
-	for (int t = 0; waitpid(pid, &st, WNOHANG) == 0; t++) {
-		if (t > 6000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			cr_assert_fail("redial still running after 60 s");
-		}
-		usleep(10000);
-	}
-	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r->out = slurp(out);
-	r->err = slurp(err);
-	unlink(out);
-	unlink(err);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-static const struct tj *endpoint(const struct tj *sum, const char *text)
-{
-	const struct tj *eps = tj_get(sum, "endpoints");
-	for (size_t i = 0;; i++) {
-		const struct tj *e = tj_at(eps, i);
-		if (!e)
-			break;
-		if (strcmp(tj_str(tj_get(e, "endpoint")), text) == 0)
-			return e;
-	}
-	cr_assert_fail("no endpoint %s in the summary", text);
-	return NULL;
-}
-
-static struct tj *parse(const char *text)
-{
-	char err[128];
-	struct tj *t = tj_parse(text, strlen(text), err, sizeof(err));
-	cr_assert_not_null(t, "summary: %s\n%s", err, text);
-	return t;
+	tu_run(&a, 60, r);
 }
 
 Test(cli_tls, a_mixed_list_in_one_file_with_summary_and_log)
@@ -140,8 +53,7 @@ Test(cli_tls, a_mixed_list_in_one_file_with_summary_and_log)
 		{ .kind = FARM_ACCEPT },
 		{ .kind = FARM_ACCEPT },
 	};
-	struct farm *f;
-	cr_assert_eq(farm_start(specs, 4, &f), 0);
+	struct farm *f = tu_farm_start(specs, 4);
 	char list[FARM_PKI_PATH + 16], log[FARM_PKI_PATH + 16], e[4][64];
 	snprintf(list, sizeof(list), "%s/endpoints", pki->dir);
 	snprintf(log, sizeof(log), "%s/run.rlog", pki->dir);
@@ -152,14 +64,14 @@ Test(cli_tls, a_mixed_list_in_one_file_with_summary_and_log)
 	FILE *fp = fopen(list, "we");
 	fprintf(fp, "# TLS and plain, one list\n%s\n%s\n%s\n%s\n", e[0], e[1], e[2], e[3]);
 	fclose(fp);
-	struct run r;
+	struct tu_result r;
 	run(&r, "REDIAL_BIN", "--duration", "2", "--tls-ca", pki->ca, "--tls-alpn", "h2",
 	    "--tls-handshake-timeout", "300", "--backoff-initial", "50", "--summary", "-",
 	    "--log", log, "-q", "-f", list, NULL);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
-	struct tj *sum = parse(r.out);
+	struct tj *sum = tu_parse_json(r.out);
 	/* Dropped every 300 ms and reconnected: its state at the end is a matter of timing. */
-	const struct tj *good = endpoint(sum, e[0]);
+	const struct tj *good = tu_endpoint_of(sum, e[0]);
 	cr_assert_geq(tj_num(tj_get(good, "connects")), 2);
 	const struct tj *tls = tj_get(good, "tls");
 	cr_assert_not_null(tls);
@@ -168,21 +80,21 @@ Test(cli_tls, a_mixed_list_in_one_file_with_summary_and_log)
 	cr_assert_str_eq(tj_str(tj_get(tls, "version")), "TLSv1.3");
 	cr_assert_str_eq(tj_str(tj_get(tls, "alpn")), "h2");
 	cr_assert_not_null(tj_str(tj_get(tls, "cipher")));
-	const struct tj *exp = endpoint(sum, e[1]);
+	const struct tj *exp = tu_endpoint_of(sum, e[1]);
 	cr_assert_str_eq(tj_str(tj_get(exp, "state")), "failed");
 	cr_assert_str_eq(tj_str(tj_get(exp, "last_error")), "TLS_CERT_EXPIRED");
 	cr_assert_str_eq(tj_str(tj_get(exp, "last_class")), "permanent");
 	cr_assert_str_eq(tj_str(tj_get(exp, "gave_up")), "permanent");
 	cr_assert_eq(tj_num(tj_path(exp, "errors", "TLS_CERT_EXPIRED", NULL)), 1);
 	cr_assert_eq(tj_num(tj_get(exp, "attempts")), 1, "given up at once");
-	const struct tj *plain = endpoint(sum, e[2]);
+	const struct tj *plain = tu_endpoint_of(sum, e[2]);
 	cr_assert_str_eq(tj_str(tj_get(plain, "state")), "connected");
 	cr_assert_null(tj_get(plain, "tls"), "a plain endpoint has no tls object");
-	const struct tj *silent = endpoint(sum, e[3]);
+	const struct tj *silent = tu_endpoint_of(sum, e[3]);
 	cr_assert_str_eq(tj_str(tj_get(silent, "last_error")), "TLS_HANDSHAKE_TIMEOUT");
 	cr_assert_str_eq(tj_str(tj_get(silent, "last_class")), "transient");
 	tj_free(sum);
-	run_free(&r);
+	tu_result_free(&r);
 
 	run(&r, "REDIAL_LOG_BIN", "--json", log, NULL);
 	cr_assert_eq(r.code, 0, "%s", r.err);
@@ -191,7 +103,7 @@ Test(cli_tls, a_mixed_list_in_one_file_with_summary_and_log)
 	cr_assert(strstr(r.out, "\"error\":\"TLS_CERT_EXPIRED\""), "%s", r.out);
 	cr_assert(strstr(r.out, "\"reason\":\"certificate verify failed: certificate has expired\""),
 		  "%s", r.out);
-	run_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
@@ -201,72 +113,71 @@ Test(cli_tls, tls_insecure_accepts_anything_and_says_so_and_recheck_retries)
 		{ .kind = FARM_TLS, .tls_cert = pki->cert[FARM_CERT_EXPIRED],
 		  .tls_key = pki->key[FARM_CERT_EXPIRED] },
 	};
-	struct farm *f;
-	cr_assert_eq(farm_start(specs, 1, &f), 0);
+	struct farm *f = tu_farm_start(specs, 1);
 	char ep[64];
 	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
-	struct run r;
+	struct tu_result r;
 	run(&r, "REDIAL_BIN", "--duration", "1", "--tls", "--tls-insecure", "--summary", "-", "-q",
 	    ep, NULL);
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	cr_assert(strstr(r.err, "NOT verified"), "no warning: %s", r.err);
-	struct tj *sum = parse(r.out);
-	cr_assert_str_eq(tj_str(tj_get(endpoint(sum, ep), "state")), "connected");
+	struct tj *sum = tu_parse_json(r.out);
+	cr_assert_str_eq(tj_str(tj_get(tu_endpoint_of(sum, ep), "state")), "connected");
 	tj_free(sum);
-	run_free(&r);
+	tu_result_free(&r);
 
 	run(&r, "REDIAL_BIN", "--duration", "2.5", "--tls", "--tls-ca", pki->ca,
 	    "--recheck-permanent", "400", "--summary", "-", "-q", ep, NULL);
 	cr_assert_eq(r.code, 0, "%s", r.err);
-	sum = parse(r.out);
-	const struct tj *e = endpoint(sum, ep);
+	sum = tu_parse_json(r.out);
+	const struct tj *e = tu_endpoint_of(sum, ep);
 	cr_assert_str_eq(tj_str(tj_get(e, "last_error")), "TLS_CERT_EXPIRED");
 	double attempts = tj_num(tj_get(e, "attempts"));
 	/* Given up at once, then tried again every 400 ms: never more than 1 + 2.5 / 0.4. */
 	cr_assert(attempts >= 2 && attempts <= 7, "%g attempts", attempts);
 	tj_free(sum);
-	run_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }
 
 Test(cli_tls, usage_errors_exit_2_before_anything_starts)
 {
-	struct run r;
+	struct tu_result r;
 	run(&r, "REDIAL_BIN", "--tls-min-version", "1.1", "tls://127.0.0.1:1", NULL);
 	cr_assert_eq(r.code, 2);
 	cr_assert(strstr(r.err, "not a TLS version"), "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 	run(&r, "REDIAL_BIN", "--tls-cert", pki->cert[FARM_CERT_CLIENT], "tls://127.0.0.1:1", NULL);
 	cr_assert_eq(r.code, 2);
 	cr_assert(strstr(r.err, "--tls-cert and --tls-key"), "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 	run(&r, "REDIAL_BIN", "--tls-ca", "/nonexistent/ca.pem", "--duration", "1",
 	    "tls://127.0.0.1:1", NULL);
 	cr_assert_eq(r.code, 2);
 	cr_assert(strstr(r.err, "cannot load CA"), "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 	run(&r, "REDIAL_BIN", "--tls-handshake-timeout", "0", "tls://127.0.0.1:1", NULL);
 	cr_assert_eq(r.code, 2);
-	run_free(&r);
+	tu_result_free(&r);
 	run(&r, "REDIAL_BIN", "--help", NULL);
 	cr_assert_eq(r.code, 0);
 	cr_assert(strstr(r.out, "--tls-insecure"));
 	cr_assert(strstr(r.out, "--recheck-permanent"));
-	run_free(&r);
+	tu_result_free(&r);
 }
 
 /* Issue 19: a CA, certificate or key that cannot be read was reported as "system lib"; the
  * message names the file and the OS's reason. Exit 2, nothing started. */
 Test(cli_tls, an_unreadable_ca_cert_or_key_is_named_with_the_os_error)
 {
-	struct run r;
+	struct tu_result r;
 	run(&r, "REDIAL_BIN", "--tls-ca", "/nonexistent/ca.pem", "--duration", "1",
 	    "tls://127.0.0.1:1", NULL);
 	cr_expect_eq(r.code, 2);
 	cr_expect(strstr(r.err, "cannot load CA /nonexistent/ca.pem: No such file or directory\n"),
 		  "%s", r.err);
 	cr_expect(!strstr(r.err, "system lib"), "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 
 	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-cert", "/nonexistent/client.pem",
 	    "--tls-key", pki->key[FARM_CERT_CLIENT], "--duration", "1", "tls://127.0.0.1:1", NULL);
@@ -274,7 +185,7 @@ Test(cli_tls, an_unreadable_ca_cert_or_key_is_named_with_the_os_error)
 	cr_expect(strstr(r.err, "cannot use client certificate /nonexistent/client.pem: No such "
 				"file or directory\n"),
 		  "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 
 	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-cert", pki->cert[FARM_CERT_CLIENT],
 	    "--tls-key", "/nonexistent/client.key", "--duration", "1", "tls://127.0.0.1:1", NULL);
@@ -282,7 +193,7 @@ Test(cli_tls, an_unreadable_ca_cert_or_key_is_named_with_the_os_error)
 	cr_expect(strstr(r.err, "cannot use client key /nonexistent/client.key: No such file or "
 				"directory\n"),
 		  "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 
 	/* A directory where the key file belongs (OpenSSL itself says only "PEM lib"). */
 	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-cert", pki->cert[FARM_CERT_CLIENT],
@@ -291,7 +202,7 @@ Test(cli_tls, an_unreadable_ca_cert_or_key_is_named_with_the_os_error)
 	char want[FARM_PKI_PATH + 64];
 	snprintf(want, sizeof(want), "cannot use client key %s: Is a directory\n", pki->dir);
 	cr_expect(strstr(r.err, want), "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 }
 
 /* Issue 19: --tls-* options when no endpoint runs TLS did nothing, silently. Now each is
@@ -299,12 +210,11 @@ Test(cli_tls, an_unreadable_ca_cert_or_key_is_named_with_the_os_error)
 Test(cli_tls, tls_options_without_a_tls_endpoint_are_warned_about_and_the_run_goes_on)
 {
 	struct farm_target_spec specs[] = { { .kind = FARM_ACCEPT } };
-	struct farm *f;
-	cr_assert_eq(farm_start(specs, 1, &f), 0);
+	struct farm *f = tu_farm_start(specs, 1);
 	char ep[64], tls_ep[64];
 	snprintf(ep, sizeof(ep), "127.0.0.1:%u", farm_port(f, 0));
 	snprintf(tls_ep, sizeof(tls_ep), "tls://127.0.0.1:%u", farm_port(f, 0));
-	struct run r;
+	struct tu_result r;
 	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-sni", "example.test", "--tls-insecure",
 	    "--tls-handshake-timeout", "500", "--duration", "0.3", "--summary", "-", "-q", ep,
 	    NULL);
@@ -319,16 +229,16 @@ Test(cli_tls, tls_options_without_a_tls_endpoint_are_warned_about_and_the_run_go
 	}
 	cr_expect(!strstr(r.err, "--tls-alpn"), "%s", r.err);
 	cr_expect(!strstr(r.err, "NOT verified"), "nothing is verified without TLS: %s", r.err);
-	struct tj *sum = parse(r.out);
-	cr_expect_str_eq(tj_str(tj_get(endpoint(sum, ep), "state")), "connected");
+	struct tj *sum = tu_parse_json(r.out);
+	cr_expect_str_eq(tj_str(tj_get(tu_endpoint_of(sum, ep), "state")), "connected");
 	tj_free(sum);
-	run_free(&r);
+	tu_result_free(&r);
 
 	/* The same options with a TLS endpoint: no warning about them. */
 	run(&r, "REDIAL_BIN", "--tls-ca", pki->ca, "--tls-sni", "example.test",
 	    "--duration", "0.3", "-q", ep, tls_ep, NULL);
 	cr_expect_eq(r.code, 0, "%s", r.err);
 	cr_expect(!strstr(r.err, "has no effect"), "%s", r.err);
-	run_free(&r);
+	tu_result_free(&r);
 	farm_stop(f);
 }

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 #include "farm.h"
 
 #define N_EP 2000
@@ -53,9 +53,8 @@ TestSuite(budget, .timeout = 300);
  * kernel or the user may not make one. */
 static bool enter_netns(void)
 {
-	if (unshare(CLONE_NEWNET) < 0)
-		return false;
-	return system("ip link set lo up") == 0;
+	char why[256];
+	return tu_unshare(CLONE_NEWNET, why, sizeof(why)) == 0;
 }
 
 /* Where the endpoints connect: a port of the farm, or a port the namespace drops SYNs to. */
@@ -81,8 +80,7 @@ static uint16_t start_peer(enum peer peer, struct farm **ret_farm)
 		spec.kind = FARM_DROP_AFTER;
 		spec.hold_ms = 5;
 	}
-	int ret = farm_start(&spec, 1, ret_farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
+	*ret_farm = tu_farm_start(&spec, 1);
 	return farm_port(*ret_farm, 0);
 }
 
@@ -111,12 +109,12 @@ static void on_event(redial_t *r, const struct redial_event *ev, void *user)
  * `more` since base (base NULL: since it was added). */
 static bool every_endpoint_went(struct matrix *m, const uint64_t *base, uint64_t more)
 {
-	struct redial_stats s = em_stats(m->r);
+	struct redial_stats s = tu_stats(m->r);
 	uint32_t held = s.fds_open + s.attempts_inflight;
 	if (held > m->most_held)
 		m->most_held = held;
 	for (size_t i = 0; i < N_EP; i++) {
-		struct redial_endpoint_stats es = em_ep_stats(m->r, m->ids[i]);
+		struct redial_endpoint_stats es = tu_ep_stats(m->r, m->ids[i]);
 		if (es.attempts + es.local_errors < (base ? base[i] : 0) + more)
 			return false;
 	}
@@ -124,22 +122,24 @@ static bool every_endpoint_went(struct matrix *m, const uint64_t *base, uint64_t
 }
 
 static struct matrix *pred_m;
-static bool first_round(void *arg)
+static bool first_round(redial_t *r, void *arg)
 {
+	(void)r;
 	(void)arg;
 	return every_endpoint_went(pred_m, NULL, 1);
 }
-static bool more_rounds(void *arg)
+static bool more_rounds(redial_t *r, void *arg)
 {
+	(void)r;
 	(void)arg;
 	return every_endpoint_went(pred_m, pred_m->base, ROUNDS);
 }
 
-static bool drive(struct em_loop *l, const struct row *row, bool (*pred)(void *))
+static bool drive(struct tu_loop *l, const struct row *row, tu_pred pred)
 {
 	if (row->driver == DRIVE_EPOLL)
-		return em_loop_until(l, pred, NULL, ROW_BOUND_NS);
-	return em_run_until(l->r, pred, NULL, ROW_BOUND_NS);
+		return tu_loop_until(l, pred, NULL, ROW_BOUND_NS);
+	return tu_run_until(l->r, pred, NULL, ROW_BOUND_NS);
 }
 
 static void run_row(const struct row *row)
@@ -149,7 +149,7 @@ static void run_row(const struct row *row)
 		cr_skip_test("no network namespace for the iptables rule (not root?)");
 	struct farm *farm;
 	uint16_t port = start_peer(row->peer, &farm);
-	int fds_before = em_count_fds();
+	int fds_before = tu_count_fds();
 
 	static struct matrix m;
 	memset(&m, 0, sizeof(m));
@@ -172,17 +172,17 @@ static void run_row(const struct row *row)
 	defs.connect_timeout_ns = REDIAL_MSEC(50);
 	defs.alert_after = 0;
 	cfg.endpoint_defaults = &defs;
-	m.r = em_create(&cfg);
+	m.r = tu_make(&cfg);
 
 	char addr[64];
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	for (size_t i = 0; i < N_EP; i++)
-		m.ids[i] = em_add(m.r, addr, NULL);
+		m.ids[i] = tu_add(m.r, addr, NULL);
 
-	struct em_loop l;
-	em_loop_open(&l, m.r);
+	struct tu_loop l;
+	tu_loop_open(&l, m.r);
 	if (!drive(&l, row, first_round)) {
-		struct redial_stats s = em_stats(m.r);
+		struct redial_stats s = tu_stats(m.r);
 		cr_assert_fail("%s peer, max_fds %u (%s %u endpoints): not every endpoint made its "
 			       "first attempt: %llu attempts, %llu failures, %llu local errors, %u "
 			       "queued, %u connecting, %u backoff",
@@ -192,20 +192,20 @@ static void run_row(const struct row *row)
 			       s.by_state[REDIAL_STATE_CONNECTING], s.by_state[REDIAL_STATE_BACKOFF]);
 	}
 	for (size_t i = 0; i < N_EP; i++) {
-		struct redial_endpoint_stats es = em_ep_stats(m.r, m.ids[i]);
+		struct redial_endpoint_stats es = tu_ep_stats(m.r, m.ids[i]);
 		m.base[i] = es.attempts + es.local_errors;
 	}
 	bool went = drive(&l, row, more_rounds);
 	size_t starved = 0;
 	uint64_t least = UINT64_MAX;
 	for (size_t i = 0; i < N_EP; i++) {
-		struct redial_endpoint_stats es = em_ep_stats(m.r, m.ids[i]);
+		struct redial_endpoint_stats es = tu_ep_stats(m.r, m.ids[i]);
 		uint64_t more = es.attempts + es.local_errors - m.base[i];
 		starved += more < ROUNDS;
 		if (more < least)
 			least = more;
 	}
-	struct redial_stats s = em_stats(m.r);
+	struct redial_stats s = tu_stats(m.r);
 	cr_assert(went,
 		  "%s peer, %s backoff, max_fds %u (%s %u endpoints), %s: after the first round, "
 		  "%zu endpoints made fewer than %d attempts (the least: %llu); the manager made "
@@ -228,8 +228,8 @@ static void run_row(const struct row *row)
 			     (unsigned long long)m.connected, peer_names[row->peer]);
 	cr_expect_eq(s.local_errors, 0, "%llu local errors (the budget should keep them away)",
 		     (unsigned long long)s.local_errors);
-	em_loop_close(&l);
-	em_finish(m.r, m.ids, N_EP, fds_before);
+	tu_loop_close(&l);
+	tu_finish_within(m.r, fds_before, REDIAL_SEC(20));
 	farm_stop(farm);
 }
 
@@ -257,38 +257,39 @@ static void small_budget(size_t n_ep, uint32_t max_fds)
 {
 	struct farm *farm;
 	uint16_t port = start_peer(PEER_REFUSE, &farm);
-	int fds_before = em_count_fds();
-	struct em_rec rec;
-	em_rec_init(&rec);
+	int fds_before = tu_count_fds();
+	struct tu_recorder rec;
+	tu_recorder_init(&rec);
 	struct redial_config cfg;
-	struct redial_endpoint_opts defs;
-	em_config(&cfg, &rec, &defs);
+	tu_config(&cfg, &rec);
+	tu_fast_retry(&rec.defs);
 	cfg.max_fds = max_fds;
-	defs.backoff_initial_ns = REDIAL_MSEC(1);
-	defs.backoff_max_ns = REDIAL_MSEC(4);
-	defs.alert_after = 0;
-	redial_t *r = em_create(&cfg);
+	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
+	rec.defs.backoff_max_ns = REDIAL_MSEC(4);
+	rec.defs.alert_after = 0;
+	redial_t *r = tu_make(&cfg);
 	redial_id_t ids[100];
 	char addr[64];
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	for (size_t i = 0; i < n_ep; i++)
-		ids[i] = em_add(r, addr, NULL);
+		ids[i] = tu_add(r, addr, NULL);
 	uint64_t last = 0;
 	for (int round = 0; round < 20; round++) {
 		/* Each round: the count grows by at least one attempt per endpoint. */
 		uint64_t want = last + n_ep;
-		for (uint64_t t0 = redial_now_ns(); em_stats(r).attempts < want;) {
+		for (uint64_t t0 = redial_now_ns(); tu_stats(r).attempts < want;) {
 			cr_assert_lt(redial_now_ns() - t0, REDIAL_SEC(30),
 				     "%zu endpoints on %u fds: stuck at %llu attempts in round %d",
-				     n_ep, max_fds, (unsigned long long)em_stats(r).attempts, round);
+				     n_ep, max_fds, (unsigned long long)tu_stats(r).attempts,
+				     round);
 			cr_assert_geq(redial_run(r, REDIAL_MSEC(10)), 0);
 		}
-		last = em_stats(r).attempts;
+		last = tu_stats(r).attempts;
 	}
 	for (size_t i = 0; i < n_ep; i++)
-		cr_expect_geq(em_ep_stats(r, ids[i]).attempts, 2, "endpoint %zu starved", i);
-	em_finish(r, ids, n_ep, fds_before);
-	em_rec_free(&rec);
+		cr_expect_geq(tu_ep_stats(r, ids[i]).attempts, 2, "endpoint %zu starved", i);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
+	tu_recorder_free(&rec);
 	farm_stop(farm);
 }
 

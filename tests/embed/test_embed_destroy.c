@@ -4,13 +4,10 @@
  * nothing leaks (the ASan build checks that at exit). Each type is tried under redial_run
  * and under an epoll loop with redial_poll. */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 #include "farm.h"
 
 enum { T_ACCEPT, T_REFUSE, T_ACCEPT_CLOSE, T_COUNT };
@@ -26,9 +23,8 @@ static void setup(void)
 	specs[T_ACCEPT].kind = FARM_ACCEPT;
 	specs[T_REFUSE].kind = FARM_REFUSE;
 	specs[T_ACCEPT_CLOSE].kind = FARM_ACCEPT_CLOSE;
-	int ret = farm_start(specs, T_COUNT, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	fds_before = em_count_fds();
+	farm = tu_farm_start(specs, T_COUNT);
+	fds_before = tu_count_fds();
 }
 
 static void teardown(void)
@@ -97,47 +93,35 @@ static void destroy_in_callback(enum redial_event_type on, int target, bool use_
 		defs.backoff_max_attempts = 2;
 	}
 	cfg.endpoint_defaults = &defs;
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 
-	int ep = -1, rfd = -1;
-	if (use_poll) {
-		rfd = redial_fd(r);
-		cr_assert_geq(rfd, 0, "redial_fd: %s", strerror(-rfd));
-		ep = epoll_create1(EPOLL_CLOEXEC);
-		struct epoll_event e = { .events = EPOLLIN, .data.fd = rfd };
-		cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &e), 0);
-	}
+	struct tu_loop loop = { .ep = -1 };
+	if (use_poll)
+		tu_loop_open(&loop, r);
 	for (unsigned i = 0; i < N_EP; i++) {
 		char a[64];
-		em_addr(a, sizeof(a), 40 + (unsigned)target, i, farm_port(farm, (size_t)target));
-		em_add(r, a, NULL);
+		tu_addr(a, sizeof(a), 40 + (unsigned)target, i, farm_port(farm, (size_t)target));
+		tu_add(r, a, NULL);
 	}
 
 	uint64_t end = redial_now_ns() + REDIAL_SEC(15);
 	while (!d.destroyed && redial_now_ns() < end) {
-		int ret;
 		if (use_poll) {
-			struct epoll_event evs[4];
-			int n = epoll_wait(ep, evs, 4, 100);
-			if (n <= 0)
-				continue;
-			ret = redial_poll(r);
-			cr_assert_geq(ret, 0, "redial_poll: %s", strerror(-ret));
+			tu_loop_step(&loop, 100);
 		} else {
-			ret = redial_run(r, REDIAL_MSEC(10));
+			int ret = redial_run(r, REDIAL_MSEC(10));
 			cr_assert_geq(ret, 0, "redial_run: %s", strerror(-ret));
 		}
 	}
 	/* r is gone once the call that delivered the event returned. */
 	cr_assert(d.destroyed, "no %s event within 15 s", redial_event_name(on));
-	if (ep >= 0)
-		close(ep);
+	tu_loop_close(&loop);
 	cr_expect_eq(d.after, 0, "%zu callbacks after redial_destroy was called", d.after);
 	if (cancel_first)
 		cr_expect_eq(d.cancel_ret, 0, "cancel in the CONNECTED callback: %s",
 			     strerror(-d.cancel_ret));
-	cr_expect(em_leak_check(), "LeakSanitizer found leaks after the destroy (see above)");
-	int fds = em_count_fds();
+	cr_expect(tu_leak_check(), "LeakSanitizer found leaks after the destroy (see above)");
+	int fds = tu_count_fds();
 	cr_expect_eq(fds, fds_before, "%d fds after the destroy took effect, %d before", fds,
 		     fds_before);
 	if (target != T_REFUSE) {
@@ -147,7 +131,7 @@ static void destroy_in_callback(enum redial_event_type on, int target, bool use_
 		do {
 			if (farm_counters(farm, (size_t)target, &c) == 0 && c.open == 0)
 				break;
-			em_sleep_ms(10);
+			tu_sleep_ms(10);
 		} while (redial_now_ns() < end2);
 		cr_expect_eq(c.open, 0, "the farm still holds %llu connections 10 s after the destroy",
 			     (unsigned long long)c.open);

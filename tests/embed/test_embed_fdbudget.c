@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 #include "farm.h"
 
 #define N_EP 1000
@@ -24,8 +24,7 @@ static void setup(void)
 	memset(&spec, 0, sizeof(spec));
 	spec.kind = FARM_ACCEPT;
 	/* Started before the limit drops: the farm's child keeps the full limit. */
-	int ret = farm_start(&spec, 1, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
+	farm = tu_farm_start(&spec, 1);
 }
 
 static void teardown(void)
@@ -72,13 +71,14 @@ struct settled_arg {
 	uint32_t min_connected;
 };
 
-static bool settled(void *arg)
+static bool settled(redial_t *r, void *arg)
 {
+	(void)r;
 	struct settled_arg *a = arg;
-	struct redial_stats s = em_stats(a->r);
+	struct redial_stats s = tu_stats(a->r);
 	if (s.fds_open > b.max_fds_open)
 		b.max_fds_open = s.fds_open;
-	int fds = em_try_count_fds();
+	int fds = tu_try_count_fds();
 	if (fds == -EMFILE)
 		b.proc_emfile++;
 	if (fds > b.max_proc_fds)
@@ -103,20 +103,20 @@ static void budget_run(uint32_t max_fds, uint32_t expect_budget, int fds_at_crea
 	defs.backoff_initial_ns = REDIAL_MSEC(20);
 	defs.backoff_max_ns = REDIAL_MSEC(200);
 	cfg.endpoint_defaults = &defs;
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	b.r = r;
-	int fds_created = em_count_fds();
+	int fds_created = tu_count_fds();
 	static redial_id_t ids[N_EP];
 	for (unsigned i = 0; i < N_EP; i++) {
 		char a[64];
-		em_addr(a, sizeof(a), 60, i, farm_port(farm, 0));
-		ids[i] = em_add(r, a, NULL);
+		tu_addr(a, sizeof(a), 60, i, farm_port(farm, 0));
+		ids[i] = tu_add(r, a, NULL);
 	}
 	/* Settled: every endpoint CONNECTED or QUEUED, none CONNECTING, the budget used. */
 	uint32_t want = expect_budget > 8 ? expect_budget - 8 : 1;
 	struct settled_arg sa = { r, want };
-	bool ok = em_run_until(r, settled, &sa, REDIAL_SEC(30));
-	struct redial_stats s = em_stats(r);
+	bool ok = tu_run_until(r, settled, &sa, REDIAL_SEC(30));
+	struct redial_stats s = tu_stats(r);
 	uint32_t conn = s.by_state[REDIAL_STATE_CONNECTED], q = s.by_state[REDIAL_STATE_QUEUED];
 	fprintf(stderr,
 		"embed: fd budget max_fds=%u rlimit_budget=%u: connected=%u queued=%u connecting=%u "
@@ -149,7 +149,7 @@ static void budget_run(uint32_t max_fds, uint32_t expect_budget, int fds_at_crea
 	/* A QUEUED endpoint has not attempted: nothing was completed and thrown away. */
 	size_t queued_attempted = 0;
 	for (unsigned i = 0; i < N_EP; i++) {
-		struct redial_endpoint_stats es = em_ep_stats(r, ids[i]);
+		struct redial_endpoint_stats es = tu_ep_stats(r, ids[i]);
 		if (es.state == REDIAL_STATE_QUEUED && es.attempts)
 			queued_attempted++;
 	}
@@ -168,21 +168,21 @@ static void budget_run(uint32_t max_fds, uint32_t expect_budget, int fds_at_crea
 	}
 	for (int i = 0; i < 10; i++) /* pacing: let late accepts show up if there are any */
 		cr_assert_geq(redial_run(r, REDIAL_MSEC(10)), 0);
-	s = em_stats(r);
+	s = tu_stats(r);
 	cr_assert_eq(farm_counters(farm, 0, &c), 0);
 	cr_expect_eq(c.accepted, s.connects, "the farm accepted %llu connections, the manager "
 		     "reports %llu connects", (unsigned long long)c.accepted,
 		     (unsigned long long)s.connects);
 	cr_expect_eq(c.peer_closed, 0, "%llu accepted connections were closed by the client",
 		     (unsigned long long)c.peer_closed);
-	em_finish(r, ids, N_EP, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 Test(embed, under_a_200_fd_limit_1000_endpoints_queue_instead_of_meeting_emfile)
 {
 	struct rlimit rl = { 200, 200 };
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0, "setrlimit: %s", strerror(errno));
-	int fds_before = em_count_fds();
+	int fds_before = tu_count_fds();
 	/* "half of the descriptors RLIMIT_NOFILE still leaves free when the manager is
 	 * created" */
 	uint32_t budget = (uint32_t)(200 - fds_before) / 2;
@@ -191,6 +191,6 @@ Test(embed, under_a_200_fd_limit_1000_endpoints_queue_instead_of_meeting_emfile)
 
 Test(embed, an_explicit_max_fds_of_50_holds_at_most_50_fds)
 {
-	int fds_before = em_count_fds();
+	int fds_before = tu_count_fds();
 	budget_run(50, 50, fds_before, fds_before);
 }

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 #include "farm.h"
 #include "redial_log.h"
 
@@ -25,7 +24,7 @@ enum { T_ACCEPT, T_REFUSE, T_COUNT };
 #define K (K_ACC + K_REF)
 
 static struct farm *farm;
-static char dir[64];
+static char *dir;
 static char path[128];
 
 static void setup(void)
@@ -34,10 +33,8 @@ static void setup(void)
 	memset(specs, 0, sizeof(specs));
 	specs[T_ACCEPT].kind = FARM_ACCEPT;
 	specs[T_REFUSE].kind = FARM_REFUSE;
-	int ret = farm_start(specs, T_COUNT, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	snprintf(dir, sizeof(dir), "/tmp/embed-log-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	farm = tu_farm_start(specs, T_COUNT);
+	dir = tu_tmpdir("embed-log");
 	snprintf(path, sizeof(path), "%s/events.rlog", dir);
 }
 
@@ -45,8 +42,8 @@ static void teardown(void)
 {
 	farm_stop(farm);
 	farm = NULL;
-	unlink(path);
-	rmdir(dir);
+	tu_rmrf(dir);
+	dir = NULL;
 }
 
 TestSuite(embed, .init = setup, .fini = teardown, .timeout = 180);
@@ -55,7 +52,7 @@ struct mgr {
 	int idx;
 	struct redial_log *log;
 	pthread_t t;
-	struct em_rec rec;
+	struct tu_recorder rec;
 	char names[K][64];
 	redial_id_t ids[K];
 	int create_ret, add_ret[K], shutdown_ret, remove_ret[K];
@@ -68,13 +65,13 @@ struct mgr {
 static void *mgr_main(void *arg)
 {
 	struct mgr *m = arg;
-	struct redial_endpoint_opts defs;
 	struct redial_config cfg;
-	em_config(&cfg, &m->rec, &defs);
+	tu_config(&cfg, &m->rec);
+	tu_fast_retry(&m->rec.defs);
 	cfg.log = m->log;
-	defs.alert_after = 2;
-	defs.backoff_max_attempts = 3;
-	defs.backoff_initial_ns = REDIAL_MSEC(10);
+	m->rec.defs.alert_after = 2;
+	m->rec.defs.backoff_max_attempts = 3;
+	m->rec.defs.backoff_initial_ns = REDIAL_MSEC(10);
 	redial_t *r = NULL;
 	m->create_ret = redial_create(&cfg, &r);
 	if (m->create_ret < 0) {
@@ -87,8 +84,8 @@ static void *mgr_main(void *arg)
 	while (redial_now_ns() < end) {
 		if (redial_run(r, REDIAL_MSEC(10)) < 0)
 			break;
-		if (em_count(&m->rec, REDIAL_EV_CONNECTED, 0) >= K_ACC &&
-		    em_count(&m->rec, REDIAL_EV_GAVE_UP, 0) >= K_REF) {
+		if (tu_count(&m->rec, REDIAL_EV_CONNECTED, 0) >= K_ACC &&
+		    tu_count(&m->rec, REDIAL_EV_GAVE_UP, 0) >= K_REF) {
 			m->done = true;
 			break;
 		}
@@ -227,7 +224,7 @@ static const char *log_name(enum redial_event_type t)
 
 static void managers_share_a_log(int nm)
 {
-	int fds_before = em_count_fds();
+	int fds_before = tu_count_fds();
 	struct redial_log_config lc;
 	redial_log_config_init(&lc);
 	lc.path = path;
@@ -242,9 +239,9 @@ static void managers_share_a_log(int nm)
 		m[i].idx = i;
 		m[i].log = log;
 		for (int k = 0; k < K; k++) /* the farm is read on this thread only */
-			em_addr(m[i].names[k], sizeof(m[i].names[k]), 50 + (unsigned)i, (unsigned)k,
+			tu_addr(m[i].names[k], sizeof(m[i].names[k]), 50 + (unsigned)i, (unsigned)k,
 				farm_port(farm, k < K_ACC ? T_ACCEPT : T_REFUSE));
-		em_rec_init(&m[i].rec);
+		tu_recorder_init(&m[i].rec);
 		cr_assert_eq(pthread_create(&m[i].t, NULL, mgr_main, &m[i]), 0);
 	}
 	for (int i = 0; i < nm; i++)
@@ -263,8 +260,8 @@ static void managers_share_a_log(int nm)
 		}
 		cr_expect(m[i].done, "manager %d: its endpoints did not all connect / give up in 20 s "
 			  "(%zu connected, %zu gave up)", i,
-			  em_count(&m[i].rec, REDIAL_EV_CONNECTED, 0),
-			  em_count(&m[i].rec, REDIAL_EV_GAVE_UP, 0));
+			  tu_count(&m[i].rec, REDIAL_EV_CONNECTED, 0),
+			  tu_count(&m[i].rec, REDIAL_EV_GAVE_UP, 0));
 		cr_expect_eq(m[i].shutdown_ret, 0, "manager %d: shutdown: %s", i,
 			     strerror(-m[i].shutdown_ret));
 		cr_expect_eq(m[i].stats_ret, 0);
@@ -272,7 +269,7 @@ static void managers_share_a_log(int nm)
 		cr_expect_eq(m[i].after.attempts_inflight, 0);
 		cr_expect_eq(m[i].after.fds_open, 0, "manager %d: fds owned after shutdown", i);
 	}
-	cr_expect_eq(em_count_fds(), fds_before, "fds %d, %d before", em_count_fds(), fds_before);
+	cr_expect_eq(tu_count_fds(), fds_before, "fds %d, %d before", tu_count_fds(), fds_before);
 
 	/* Ids differ across managers, and each manager's serial byte is its own. */
 	size_t mixed = 0, shared_serial = 0, same_id = 0;
@@ -360,7 +357,7 @@ static void managers_share_a_log(int nm)
 				agg_add(&bad_added, "%zu endpoint_removed records for %s (manager %d)",
 					removed, m[i].names[k], i);
 			for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
-				size_t cb = em_count(&m[i].rec, types[ti], id), lg = 0;
+				size_t cb = tu_count(&m[i].rec, types[ti], id), lg = 0;
 				for (size_t x = 0; x < n; x++)
 					lg += v[x].id == id && strcmp(v[x].event, log_name(types[ti])) == 0;
 				if (lg != cb)
@@ -397,7 +394,7 @@ static void managers_share_a_log(int nm)
 	}
 	free(v);
 	for (int i = 0; i < nm; i++)
-		em_rec_free(&m[i].rec);
+		tu_recorder_free(&m[i].rec);
 }
 
 Test(embed, two_managers_on_two_threads_share_one_log)

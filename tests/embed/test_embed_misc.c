@@ -7,11 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 #include "farm.h"
 
-static struct em_rec rec;
-static struct redial_endpoint_opts defs;
+static struct tu_recorder rec;
 static struct redial_config cfg;
 static int lfd = -1;
 static uint16_t lport;
@@ -20,16 +19,17 @@ static int fds_before;
 
 static void setup(void)
 {
-	fds_before = em_count_fds();
-	em_rec_init(&rec);
-	em_config(&cfg, &rec, &defs);
-	lfd = em_listen(&lport);
+	fds_before = tu_count_fds();
+	tu_recorder_init(&rec);
+	tu_config(&cfg, &rec);
+	tu_fast_retry(&rec.defs);
+	lfd = tu_listen(&lport);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", lport);
 }
 
 static void teardown(void)
 {
-	em_rec_free(&rec);
+	tu_recorder_free(&rec);
 }
 
 TestSuite(embed, .init = setup, .fini = teardown, .timeout = 120);
@@ -41,29 +41,10 @@ static void close_listener(void)
 	lfd = -1;
 }
 
-struct want {
-	enum redial_event_type type;
-	redial_id_t id;
-	size_t n;
-};
-
-static bool have(void *arg)
-{
-	struct want *w = arg;
-	return em_count(&rec, w->type, w->id) >= w->n;
-}
-
-static void run_until_event(redial_t *r, enum redial_event_type type, redial_id_t id, size_t n)
-{
-	struct want w = { type, id, n };
-	cr_assert(em_run_until(r, have, &w, REDIAL_SEC(10)), "no %s within 10 s (%zu of %zu)",
-		  redial_event_name(type), em_count(&rec, type, id), n);
-}
-
 Test(embed, an_unknown_endpoint_flag_is_EINVAL)
 {
-	redial_t *r = em_create(&cfg);
-	struct redial_endpoint_opts o = defs;
+	redial_t *r = tu_make(&cfg);
+	struct redial_endpoint_opts o = rec.defs;
 	o.flags = 0x80000000u;
 	redial_id_t id = 0x99;
 	char err[128] = "";
@@ -73,9 +54,9 @@ Test(embed, an_unknown_endpoint_flag_is_EINVAL)
 	o.flags = REDIAL_EP_START_IDLE << 1;
 	ret = redial_endpoint_add(r, addr, &o, &id, NULL, 0);
 	cr_expect_eq(ret, -EINVAL, "add with the flag after START_IDLE: %d", ret);
-	cr_expect_eq(em_stats(r).endpoints, 0, "a refused add left an endpoint");
+	cr_expect_eq(tu_stats(r).endpoints, 0, "a refused add left an endpoint");
 	close_listener();
-	em_finish(r, NULL, 0, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 Test(embed, an_unknown_config_flag_is_EINVAL)
@@ -95,54 +76,54 @@ Test(embed, an_unknown_config_flag_is_EINVAL)
 	if (ret == 0)
 		redial_destroy(r);
 	close_listener();
-	cr_expect_eq(em_count_fds(), fds_before, "a failed create left fds open");
+	cr_expect_eq(tu_count_fds(), fds_before, "a failed create left fds open");
 }
 
 Test(embed, an_unknown_release_flag_is_EINVAL)
 {
-	redial_t *r = em_create(&cfg);
-	redial_id_t id = em_add(r, addr, NULL);
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
-	int peer = em_accept(lfd, 10000);
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
 	int fd = -7;
 	int ret = redial_endpoint_release(r, id, REDIAL_RELEASE_RECONNECT << 1, &fd);
 	cr_expect_eq(ret, -EINVAL, "release with an unknown flag: %d (%s)", ret, strerror(-ret));
 	cr_expect_eq(fd, -7, "a failed release wrote ret_fd");
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
 	close(peer);
 	close_listener();
-	em_finish(r, &id, 1, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 Test(embed, connected_orderly_disconnected_and_cancelled_carry_class_none)
 {
-	redial_t *r = em_create(&cfg);
-	redial_id_t id = em_add(r, addr, NULL);
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
-	int peer = em_accept(lfd, 10000);
-	struct em_event ev;
-	cr_assert(em_nth(&rec, REDIAL_EV_CONNECTED, id, 0, &ev));
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
+	struct tu_event ev;
+	cr_assert(tu_nth_copy(&rec, REDIAL_EV_CONNECTED, id, 0, &ev));
 	cr_expect_eq(ev.err, 0, "CONNECTED err %d", ev.err);
 	cr_expect_eq(ev.cls, REDIAL_CLASS_NONE, "CONNECTED cls %d, expected REDIAL_CLASS_NONE (%d)",
 		     ev.cls, REDIAL_CLASS_NONE);
 	cr_assert_eq(close(peer), 0); /* an orderly close (FIN) */
-	run_until_event(r, REDIAL_EV_DISCONNECTED, id, 1);
-	cr_assert(em_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0, &ev));
+	tu_run_until_event(r, &rec, REDIAL_EV_DISCONNECTED, id, 1, REDIAL_SEC(10));
+	cr_assert(tu_nth_copy(&rec, REDIAL_EV_DISCONNECTED, id, 0, &ev));
 	cr_expect_eq(ev.err, 0, "orderly DISCONNECTED err %d (%s)", ev.err, strerror(ev.err));
 	cr_expect_eq(ev.cls, REDIAL_CLASS_NONE,
 		     "orderly DISCONNECTED cls %d, expected REDIAL_CLASS_NONE (%d)", ev.cls,
 		     REDIAL_CLASS_NONE);
 	/* It reconnects to the listener; cancel it then. */
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 2);
-	peer = em_accept(lfd, 10000);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
+	peer = tu_accept(lfd, 10000);
 	cr_assert_eq(redial_endpoint_cancel(r, id), 0);
-	cr_assert(em_nth(&rec, REDIAL_EV_CANCELLED, id, 0, &ev), "no CANCELLED");
+	cr_assert(tu_nth_copy(&rec, REDIAL_EV_CANCELLED, id, 0, &ev), "no CANCELLED");
 	cr_expect_eq(ev.err, 0, "CANCELLED err %d", ev.err);
 	cr_expect_eq(ev.cls, REDIAL_CLASS_NONE, "CANCELLED cls %d, expected REDIAL_CLASS_NONE (%d)",
 		     ev.cls, REDIAL_CLASS_NONE);
 	close(peer);
 	close_listener();
-	em_finish(r, &id, 1, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 struct queued_arg {
@@ -150,10 +131,11 @@ struct queued_arg {
 	uint32_t max_inflight;
 };
 
-static bool two_connecting_rest_queued(void *arg)
+static bool two_connecting_rest_queued(redial_t *r, void *arg)
 {
+	(void)r;
 	struct queued_arg *a = arg;
-	struct redial_stats s = em_stats(a->r);
+	struct redial_stats s = tu_stats(a->r);
 	if (s.attempts_inflight > a->max_inflight)
 		a->max_inflight = s.attempts_inflight;
 	return s.by_state[REDIAL_STATE_CONNECTING] == 2 && s.by_state[REDIAL_STATE_QUEUED] == 48;
@@ -167,23 +149,22 @@ Test(embed, endpoints_waiting_for_an_attempt_slot_are_QUEUED)
 	memset(&spec, 0, sizeof(spec));
 	spec.kind = FARM_BLACKHOLE;
 	struct farm *farm = NULL;
-	int ret = farm_start(&spec, 1, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
-	int fds0 = em_count_fds();
+	farm = tu_farm_start(&spec, 1);
+	int fds0 = tu_count_fds();
 
 	struct redial_config c = cfg;
 	c.max_connecting = 2;
-	defs.connect_timeout_ns = REDIAL_SEC(60); /* the two attempts stay in flight */
-	redial_t *r = em_create(&c);
+	rec.defs.connect_timeout_ns = REDIAL_SEC(60); /* the two attempts stay in flight */
+	redial_t *r = tu_make(&c);
 	redial_id_t ids[50];
 	for (unsigned i = 0; i < 50; i++) {
 		char a[64];
-		em_addr(a, sizeof(a), 70, i, farm_port(farm, 0));
-		ids[i] = em_add(r, a, NULL);
+		tu_addr(a, sizeof(a), 70, i, farm_port(farm, 0));
+		ids[i] = tu_add(r, a, NULL);
 	}
 	struct queued_arg qa = { r, 0 };
-	bool ok = em_run_until(r, two_connecting_rest_queued, &qa, REDIAL_SEC(10));
-	struct redial_stats s = em_stats(r);
+	bool ok = tu_run_until(r, two_connecting_rest_queued, &qa, REDIAL_SEC(10));
+	struct redial_stats s = tu_stats(r);
 	cr_expect(ok, "by_state: %u CONNECTING, %u QUEUED, %u BACKOFF, %u IDLE (want 2 and 48)",
 		  s.by_state[REDIAL_STATE_CONNECTING], s.by_state[REDIAL_STATE_QUEUED],
 		  s.by_state[REDIAL_STATE_BACKOFF], s.by_state[REDIAL_STATE_IDLE]);
@@ -191,13 +172,13 @@ Test(embed, endpoints_waiting_for_an_attempt_slot_are_QUEUED)
 		      qa.max_inflight);
 	unsigned queued = 0, connecting = 0;
 	for (unsigned i = 0; i < 50; i++) {
-		enum redial_state st = em_ep_stats(r, ids[i]).state;
+		enum redial_state st = tu_ep_stats(r, ids[i]).state;
 		queued += st == REDIAL_STATE_QUEUED;
 		connecting += st == REDIAL_STATE_CONNECTING;
 	}
 	cr_expect_eq(queued, 48, "%u endpoints report QUEUED in their own stats", queued);
 	cr_expect_eq(connecting, 2, "%u endpoints report CONNECTING in their own stats", connecting);
-	em_finish(r, ids, 50, fds0);
+	tu_finish_within(r, fds0, REDIAL_SEC(20));
 	farm_stop(farm);
 }
 
@@ -205,27 +186,19 @@ Test(embed, endpoints_waiting_for_an_attempt_slot_are_QUEUED)
  * order a load balancer that reads its config before it builds its event loop uses): the
  * new fd is readable at once, and polling it connects every endpoint. Before, the adds had
  * nothing to signal and the fd stayed quiet for ever. */
-static bool all_connected(void *arg)
-{
-	return em_count(&rec, REDIAL_EV_CONNECTED, 0) >= *(size_t *)arg;
-}
-
 Test(embed, a_redial_fd_asked_for_after_the_adds_is_readable_and_drives_them)
 {
-	redial_t *r = em_create(&cfg);
-	redial_id_t ids[20];
+	redial_t *r = tu_make(&cfg);
 	for (unsigned i = 0; i < 20; i++)
-		ids[i] = em_add(r, addr, NULL);
-	struct em_loop l;
-	em_loop_open(&l, r);
-	cr_assert(em_loop_readable(&l, 5000), "redial_fd made after 20 adds is not readable");
-	size_t want = 20;
-	cr_assert(em_loop_until(&l, all_connected, &want, REDIAL_SEC(20)),
-		  "%zu of 20 endpoints connected through the application's epoll loop",
-		  em_count(&rec, REDIAL_EV_CONNECTED, 0));
-	em_loop_close(&l);
+		tu_add(r, addr, NULL);
+	struct tu_loop l;
+	tu_loop_open(&l, r);
+	cr_assert(tu_loop_readable(&l, 5000), "redial_fd made after 20 adds is not readable");
+	/* Every endpoint connected through the application's epoll loop. */
+	tu_loop_until_event(&l, &rec, REDIAL_EV_CONNECTED, 0, 20, REDIAL_SEC(20));
+	tu_loop_close(&l);
 	close_listener();
-	em_finish(r, ids, 20, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 /* redial_shutdown cannot reap while the loop that called it runs: from an event callback and
@@ -246,8 +219,9 @@ static void shutdown_posted(redial_t *r, void *arg)
 	shutdown_ret[1] = redial_shutdown(r, REDIAL_SEC(1));
 }
 
-static bool both_tried(void *arg)
+static bool both_tried(redial_t *r, void *arg)
 {
+	(void)r;
 	(void)arg;
 	return shutdown_ret[0] != 1 && shutdown_ret[1] != 1;
 }
@@ -255,19 +229,19 @@ static bool both_tried(void *arg)
 Test(embed, redial_shutdown_from_a_callback_or_a_posted_function_is_EBUSY_and_does_nothing)
 {
 	rec.hook = shutdown_from_callback;
-	redial_t *r = em_create(&cfg);
-	redial_id_t id = em_add(r, addr, NULL);
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr, NULL);
 	cr_assert_eq(redial_post(r, shutdown_posted, NULL), 0);
-	cr_assert(em_run_until(r, both_tried, NULL, REDIAL_SEC(20)),
+	cr_assert(tu_run_until(r, both_tried, NULL, REDIAL_SEC(20)),
 		  "the callback or the posted function never ran");
 	cr_expect_eq(shutdown_ret[0], -EBUSY, "from a callback: %d", shutdown_ret[0]);
 	cr_expect_eq(shutdown_ret[1], -EBUSY, "from a posted function: %d", shutdown_ret[1]);
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED,
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED,
 		     "a refused shutdown changed the endpoint");
-	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, id), 0, "a refused shutdown cancelled");
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, id), 0, "a refused shutdown cancelled");
 	rec.hook = NULL;
 	close_listener();
-	em_finish(r, &id, 1, fds_before);
-	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, id), 1,
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, id), 1,
 		     "the shutdown after the run did not cancel the endpoint");
 }

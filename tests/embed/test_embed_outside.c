@@ -12,12 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 
-static struct em_rec rec;
-static struct redial_endpoint_opts defs;
+static struct tu_recorder rec;
 static redial_t *r;
-static struct em_loop loop;
+static struct tu_loop loop;
 static int lfd = -1;
 static uint16_t lport;
 static int fds_before;
@@ -25,60 +24,41 @@ static char addr[64];
 
 static void setup(void)
 {
-	fds_before = em_count_fds();
-	em_rec_init(&rec);
+	fds_before = tu_count_fds();
+	tu_recorder_init(&rec);
 	struct redial_config cfg;
-	em_config(&cfg, &rec, &defs);
-	r = em_create(&cfg);
-	em_loop_open(&loop, r); /* the application's epoll set, before any endpoint */
-	lfd = em_listen(&lport);
+	tu_config(&cfg, &rec);
+	tu_fast_retry(&rec.defs);
+	r = tu_make(&cfg);
+	tu_loop_open(&loop, r); /* the application's epoll set, before any endpoint */
+	lfd = tu_listen(&lport);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", lport);
 }
 
 static void teardown(void)
 {
-	em_rec_free(&rec);
+	tu_recorder_free(&rec);
 }
 
-/* Closes the test's own fds, then em_finish. */
-static void finish(const redial_id_t *ids, size_t n)
+/* Closes the test's own fds, then tu_finish. */
+static void finish(void)
 {
 	if (lfd >= 0)
 		close(lfd);
 	lfd = -1;
-	em_loop_close(&loop);
-	em_finish(r, ids, n, fds_before);
+	tu_loop_close(&loop);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 	r = NULL;
-}
-
-struct want {
-	enum redial_event_type type;
-	redial_id_t id;
-	size_t n;
-};
-
-static bool have(void *arg)
-{
-	struct want *w = arg;
-	return em_count(&rec, w->type, w->id) >= w->n;
-}
-
-static void loop_until_event(enum redial_event_type type, redial_id_t id, size_t n)
-{
-	struct want w = { type, id, n };
-	cr_assert(em_loop_until(&loop, have, &w, REDIAL_SEC(10)),
-		  "no %s event for the endpoint within 10 s of epoll-driven polling (%zu of %zu)",
-		  redial_event_name(type), em_count(&rec, type, id), n);
 }
 
 /* Adds an endpoint to the test's listener, polls until it is CONNECTED, accepts its peer. */
 static redial_id_t connect_one(int *ret_peer)
 {
-	redial_id_t id = em_add(r, addr, NULL);
-	loop_until_event(REDIAL_EV_CONNECTED, id, 1);
-	*ret_peer = em_accept(lfd, 10000);
-	cr_assert_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
-	cr_assert_eq(em_stats(r).fds_open, 1, "one connection, fds_open %u", em_stats(r).fds_open);
+	redial_id_t id = tu_add(r, addr, NULL);
+	tu_loop_until_event(&loop, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	*ret_peer = tu_accept(lfd, 10000);
+	cr_assert_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	cr_assert_eq(tu_stats(r).fds_open, 1, "one connection, fds_open %u", tu_stats(r).fds_open);
 	return id;
 }
 
@@ -86,9 +66,9 @@ static redial_id_t connect_one(int *ret_peer)
 static void no_more_events(redial_id_t id, size_t expected_total)
 {
 	for (int i = 0; i < 20; i++)
-		em_loop_step(&loop, 10);
-	cr_expect_eq(em_count(&rec, 0, id), expected_total,
-		     "%zu events for the endpoint, expected %zu", em_count(&rec, 0, id),
+		tu_loop_step(&loop, 10);
+	cr_expect_eq(tu_count(&rec, 0, id), expected_total,
+		     "%zu events for the endpoint, expected %zu", tu_count(&rec, 0, id),
 		     expected_total);
 }
 
@@ -96,103 +76,103 @@ TestSuite(embed, .init = setup, .fini = teardown, .timeout = 120);
 
 Test(embed, add_from_outside_the_loop_makes_redial_fd_readable)
 {
-	em_loop_settle(&loop, 100);
-	redial_id_t id = em_add(r, addr, NULL);
-	cr_expect_eq(em_count(&rec, 0, 0), 0, "an event fired from inside redial_endpoint_add");
-	cr_assert(em_loop_readable(&loop, 5000),
+	tu_loop_settle(&loop, 100);
+	redial_id_t id = tu_add(r, addr, NULL);
+	cr_expect_eq(tu_count(&rec, 0, 0), 0, "an event fired from inside redial_endpoint_add");
+	cr_assert(tu_loop_readable(&loop, 5000),
 		  "redial_fd did not turn readable within 5 s of redial_endpoint_add");
-	loop_until_event(REDIAL_EV_CONNECTED, id, 1);
-	close(em_accept(lfd, 10000));
-	finish(&id, 1);
+	tu_loop_until_event(&loop, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	close(tu_accept(lfd, 10000));
+	finish();
 }
 
 Test(embed, start_of_an_idle_endpoint_makes_redial_fd_readable_and_connects)
 {
-	struct redial_endpoint_opts o = defs;
+	struct redial_endpoint_opts o = rec.defs;
 	o.flags = REDIAL_EP_START_IDLE;
-	redial_id_t id = em_add(r, addr, &o);
-	em_loop_settle(&loop, 100);
-	cr_assert_eq(em_ep_stats(r, id).state, REDIAL_STATE_IDLE, "added with START_IDLE: %s",
-		     redial_state_name(em_ep_stats(r, id).state));
+	redial_id_t id = tu_add(r, addr, &o);
+	tu_loop_settle(&loop, 100);
+	cr_assert_eq(tu_ep_stats(r, id).state, REDIAL_STATE_IDLE, "added with START_IDLE: %s",
+		     redial_state_name(tu_ep_stats(r, id).state));
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
 	cr_assert_eq(poll(&p, 1, 0), 0, "an IDLE endpoint connected to the listener");
-	cr_assert_eq(em_count(&rec, 0, id), 0);
+	cr_assert_eq(tu_count(&rec, 0, id), 0);
 
 	int ret = redial_endpoint_start(r, id);
 	cr_assert_eq(ret, 0, "redial_endpoint_start: %s", strerror(-ret));
-	cr_assert(em_loop_readable(&loop, 5000),
+	cr_assert(tu_loop_readable(&loop, 5000),
 		  "redial_fd did not turn readable within 5 s of redial_endpoint_start (no poll "
 		  "in between)");
-	loop_until_event(REDIAL_EV_CONNECTED, id, 1);
-	int peer = em_accept(lfd, 10000);
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	tu_loop_until_event(&loop, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
 	cr_expect_eq(redial_endpoint_start(r, id), -EALREADY,
 		     "starting a connected endpoint again: -EALREADY");
 	close(peer);
-	finish(&id, 1);
+	finish();
 }
 
 Test(embed, cancel_of_a_connected_endpoint_closes_its_fd_before_returning)
 {
-	int fds_idle = em_count_fds();
+	int fds_idle = tu_count_fds();
 	int peer;
 	redial_id_t id = connect_one(&peer);
-	size_t before = em_count(&rec, 0, id);
+	size_t before = tu_count(&rec, 0, id);
 
 	int ret = redial_endpoint_cancel(r, id);
 	cr_assert_eq(ret, 0, "redial_endpoint_cancel: %s", strerror(-ret));
 	/* Nothing below polls: the effects are there when cancel returns. */
-	struct redial_stats s = em_stats(r);
+	struct redial_stats s = tu_stats(r);
 	cr_expect_eq(s.fds_open, 0, "fds_open %u right after cancel returned", s.fds_open);
-	cr_expect_eq(em_count_fds() - 1, fds_idle, "the process has %d fds after cancel, %d before "
-		     "the connection (plus the peer)", em_count_fds(), fds_idle);
-	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, id), 1,
+	cr_expect_eq(tu_count_fds() - 1, fds_idle, "the process has %d fds after cancel, %d before "
+		     "the connection (plus the peer)", tu_count_fds(), fds_idle);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, id), 1,
 		     "CANCELLED was not delivered before redial_endpoint_cancel returned");
-	cr_expect(em_wait_eof(peer, 5000, NULL, 0, NULL),
+	cr_expect(tu_wait_eof(peer, 5000, NULL, 0, NULL),
 		  "the peer did not see the close within 5 s of redial_endpoint_cancel returning "
 		  "(no poll since)");
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CANCELLED);
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CANCELLED);
 	cr_expect_eq(redial_endpoint_cancel(r, id), -EALREADY);
 	no_more_events(id, before + 1);
 	close(peer);
-	finish(&id, 1);
+	finish();
 }
 
 Test(embed, remove_of_a_connected_endpoint_closes_its_fd_before_returning)
 {
 	int peer;
 	redial_id_t id = connect_one(&peer);
-	size_t before = em_count(&rec, 0, id);
+	size_t before = tu_count(&rec, 0, id);
 
 	int ret = redial_endpoint_remove(r, id);
 	cr_assert_eq(ret, 0, "redial_endpoint_remove: %s", strerror(-ret));
-	struct redial_stats s = em_stats(r);
+	struct redial_stats s = tu_stats(r);
 	cr_expect_eq(s.fds_open, 0, "fds_open %u right after remove returned", s.fds_open);
 	cr_expect_eq(s.endpoints, 0, "%u endpoints after removing the only one", s.endpoints);
-	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, id), 1,
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, id), 1,
 		     "remove of an active endpoint delivers CANCELLED");
-	cr_expect(em_wait_eof(peer, 5000, NULL, 0, NULL),
+	cr_expect(tu_wait_eof(peer, 5000, NULL, 0, NULL),
 		  "the peer did not see the close within 5 s of redial_endpoint_remove returning "
 		  "(no poll since)");
 	struct redial_endpoint_stats es = { .size = sizeof(es) };
 	cr_expect_eq(redial_endpoint_stats_get(r, id, &es), -ENOENT, "the removed id is still valid");
 	no_more_events(id, before + 1);
 	close(peer);
-	finish(NULL, 0);
+	finish();
 }
 
 Test(embed, release_then_the_applications_close_is_the_last_one)
 {
 	int peer;
 	redial_id_t id = connect_one(&peer);
-	size_t before = em_count(&rec, 0, id);
+	size_t before = tu_count(&rec, 0, id);
 
 	int fd = -1;
 	int ret = redial_endpoint_release(r, id, 0, &fd);
 	cr_assert_eq(ret, 0, "redial_endpoint_release: %s", strerror(-ret));
 	cr_assert_geq(fd, 0);
-	cr_expect_eq(em_stats(r).fds_open, 0, "the manager still counts the released fd");
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_IDLE);
+	cr_expect_eq(tu_stats(r).fds_open, 0, "the manager still counts the released fd");
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_IDLE);
 	/* The fd is the application's now: it works... */
 	cr_assert_eq(write(fd, "ping", 4), 4, "write on the released fd: %s", strerror(errno));
 	char buf[8] = "";
@@ -200,12 +180,12 @@ Test(embed, release_then_the_applications_close_is_the_last_one)
 	cr_expect_eq(memcmp(buf, "ping", 4), 0);
 	/* ...and its close() is the last one: the peer sees it without a poll. */
 	cr_assert_eq(close(fd), 0);
-	cr_expect(em_wait_eof(peer, 5000, NULL, 0, NULL),
+	cr_expect(tu_wait_eof(peer, 5000, NULL, 0, NULL),
 		  "the peer did not see the application's close() of a released fd within 5 s "
 		  "(no poll since): something in the ring still holds it");
 	no_more_events(id, before);
 	close(peer);
-	finish(&id, 1);
+	finish();
 }
 
 Test(embed, release_with_reconnect_hands_over_the_fd_and_connects_again)
@@ -216,17 +196,17 @@ Test(embed, release_with_reconnect_hands_over_the_fd_and_connects_again)
 	int ret = redial_endpoint_release(r, id, REDIAL_RELEASE_RECONNECT, &fd);
 	cr_assert_eq(ret, 0, "redial_endpoint_release(RECONNECT): %s", strerror(-ret));
 	cr_assert_geq(fd, 0);
-	cr_expect(em_loop_readable(&loop, 5000),
+	cr_expect(tu_loop_readable(&loop, 5000),
 		  "redial_fd did not turn readable within 5 s of a release with RECONNECT");
-	loop_until_event(REDIAL_EV_CONNECTED, id, 2);
-	int peer2 = em_accept(lfd, 10000);
+	tu_loop_until_event(&loop, &rec, REDIAL_EV_CONNECTED, id, 2, REDIAL_SEC(10));
+	int peer2 = tu_accept(lfd, 10000);
 	cr_assert_eq(close(fd), 0);
-	cr_expect(em_wait_eof(peer, 5000, NULL, 0, NULL),
+	cr_expect(tu_wait_eof(peer, 5000, NULL, 0, NULL),
 		  "the peer did not see the application's close() of a released fd within 5 s");
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
 	close(peer);
 	close(peer2);
-	finish(&id, 1);
+	finish();
 }
 
 Test(embed, fail_closes_the_fd_before_returning_and_disconnected_follows_at_the_next_poll)
@@ -238,25 +218,25 @@ Test(embed, fail_closes_the_fd_before_returning_and_disconnected_follows_at_the_
 
 	int ret = redial_endpoint_fail(r, id, EPROTO);
 	cr_assert_eq(ret, 0, "redial_endpoint_fail: %s", strerror(-ret));
-	cr_expect_eq(em_stats(r).fds_open, 0, "fds_open %u right after fail returned",
-		     em_stats(r).fds_open);
-	cr_expect_eq(em_count(&rec, REDIAL_EV_DISCONNECTED, id), 0,
+	cr_expect_eq(tu_stats(r).fds_open, 0, "fds_open %u right after fail returned",
+		     tu_stats(r).fds_open);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_DISCONNECTED, id), 0,
 		     "DISCONNECTED was delivered from inside redial_endpoint_fail");
-	cr_expect(em_wait_eof(peer, 5000, NULL, 0, NULL),
+	cr_expect(tu_wait_eof(peer, 5000, NULL, 0, NULL),
 		  "the peer did not see the close within 5 s of redial_endpoint_fail returning "
 		  "(no poll since)");
-	cr_assert(em_loop_readable(&loop, 5000),
+	cr_assert(tu_loop_readable(&loop, 5000),
 		  "redial_fd did not turn readable within 5 s of redial_endpoint_fail");
 	ret = redial_poll(r);
 	cr_assert_geq(ret, 0, "redial_poll: %s", strerror(-ret));
-	struct em_event ev;
-	cr_assert(em_nth(&rec, REDIAL_EV_DISCONNECTED, id, 0, &ev),
+	struct tu_event ev;
+	cr_assert(tu_nth_copy(&rec, REDIAL_EV_DISCONNECTED, id, 0, &ev),
 		  "no DISCONNECTED at the poll after redial_endpoint_fail");
 	cr_expect_eq(ev.err, EPROTO, "DISCONNECTED err %d (%s), expected EPROTO", ev.err,
 		     strerror(ev.err));
 	cr_expect_eq(ev.fd, -1, "DISCONNECTED after fail carries fd %d, expected -1", ev.fd);
 	close(peer);
-	finish(&id, 1);
+	finish();
 }
 
 /* ---- DISCONNECTED keeps the fd open during the callback -------------------------------- */
@@ -333,9 +313,9 @@ static void disconnected_keeps_fd_open(bool use_run)
 	cr_assert_geq(disc.app_ep, 0);
 	rec.hook = disc_hook;
 	rec.hook_arg = &disc;
-	disc.id = em_add(r, addr, NULL);
-	loop_until_event(REDIAL_EV_CONNECTED, disc.id, 1);
-	int peer = em_accept(lfd, 10000);
+	disc.id = tu_add(r, addr, NULL);
+	tu_loop_until_event(&loop, &rec, REDIAL_EV_CONNECTED, disc.id, 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
 	close(lfd); /* reconnects are refused: no new socket can take the old fd's number */
 	lfd = -1;
 	cr_assert_eq(send(peer, "bye", 3, 0), 3);
@@ -347,7 +327,7 @@ static void disconnected_keeps_fd_open(bool use_run)
 			int ret = redial_run(r, REDIAL_MSEC(10));
 			cr_assert_geq(ret, 0, "redial_run: %s", strerror(-ret));
 		} else {
-			em_loop_step(&loop, 100);
+			tu_loop_step(&loop, 100);
 		}
 	}
 	cr_assert(disc.seen, "no DISCONNECTED within 10 s of the peer's close");
@@ -381,7 +361,7 @@ static void disconnected_keeps_fd_open(bool use_run)
 		  "%s", use_run ? "redial_run" : "redial_poll");
 	rec.hook = NULL;
 	close(disc.app_ep);
-	finish(&disc.id, 1);
+	finish();
 }
 
 Test(embed, disconnected_fd_stays_open_through_the_callback_and_the_poll_that_delivered_it)

@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 #include "farm.h"
 
 #define N_EP 5000
@@ -63,8 +63,7 @@ static void setup(void)
 		specs[k++].kind = FARM_REFUSE;
 	for (int i = 0; i < N_BLACK_T; i++)
 		specs[k++].kind = FARM_BLACKHOLE;
-	int ret = farm_start(specs, k, &farm);
-	cr_assert_eq(ret, 0, "farm_start: %s", strerror(-ret));
+	farm = tu_farm_start(specs, k);
 	memset(tally, 0, sizeof(tally));
 	memset(ids, 0, sizeof(ids));
 	total_events = bad_user = 0;
@@ -183,14 +182,9 @@ static bool all_done(void)
 enum mode { M_EPOLL, M_EPOLL_NODEFER, M_RUN };
 static const char *mode_name[] = { "epoll", "epoll-nodefer", "run" };
 
-static uint64_t now(void)
-{
-	return redial_now_ns();
-}
-
 static void scale(enum mode mode)
 {
-	int fds_before = em_count_fds();
+	int fds_before = tu_count_fds();
 	struct redial_endpoint_opts defs, black;
 	struct redial_config cfg;
 	redial_config_init(&cfg);
@@ -209,7 +203,7 @@ static void scale(enum mode mode)
 	black = defs;
 	black.connect_timeout_ns = BLACK_TIMEOUT;
 	cfg.endpoint_defaults = &defs;
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 
 	/* The application's loop is set up first, as a load balancer does at start. */
 	int ep = -1, rfd = -1;
@@ -222,20 +216,20 @@ static void scale(enum mode mode)
 		cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &e), 0);
 	}
 
-	uint64_t t0 = now();
+	uint64_t t0 = redial_now_ns();
 	for (size_t i = 0; i < N_EP; i++) {
 		char a[64];
-		em_addr(a, sizeof(a), 10 + kind_of(i), (unsigned)(i / 3), port_of(i));
+		tu_addr(a, sizeof(a), 10 + kind_of(i), (unsigned)(i / 3), port_of(i));
 		struct redial_endpoint_opts o = kind_of(i) == K_BLACK ? black : defs;
 		o.user = (void *)(uintptr_t)(i + 1);
-		ids[i] = em_add(r, a, &o);
+		ids[i] = tu_add(r, a, &o);
 	}
 
 	uint64_t wakeups = 0, zero_not_ready = 0, lib_timeouts = 0, polls_total = 0;
 	uint64_t last_check = 0;
 	bool done = false;
 	for (;;) {
-		uint64_t t = now();
+		uint64_t t = redial_now_ns();
 		if (t - t0 >= WINDOW_NS) {
 			if (t - last_check >= REDIAL_MSEC(50)) {
 				last_check = t;
@@ -282,9 +276,9 @@ static void scale(enum mode mode)
 		polls_total++;
 		cr_assert_geq(ret, 0, "redial_poll: %s", strerror(-ret));
 	}
-	uint64_t t_end = now();
+	uint64_t t_end = redial_now_ns();
 	uint64_t elapsed = t_end - t0;
-	struct redial_stats s = em_stats(r);
+	struct redial_stats s = tu_stats(r);
 
 	uint64_t refusals = 0, timeouts = 0;
 	for (size_t i = 0; i < N_EP; i++) {
@@ -319,7 +313,7 @@ static void scale(enum mode mode)
 	enum redial_state not_conn_state = REDIAL_STATE_IDLE;
 	for (size_t i = 0; i < N_EP; i++) {
 		const struct tally *t = &tally[i];
-		struct redial_endpoint_stats es = em_ep_stats(r, ids[i]);
+		struct redial_endpoint_stats es = tu_ep_stats(r, ids[i]);
 		if (t->policy_mismatch && !mism++)
 			first_mism = i;
 		switch (kind_of(i)) {
@@ -387,7 +381,7 @@ static void scale(enum mode mode)
 
 	if (ep >= 0)
 		close(ep);
-	em_finish(r, ids, N_EP, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 TestSuite(embed, .init = setup, .fini = teardown, .timeout = 180);

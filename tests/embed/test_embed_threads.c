@@ -15,10 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "embed.h"
+#include "testutil.h"
 
-static struct em_rec rec;
-static struct redial_endpoint_opts defs;
+static struct tu_recorder rec;
 static struct redial_config cfg;
 static int lfd = -1;
 static uint16_t lport;
@@ -27,16 +26,17 @@ static int fds_before;
 
 static void setup(void)
 {
-	fds_before = em_count_fds();
-	em_rec_init(&rec);
-	em_config(&cfg, &rec, &defs);
-	lfd = em_listen(&lport);
+	fds_before = tu_count_fds();
+	tu_recorder_init(&rec);
+	tu_config(&cfg, &rec);
+	tu_fast_retry(&rec.defs);
+	lfd = tu_listen(&lport);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", lport);
 }
 
 static void teardown(void)
 {
-	em_rec_free(&rec);
+	tu_recorder_free(&rec);
 }
 
 TestSuite(embed, .init = setup, .fini = teardown, .timeout = 60);
@@ -46,11 +46,6 @@ static void close_listener(void)
 	if (lfd >= 0)
 		close(lfd);
 	lfd = -1;
-}
-
-static uint64_t now(void)
-{
-	return redial_now_ns();
 }
 
 /* Calls redial_stop (and redial_wake) over and over once `secs` have passed without `done`,
@@ -66,16 +61,16 @@ struct watchdog {
 static void *watchdog_main(void *arg)
 {
 	struct watchdog *w = arg;
-	uint64_t end = now() + REDIAL_SEC(w->secs);
-	while (!atomic_load(&w->done) && now() < end)
-		em_sleep_ms(10);
+	uint64_t end = redial_now_ns() + REDIAL_SEC(w->secs);
+	while (!atomic_load(&w->done) && redial_now_ns() < end)
+		tu_sleep_ms(10);
 	if (atomic_load(&w->done))
 		return NULL;
 	atomic_store(&w->fired, true);
 	while (!atomic_load(&w->done)) {
 		redial_stop(w->r);
 		(void)redial_wake(w->r);
-		em_sleep_ms(100);
+		tu_sleep_ms(100);
 	}
 	return NULL;
 }
@@ -95,25 +90,6 @@ static bool watchdog_end(struct watchdog *w)
 	return atomic_load(&w->fired);
 }
 
-struct want {
-	enum redial_event_type type;
-	redial_id_t id;
-	size_t n;
-};
-
-static bool have(void *arg)
-{
-	struct want *w = arg;
-	return em_count(&rec, w->type, w->id) >= w->n;
-}
-
-static void run_until_event(redial_t *r, enum redial_event_type type, redial_id_t id, size_t n)
-{
-	struct want w = { type, id, n };
-	cr_assert(em_run_until(r, have, &w, REDIAL_SEC(10)), "no %s within 10 s (%zu of %zu)",
-		  redial_event_name(type), em_count(&rec, type, id), n);
-}
-
 /* ---- redial_stop ------------------------------------------------------------------------ */
 
 struct stopper {
@@ -128,20 +104,20 @@ static void *stopper_main(void *arg)
 {
 	struct stopper *s = arg;
 	while (!atomic_load(&s->in_run))
-		em_sleep_ms(1);
-	em_sleep_ms(200); /* pacing: the owner is most likely waiting in the kernel by now */
+		tu_sleep_ms(1);
+	tu_sleep_ms(200); /* pacing: the owner is most likely waiting in the kernel by now */
 	s->returned_before_stop = atomic_load(&s->run_returned);
-	s->t_stop = now();
+	s->t_stop = redial_now_ns();
 	redial_stop(s->r);
 	return NULL;
 }
 
 Test(embed, stop_from_another_thread_returns_a_run_without_deadline)
 {
-	redial_t *r = em_create(&cfg);
-	redial_id_t id = em_add(r, addr, NULL);
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
-	int peer = em_accept(lfd, 10000);
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
 
 	struct stopper s = { .r = r };
 	pthread_t t;
@@ -150,7 +126,7 @@ Test(embed, stop_from_another_thread_returns_a_run_without_deadline)
 	watchdog_start(&w, r, 20);
 	atomic_store(&s.in_run, true);
 	int ret = redial_run(r, UINT64_MAX);
-	uint64_t t_ret = now();
+	uint64_t t_ret = redial_now_ns();
 	atomic_store(&s.run_returned, true);
 	bool fired = watchdog_end(&w);
 	pthread_join(t, NULL);
@@ -163,12 +139,12 @@ Test(embed, stop_from_another_thread_returns_a_run_without_deadline)
 		cr_expect_lt(t_ret - s.t_stop, REDIAL_SEC(5), "redial_run returned %llu ms after "
 			     "the stop", (unsigned long long)((t_ret - s.t_stop) / 1000000));
 	/* The owner goes on normally. */
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
 	ret = redial_poll(r);
 	cr_expect_geq(ret, 0, "redial_poll after the stop: %s", strerror(-ret));
 	close(peer);
 	close_listener();
-	em_finish(r, &id, 1, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 static void *stop_only(void *arg)
@@ -179,23 +155,23 @@ static void *stop_only(void *arg)
 
 Test(embed, stop_before_run_makes_the_next_run_return)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	cr_assert_geq(redial_poll(r), 0); /* the owner runs first */
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, stop_only, r), 0);
 	pthread_join(t, NULL);
 	struct watchdog w;
 	watchdog_start(&w, r, 10);
-	uint64_t t0 = now();
+	uint64_t t0 = redial_now_ns();
 	int ret = redial_run(r, UINT64_MAX);
-	uint64_t t1 = now();
+	uint64_t t1 = redial_now_ns();
 	bool fired = watchdog_end(&w);
 	cr_expect_geq(ret, 0, "redial_run: %s", strerror(-ret));
 	cr_expect_not(fired, "a stop made before redial_run did not make that (the next) run "
 		      "return: it ran until the watchdog stopped it 10 s later");
 	cr_expect_lt(t1 - t0, REDIAL_SEC(5));
 	close_listener();
-	em_finish(r, NULL, 0, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 /* ---- redial_wake ------------------------------------------------------------------------ */
@@ -208,24 +184,24 @@ static void *wake_only(void *arg)
 
 Test(embed, wake_from_another_thread_makes_redial_fd_readable)
 {
-	redial_t *r = em_create(&cfg);
-	struct em_loop loop;
-	em_loop_open(&loop, r);
-	em_loop_settle(&loop, 100);
+	redial_t *r = tu_make(&cfg);
+	struct tu_loop loop;
+	tu_loop_open(&loop, r);
+	tu_loop_settle(&loop, 100);
 	pthread_t t;
 	void *ret;
 	cr_assert_eq(pthread_create(&t, NULL, wake_only, r), 0);
 	pthread_join(t, &ret);
 	cr_expect_eq((intptr_t)ret, 0, "redial_wake: %s", strerror(-(int)(intptr_t)ret));
-	cr_expect(em_loop_readable(&loop, 5000),
+	cr_expect(tu_loop_readable(&loop, 5000),
 		  "redial_fd did not turn readable within 5 s of redial_wake from another thread");
 	int n = redial_poll(r);
 	cr_expect_geq(n, 0, "redial_poll: %s", strerror(-n));
 	/* The wake's own completion may make the fd readable once more; it goes quiet. */
-	em_loop_settle(&loop, 100);
-	em_loop_close(&loop);
+	tu_loop_settle(&loop, 100);
+	tu_loop_close(&loop);
 	close_listener();
-	em_finish(r, NULL, 0, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 static redial_t *sig_r;
@@ -244,17 +220,17 @@ struct killer {
 static void *killer_main(void *arg)
 {
 	struct killer *k = arg;
-	em_sleep_ms(100);
+	tu_sleep_ms(100);
 	pthread_kill(k->target, SIGUSR1);
 	return NULL;
 }
 
 Test(embed, wake_from_a_signal_handler_makes_redial_fd_readable)
 {
-	redial_t *r = em_create(&cfg);
-	struct em_loop loop;
-	em_loop_open(&loop, r);
-	em_loop_settle(&loop, 100);
+	redial_t *r = tu_make(&cfg);
+	struct tu_loop loop;
+	tu_loop_open(&loop, r);
+	tu_loop_settle(&loop, 100);
 	sig_r = r;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -264,15 +240,15 @@ Test(embed, wake_from_a_signal_handler_makes_redial_fd_readable)
 	struct killer k = { .target = pthread_self() };
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, killer_main, &k), 0);
-	bool readable = em_loop_readable(&loop, 5000); /* EINTR is retried inside */
+	bool readable = tu_loop_readable(&loop, 5000); /* EINTR is retried inside */
 	pthread_join(t, NULL);
 	signal(SIGUSR1, SIG_DFL);
 	cr_expect_eq(sig_ret, 0, "redial_wake in a signal handler returned %d", (int)sig_ret);
 	cr_expect(readable, "redial_fd did not turn readable after redial_wake in a signal handler");
 	cr_expect_geq(redial_poll(r), 0);
-	em_loop_close(&loop);
+	tu_loop_close(&loop);
 	close_listener();
-	em_finish(r, NULL, 0, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 struct waker {
@@ -287,11 +263,11 @@ static void *waker_main(void *arg)
 {
 	struct waker *w = arg;
 	while (!atomic_load(&w->in_run))
-		em_sleep_ms(1);
-	em_sleep_ms(100); /* pacing */
+		tu_sleep_ms(1);
+	tu_sleep_ms(100); /* pacing */
 	for (int i = 0; i < 3; i++)
 		w->wake_ret[i] = redial_wake(w->r);
-	em_sleep_ms(300); /* pacing: time for the passes the wakes cause */
+	tu_sleep_ms(300); /* pacing: time for the passes the wakes cause */
 	w->returned_on_wake = atomic_load(&w->run_returned);
 	redial_stop(w->r);
 	return NULL;
@@ -299,11 +275,11 @@ static void *waker_main(void *arg)
 
 Test(embed, wake_during_a_blocked_run_makes_a_pass_without_ending_the_run)
 {
-	redial_t *r = em_create(&cfg);
-	redial_id_t id = em_add(r, addr, NULL);
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
-	int peer = em_accept(lfd, 10000);
-	size_t events = em_count(&rec, 0, 0);
+	redial_t *r = tu_make(&cfg);
+	redial_id_t id = tu_add(r, addr, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
+	size_t events = tu_count(&rec, 0, 0);
 
 	struct waker wk = { .r = r };
 	pthread_t t;
@@ -321,11 +297,11 @@ Test(embed, wake_during_a_blocked_run_makes_a_pass_without_ending_the_run)
 	cr_expect_not(wk.returned_on_wake, "redial_run(UINT64_MAX) returned on a wake (only a stop "
 		      "ends it)");
 	cr_expect_not(fired, "the run did not end after wakes and a stop");
-	cr_expect_eq(em_count(&rec, 0, 0), events, "a wake produced events");
-	cr_expect_eq(em_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
+	cr_expect_eq(tu_count(&rec, 0, 0), events, "a wake produced events");
+	cr_expect_eq(tu_ep_stats(r, id).state, REDIAL_STATE_CONNECTED);
 	close(peer);
 	close_listener();
-	em_finish(r, &id, 1, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 /* ---- redial_post ------------------------------------------------------------------------ */
@@ -356,8 +332,11 @@ static void fn_add(redial_t *r, void *arg)
 {
 	struct post_ctx *c = arg;
 	note(c, 1);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		c->add_ret[i] = redial_endpoint_add(r, addr, NULL, &c->ids[i], NULL, 0);
+		if (c->add_ret[i] == 0)
+			tu_track(r, c->ids[i]); /* for tu_finish */
+	}
 }
 
 static void fn_cancel(redial_t *r, void *arg)
@@ -378,8 +357,8 @@ static void *poster_main(void *arg)
 {
 	struct post_ctx *c = arg;
 	while (!atomic_load(&c->in_run))
-		em_sleep_ms(1);
-	em_sleep_ms(100); /* pacing: the owner is most likely waiting in the kernel */
+		tu_sleep_ms(1);
+	tu_sleep_ms(100); /* pacing: the owner is most likely waiting in the kernel */
 	c->post_ret[0] = redial_post(c->r, fn_add, c);
 	c->post_ret[1] = redial_post(c->r, fn_cancel, c);
 	c->post_ret[2] = redial_post(c->r, fn_stop, c);
@@ -400,19 +379,19 @@ static void check_post_results(redial_t *r, struct post_ctx *c)
 			     strerror(-c->add_ret[i]));
 	cr_expect_eq(c->cancel_ret, 0, "cancel inside a posted function: %s",
 		     strerror(-c->cancel_ret));
-	run_until_event(r, REDIAL_EV_CONNECTED, c->ids[0], 1);
-	run_until_event(r, REDIAL_EV_CONNECTED, c->ids[2], 1);
-	cr_expect_eq(em_ep_stats(r, c->ids[1]).state, REDIAL_STATE_CANCELLED);
-	cr_expect_eq(em_count(&rec, REDIAL_EV_CANCELLED, c->ids[1]), 1);
-	cr_expect_eq(em_stats(r).endpoints, 3);
-	struct em_event ev;
-	for (size_t k = 0; em_nth(&rec, 0, 0, k, &ev); k++)
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, c->ids[0], 1, REDIAL_SEC(10));
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, c->ids[2], 1, REDIAL_SEC(10));
+	cr_expect_eq(tu_ep_stats(r, c->ids[1]).state, REDIAL_STATE_CANCELLED);
+	cr_expect_eq(tu_count(&rec, REDIAL_EV_CANCELLED, c->ids[1]), 1);
+	cr_expect_eq(tu_stats(r).endpoints, 3);
+	struct tu_event ev;
+	for (size_t k = 0; tu_nth_copy(&rec, 0, 0, k, &ev); k++)
 		cr_expect(pthread_equal(ev.thread, c->owner), "an event callback ran on another thread");
 }
 
 Test(embed, post_from_a_worker_runs_on_the_owner_thread_in_order)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	cr_assert_geq(redial_poll(r), 0);
 	struct post_ctx c;
 	memset(&c, 0, sizeof(c));
@@ -431,7 +410,7 @@ Test(embed, post_from_a_worker_runs_on_the_owner_thread_in_order)
 		      "20 s");
 	check_post_results(r, &c);
 	close_listener();
-	em_finish(r, c.ids, 3, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 static void *poster_now(void *arg)
@@ -445,10 +424,10 @@ static void *poster_now(void *arg)
 
 Test(embed, post_from_a_worker_makes_redial_fd_readable_and_runs_at_the_next_poll)
 {
-	redial_t *r = em_create(&cfg);
-	struct em_loop loop;
-	em_loop_open(&loop, r);
-	em_loop_settle(&loop, 100);
+	redial_t *r = tu_make(&cfg);
+	struct tu_loop loop;
+	tu_loop_open(&loop, r);
+	tu_loop_settle(&loop, 100);
 	struct post_ctx c;
 	memset(&c, 0, sizeof(c));
 	c.r = r;
@@ -457,16 +436,16 @@ Test(embed, post_from_a_worker_makes_redial_fd_readable_and_runs_at_the_next_pol
 	cr_assert_eq(pthread_create(&t, NULL, poster_now, &c), 0);
 	pthread_join(t, NULL);
 	cr_expect_eq(c.n, 0, "a posted function ran before the owner polled");
-	cr_assert(em_loop_readable(&loop, 5000),
+	cr_assert(tu_loop_readable(&loop, 5000),
 		  "redial_fd did not turn readable within 5 s of redial_post from another thread");
 	int ret = redial_poll(r);
 	cr_assert_geq(ret, 0, "redial_poll: %s", strerror(-ret));
 	cr_expect_eq(c.n, 3, "%d of 3 posted functions ran at the poll after the fd turned readable",
 		     c.n);
 	check_post_results(r, &c);
-	em_loop_close(&loop);
+	tu_loop_close(&loop);
 	close_listener();
-	em_finish(r, c.ids, 3, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 static void fn_flag(redial_t *r, void *arg)
@@ -491,7 +470,7 @@ static void *poster_pair(void *arg)
 
 Test(embed, functions_still_posted_at_destroy_are_dropped)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	cr_assert_geq(redial_poll(r), 0);
 	atomic_int ran = 0;
 	struct post_pair p = { .r = r, .ran = &ran };
@@ -503,7 +482,7 @@ Test(embed, functions_still_posted_at_destroy_are_dropped)
 	close_listener();
 	redial_destroy(r);
 	cr_expect_eq(atomic_load(&ran), 0, "%d posted functions ran during destroy", atomic_load(&ran));
-	cr_expect_eq(em_count_fds(), fds_before);
+	cr_expect_eq(tu_count_fds(), fds_before);
 }
 
 /* ---- Calls from a thread that is not the owner --------------------------------------- */
@@ -528,9 +507,9 @@ static void *intruder_main(void *arg)
 {
 	struct intruder *x = arg;
 	while (!atomic_load(&x->go))
-		em_sleep_ms(1);
+		tu_sleep_ms(1);
 	if (x->stop_after)
-		em_sleep_ms(100); /* pacing: the owner is most likely inside redial_run */
+		tu_sleep_ms(100); /* pacing: the owner is most likely inside redial_run */
 	redial_t *r = x->r;
 	x->new_id = 0x1234;
 	x->add = redial_endpoint_add(r, "127.0.0.1:9", NULL, &x->new_id, NULL, 0);
@@ -599,13 +578,13 @@ static void check_intruder(const struct intruder *x)
 
 static void forbidden_calls(bool during_run)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	redial_id_t ids[2] = { 0, 0 };
-	ids[0] = em_add(r, addr, NULL);
-	run_until_event(r, REDIAL_EV_CONNECTED, ids[0], 1);
-	int peer = em_accept(lfd, 10000);
-	struct redial_stats s0 = em_stats(r);
-	size_t ev0 = em_count(&rec, 0, 0);
+	ids[0] = tu_add(r, addr, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, ids[0], 1, REDIAL_SEC(10));
+	int peer = tu_accept(lfd, 10000);
+	struct redial_stats s0 = tu_stats(r);
+	size_t ev0 = tu_count(&rec, 0, 0);
 
 	struct intruder x;
 	memset(&x, 0, sizeof(x));
@@ -631,15 +610,15 @@ static void forbidden_calls(bool during_run)
 	/* Nothing changed... */
 	for (int i = 0; i < 5; i++)
 		cr_assert_geq(redial_run(r, REDIAL_MSEC(10)), 0);
-	struct redial_stats s1 = em_stats(r);
+	struct redial_stats s1 = tu_stats(r);
 	cr_expect_eq(s1.endpoints, s0.endpoints, "endpoints %u -> %u", s0.endpoints, s1.endpoints);
 	cr_expect_eq(s1.attempts, s0.attempts, "attempts %llu -> %llu",
 		     (unsigned long long)s0.attempts, (unsigned long long)s1.attempts);
 	cr_expect_eq(s1.fds_open, s0.fds_open);
-	cr_expect_eq(em_ep_stats(r, ids[0]).state, REDIAL_STATE_CONNECTED,
+	cr_expect_eq(tu_ep_stats(r, ids[0]).state, REDIAL_STATE_CONNECTED,
 		     "the endpoint is %s after refused calls",
-		     redial_state_name(em_ep_stats(r, ids[0]).state));
-	cr_expect_eq(em_count(&rec, 0, 0), ev0, "refused calls produced events");
+		     redial_state_name(tu_ep_stats(r, ids[0]).state));
+	cr_expect_eq(tu_count(&rec, 0, 0), ev0, "refused calls produced events");
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
 	cr_expect_eq(poll(&p, 1, 0), 0, "a refused call connected somewhere");
 	char b;
@@ -649,9 +628,9 @@ static void forbidden_calls(bool during_run)
 	redial_id_t id = 0;
 	int ret = redial_endpoint_add(r, addr, NULL, &id, NULL, 0);
 	cr_assert_eq(ret, 0, "the owner's add after refused calls: %s", strerror(-ret));
-	ids[1] = id;
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
-	int peer2 = em_accept(lfd, 10000);
+	ids[1] = tu_track(r, id);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	int peer2 = tu_accept(lfd, 10000);
 	ret = redial_poll(r);
 	cr_expect_geq(ret, 0, "the owner's poll after refused calls: %s", strerror(-ret));
 	ret = redial_endpoint_cancel(r, ids[0]);
@@ -659,7 +638,7 @@ static void forbidden_calls(bool during_run)
 	close(peer);
 	close(peer2);
 	close_listener();
-	em_finish(r, ids, 2, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }
 
 Test(embed, calls_from_a_non_owner_thread_are_refused_and_change_nothing)
@@ -694,11 +673,11 @@ static void *runner_main(void *arg)
 	if (x->use_fd) {
 		x->fd_ret = redial_fd(x->r);
 	} else {
-		uint64_t end = now() + REDIAL_SEC(10);
-		while (now() < end) {
+		uint64_t end = redial_now_ns() + REDIAL_SEC(10);
+		while (redial_now_ns() < end) {
 			if (redial_run(x->r, REDIAL_MSEC(10)) < 0)
 				break;
-			if (em_count(&rec, REDIAL_EV_CONNECTED, 0) >= 2) {
+			if (tu_count(&rec, REDIAL_EV_CONNECTED, 0) >= 2) {
 				x->connected = true;
 				break;
 			}
@@ -715,8 +694,8 @@ static void *runner_main(void *arg)
 	(void)redial_stats_get(x->r, &x->st);
 	for (int i = 0; i < 2; i++)
 		x->remove_ret[i] = x->ids[i] ? redial_endpoint_remove(x->r, x->ids[i]) : 0;
-	struct em_event ev;
-	for (size_t k = 0; em_nth(&rec, 0, 0, k, &ev); k++)
+	struct tu_event ev;
+	for (size_t k = 0; tu_nth_copy(&rec, 0, 0, k, &ev); k++)
 		if (!pthread_equal(ev.thread, x->self))
 			x->events_wrong_thread++;
 	redial_destroy(x->r);
@@ -739,13 +718,13 @@ static void *adder_main(void *arg)
 
 Test(embed, created_and_filled_on_one_thread_then_run_only_on_another)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct runner x;
 	memset(&x, 0, sizeof(x));
 	x.r = r;
-	x.ids[0] = em_add(r, addr, NULL); /* the creator owns it until someone runs it */
-	x.ids[1] = em_add(r, addr, NULL);
-	struct redial_stats s = em_stats(r);
+	x.ids[0] = tu_add(r, addr, NULL); /* the creator owns it until someone runs it */
+	x.ids[1] = tu_add(r, addr, NULL);
+	struct redial_stats s = tu_stats(r);
 	cr_expect_eq(s.endpoints, 2);
 
 	/* A third thread is not the owner either, before any run. */
@@ -794,12 +773,12 @@ Test(embed, created_and_filled_on_one_thread_then_run_only_on_another)
 		     x.events_wrong_thread);
 	/* The peers were accepted by nobody: closing the listener resets them. */
 	close_listener();
-	cr_expect_eq(em_count_fds(), fds_before);
+	cr_expect_eq(tu_count_fds(), fds_before);
 }
 
 Test(embed, redial_fd_on_another_thread_first_makes_that_thread_the_owner)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	struct runner x;
 	memset(&x, 0, sizeof(x));
 	x.r = r;
@@ -822,7 +801,7 @@ Test(embed, redial_fd_on_another_thread_first_makes_that_thread_the_owner)
 		     "called redial_fd first: %d", stats_ret);
 	cr_expect_eq(x.stats_ret, 0);
 	close_listener();
-	cr_expect_eq(em_count_fds(), fds_before);
+	cr_expect_eq(tu_count_fds(), fds_before);
 }
 
 static void *poll_once(void *arg)
@@ -833,7 +812,7 @@ static void *poll_once(void *arg)
 
 Test(embed, once_the_creator_has_run_it_other_threads_cannot_take_it)
 {
-	redial_t *r = em_create(&cfg);
+	redial_t *r = tu_make(&cfg);
 	cr_assert_geq(redial_poll(r), 0);
 	pthread_t t;
 	void *ret;
@@ -842,9 +821,9 @@ Test(embed, once_the_creator_has_run_it_other_threads_cannot_take_it)
 	cr_expect_eq((intptr_t)ret, -REDIAL_E_NOT_OWNER, "redial_poll from a second thread: %d",
 		     (int)(intptr_t)ret);
 	cr_expect_geq(redial_poll(r), 0, "the creator can no longer poll");
-	redial_id_t id = em_add(r, addr, NULL);
-	run_until_event(r, REDIAL_EV_CONNECTED, id, 1);
-	close(em_accept(lfd, 10000));
+	redial_id_t id = tu_add(r, addr, NULL);
+	tu_run_until_event(r, &rec, REDIAL_EV_CONNECTED, id, 1, REDIAL_SEC(10));
+	close(tu_accept(lfd, 10000));
 	close_listener();
-	em_finish(r, &id, 1, fds_before);
+	tu_finish_within(r, fds_before, REDIAL_SEC(20));
 }

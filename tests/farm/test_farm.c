@@ -5,12 +5,13 @@
  * Timing assertions are one-sided or generous ("not before hold_ms", "within hold_ms + 2 s"),
  * because a loaded 2-core machine can be slow but the kernel is never early. */
 #include "farm.h"
+#include "fds.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,36 +25,19 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- helpers ---- */
 
+/* Signed, so that the tests can subtract. */
 static int64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)tu_now_ns();
 }
 
 static int64_t ms_since(int64_t t0)
 {
 	return (now_ns() - t0) / 1000000;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
 }
 
 static socklen_t make_addr(const char *ip, uint16_t port, struct sockaddr_storage *ss)
@@ -188,14 +172,14 @@ static int fd_baseline;
 
 static void suite_init(void)
 {
-	fd_baseline = count_fds();
+	fd_baseline = tu_count_fds();
 }
 
 /* Every test ends here: after farm_stop, the test process has exactly the fds it began
  * with. */
 static void assert_no_fd_leak(void)
 {
-	cr_assert_eq(count_fds(), fd_baseline, "fd leak: %d open, %d at start", count_fds(),
+	cr_assert_eq(tu_count_fds(), fd_baseline, "fd leak: %d open, %d at start", tu_count_fds(),
 		     fd_baseline);
 }
 
@@ -613,7 +597,7 @@ Test(farm, child_out_of_descriptors_pauses_accepting_and_resumes_when_one_closes
 
 	/* The child inherits the limit at fork: 64 fds leave it about 58 connections. */
 	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-	cr_assert_lt(count_fds(), 40, "too many fds open to lower the limit");
+	cr_assert_lt(tu_count_fds(), 40, "too many fds open to lower the limit");
 	low = old;
 	low.rlim_cur = 64;
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
@@ -854,11 +838,11 @@ ParameterizedTest(struct bad_spec *p, farm, bad_specs_are_rejected_with_the_righ
 {
 	struct farm_target_spec specs[2] = { { .kind = FARM_ACCEPT }, p->spec };
 	struct farm *f = (struct farm *)p, *sentinel = f;
-	int base = count_fds();
+	int base = tu_count_fds();
 
 	cr_assert_eq(farm_start(specs, 2, &f), p->err);
 	cr_assert_eq(f, sentinel);
-	cr_assert_eq(count_fds(), base);
+	cr_assert_eq(tu_count_fds(), base);
 }
 
 /* ---- the spec syntax ---- */

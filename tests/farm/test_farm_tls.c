@@ -5,10 +5,10 @@
  * farm fails a test instead of hanging it. */
 #include "farm.h"
 #include "farm_pki.h"
+#include "fds.h"
 
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -25,23 +25,9 @@
 static struct farm_pki *pki;
 static int fd_baseline;
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
 static void setup(void)
 {
-	fd_baseline = count_fds();
+	fd_baseline = tu_count_fds();
 	cr_assert_eq(farm_pki_create(FARM_KEY_EC_P256, &pki), 0);
 }
 
@@ -51,7 +37,7 @@ static void teardown(void)
 	snprintf(dir, sizeof(dir), "%s", pki->dir);
 	farm_pki_destroy(pki);
 	cr_assert_eq(access(dir, F_OK), -1, "the PKI directory is left behind");
-	cr_assert_eq(count_fds(), fd_baseline, "fd leak");
+	cr_assert_eq(tu_count_fds(), fd_baseline, "fd leak");
 }
 
 TestSuite(farm_tls, .init = setup, .fini = teardown, .timeout = 60);

@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clitest.h"
 #include "testutil.h"
 
 /* The policy every failing row runs with: no jitter, so each backoff is known. */
@@ -41,12 +40,12 @@
 
 static void setup(void)
 {
-	scratch_dir_make("redial-faults");
+	tu_scratch_make("redial-faults");
 }
 
 static void teardown(void)
 {
-	scratch_dir_remove();
+	tu_scratch_remove();
 }
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 180);
@@ -68,10 +67,10 @@ static void sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	path_in_dir(out, sizeof(out), "sh.out");
+	tu_path_in_dir(out, sizeof(out), "sh.out");
 	snprintf(full, sizeof(full), "(%s) >%s 2>&1", cmd, out);
 	int st = system(full);
-	char *text = slurp(out, NULL);
+	char *text = tu_slurp(out, NULL);
 	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "`%s` failed: %s", cmd,
 		  text ? text : "");
 	free(text);
@@ -83,19 +82,15 @@ static void sh(const char *fmt, ...)
  * record may be torn, which redial-log reports with exit status 1). */
 static size_t count_so_far(const char *log, const char *event)
 {
-	struct args a = { .n = 0 };
-	struct result r;
-	arg(&a, "%s", bin("REDIAL_LOG_BIN"));
-	arg(&a, "--json");
-	arg(&a, "--event");
-	arg(&a, "%s", event);
-	arg(&a, "%s", log);
-	run(&a, 60, &r);
+	struct tu_args a = { .n = 0 };
+	struct tu_result r;
+	tu_args_add(&a, tu_bin("REDIAL_LOG_BIN"), "--json", "--event", event, log, NULL);
+	tu_run(&a, 60, &r);
 	size_t n = 0;
 	if (r.code == 0 || r.code == 1)
 		for (const char *p = r.out; (p = strchr(p, '\n')); p++)
 			n++;
-	result_free(&r);
+	tu_result_free(&r);
 	return n;
 }
 
@@ -106,9 +101,9 @@ struct row {
 };
 
 struct outcome {
-	struct result r;
+	struct tu_result r;
 	struct tj *sum;
-	struct records recs;
+	struct tu_records recs;
 	char log[160], sum_path[160];
 };
 
@@ -116,50 +111,43 @@ struct outcome {
  * (or a connect, which no row expects), stops it with SIGTERM and collects everything. */
 static void run_row(const struct row *row, struct outcome *o)
 {
-	path_in_dir(o->log, sizeof(o->log), "row.log");
-	path_in_dir(o->sum_path, sizeof(o->sum_path), "row.json");
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--jitter");
-	arg(&a, "none");
-	arg(&a, "--backoff-initial");
-	arg(&a, "%d", BACKOFF_MS);
-	arg(&a, "--max-attempts");
-	arg(&a, "%d", MAX_ATTEMPTS);
-	arg(&a, "--alert-after");
-	arg(&a, "%d", ALERT_AFTER);
-	arg(&a, "--connect-timeout");
-	arg(&a, "%u", row->timeout_ms ? row->timeout_ms : 10000);
-	arg(&a, "--log");
-	arg(&a, "%s", o->log);
-	arg(&a, "--summary");
-	arg(&a, "%s", o->sum_path);
-	arg(&a, "%s", row->target);
-	struct proc p;
-	spawn(&p, a.v, NULL);
+	tu_path_in_dir(o->log, sizeof(o->log), "row.log");
+	tu_path_in_dir(o->sum_path, sizeof(o->sum_path), "row.json");
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--jitter", "none", "--backoff-initial", NULL);
+	tu_arg(&a, "%d", BACKOFF_MS);
+	tu_arg(&a, "--max-attempts");
+	tu_arg(&a, "%d", MAX_ATTEMPTS);
+	tu_arg(&a, "--alert-after");
+	tu_arg(&a, "%d", ALERT_AFTER);
+	tu_arg(&a, "--connect-timeout");
+	tu_arg(&a, "%u", row->timeout_ms ? row->timeout_ms : 10000);
+	tu_args_add(&a, "--log", o->log, "--summary", o->sum_path, row->target, NULL);
+	struct tu_proc p;
+	tu_spawn(&p, a.v, NULL);
 	for (;;) {
 		int st;
 		cr_assert_eq(waitpid(p.pid, &st, WNOHANG), 0, "redial exited early");
 		if (count_so_far(o->log, "gave_up") > 0 ||
 		    count_so_far(o->log, "connected,disconnected") > 0)
 			break;
-		if (now_s() - p.started > ROW_BOUND_S)
+		if (tu_now_s() - p.started > ROW_BOUND_S)
 			break; /* the assertions below say what is missing */
 		usleep(50000);
 	}
 	cr_assert_eq(kill(p.pid, SIGTERM), 0);
-	finish(&p, 30, &o->r);
+	tu_wait(&p, 30, &o->r);
 	cr_assert_eq(o->r.code, 0, "exit %d: %s", o->r.code, o->r.err);
-	decode_log(o->log, &o->recs);
-	o->sum = read_summary(o->sum_path);
-	check_summary_consistent(o->sum, 1);
+	tu_decode_log(o->log, &o->recs);
+	o->sum = tu_read_summary(o->sum_path);
+	tu_check_summary_consistent(o->sum, 1);
 }
 
 static void outcome_free(struct outcome *o)
 {
-	records_free(&o->recs);
+	tu_records_free(&o->recs);
 	tj_free(o->sum);
-	result_free(&o->r);
+	tu_result_free(&o->r);
 }
 
 /* What every failing row must show: MAX_ATTEMPTS failed attempts with row->err, classed
@@ -173,22 +161,23 @@ static void check_failing_row(const struct row *row)
 	const char *ep = row->target;
 	const struct tj *none[1], *fails[8], *alerts[2], *gave[2];
 
-	size_t nconn = select_records(&o.recs, "connected", ep, none, 0);
-	size_t ndisc = select_records(&o.recs, "disconnected", ep, none, 0);
+	size_t nconn = tu_select_records(&o.recs, "connected", ep, none, 0);
+	size_t ndisc = tu_select_records(&o.recs, "disconnected", ep, none, 0);
 	cr_expect_eq(nconn, 0, "%s: %zu connected records, although the kernel refused it", ep,
 		     nconn);
 	cr_expect_eq(ndisc, 0, "%s: %zu disconnected records", ep, ndisc);
 
-	size_t nf = select_records(&o.recs, "connect_failed", ep, fails, 8);
+	size_t nf = tu_select_records(&o.recs, "connect_failed", ep, fails, 8);
 	cr_expect_eq(nf, MAX_ATTEMPTS, "%s: %zu connect_failed records", ep, nf);
 	for (size_t i = 0; i < nf && i < 8; i++) {
-		cr_expect_str_eq(str(fails[i], "error"), row->err, "%s: attempt %zu", ep, i + 1);
-		cr_expect_str_eq(str(fails[i], "class"), "transient", "%s: attempt %zu", ep, i + 1);
-		cr_expect_eq(num(fails[i], "attempt"), (double)(i + 1));
+		cr_expect_str_eq(tu_str(fails[i], "error"), row->err, "%s: attempt %zu", ep, i + 1);
+		cr_expect_str_eq(tu_str(fails[i], "class"), "transient", "%s: attempt %zu", ep,
+				 i + 1);
+		cr_expect_eq(tu_num(fails[i], "attempt"), (double)(i + 1));
 		double want_backoff = i + 1 < MAX_ATTEMPTS ? BACKOFF_MS * 1e6 * (double)(1u << i) : 0;
-		cr_expect_eq(num(fails[i], "backoff_ns"), want_backoff, "%s: attempt %zu", ep,
+		cr_expect_eq(tu_num(fails[i], "backoff_ns"), want_backoff, "%s: attempt %zu", ep,
 			     i + 1);
-		double d = num(fails[i], "duration_ns");
+		double d = tu_num(fails[i], "duration_ns");
 		if (row->timeout_ms) {
 			cr_expect_geq(d, row->timeout_ms * 1e6, "%s: timed out after %.0f ns", ep,
 				      d);
@@ -199,52 +188,53 @@ static void check_failing_row(const struct row *row)
 		if (i == 0)
 			continue;
 		/* The next attempt starts no sooner than the backoff after a failure. */
-		double start = num(fails[i], "mono_ns") - d;
-		double gap = start - num(fails[i - 1], "mono_ns");
-		double want = num(fails[i - 1], "backoff_ns");
+		double start = tu_num(fails[i], "mono_ns") - d;
+		double gap = start - tu_num(fails[i - 1], "mono_ns");
+		double want = tu_num(fails[i - 1], "backoff_ns");
 		cr_expect_geq(gap, want, "%s: attempt %zu started %.0f ns after a failure that "
 				     "asked for %.0f", ep, i + 1, gap, want);
 		cr_expect_leq(gap, want + 10e9, "%s: attempt %zu late by %.0f ns", ep, i + 1,
 			      gap - want);
 	}
-	size_t na = select_records(&o.recs, "alert", ep, alerts, 2);
+	size_t na = tu_select_records(&o.recs, "alert", ep, alerts, 2);
 	cr_expect_eq(na, 1, "%s: %zu alerts", ep, na);
 	if (na >= 1 && nf >= ALERT_AFTER) {
-		cr_expect_eq(num(alerts[0], "attempts"), ALERT_AFTER);
-		cr_expect_str_eq(str(alerts[0], "error"), row->err);
-		cr_expect_eq(num(alerts[0], "mono_ns"), num(fails[ALERT_AFTER - 1], "mono_ns"));
+		cr_expect_eq(tu_num(alerts[0], "attempts"), ALERT_AFTER);
+		cr_expect_str_eq(tu_str(alerts[0], "error"), row->err);
+		cr_expect_eq(tu_num(alerts[0], "mono_ns"),
+			     tu_num(fails[ALERT_AFTER - 1], "mono_ns"));
 	}
-	size_t ng = select_records(&o.recs, "gave_up", ep, gave, 2);
+	size_t ng = tu_select_records(&o.recs, "gave_up", ep, gave, 2);
 	cr_expect_eq(ng, 1, "%s: %zu gave_up records", ep, ng);
 	if (ng >= 1) {
-		cr_expect_str_eq(str(gave[0], "reason"), "max_attempts");
-		cr_expect_str_eq(str(gave[0], "error"), row->err);
-		cr_expect_eq(num(gave[0], "attempts"), MAX_ATTEMPTS);
+		cr_expect_str_eq(tu_str(gave[0], "reason"), "max_attempts");
+		cr_expect_str_eq(tu_str(gave[0], "error"), row->err);
+		cr_expect_eq(tu_num(gave[0], "attempts"), MAX_ATTEMPTS);
 	}
 
-	const struct tj *e = endpoint_of(o.sum, ep);
-	cr_expect_str_eq(str(e, "state"), "failed", "%s", ep);
-	cr_expect_eq(num(e, "attempts"), MAX_ATTEMPTS, "%s", ep);
-	cr_expect_eq(num(e, "failures"), MAX_ATTEMPTS, "%s", ep);
-	cr_expect_eq(num(e, "connects"), 0, "%s", ep);
-	cr_expect_eq(num(e, "disconnects"), 0, "%s", ep);
-	cr_expect_eq(num(e, "alerts"), 1, "%s", ep);
-	cr_expect_eq(num(e, "local_errors"), 0, "%s", ep);
-	if (!is_null(e, "last_error")) {
-		cr_expect_str_eq(str(e, "last_error"), row->err, "%s", ep);
-		cr_expect_str_eq(str(e, "last_class"), "transient", "%s", ep);
+	const struct tj *e = tu_endpoint_of(o.sum, ep);
+	cr_expect_str_eq(tu_str(e, "state"), "failed", "%s", ep);
+	cr_expect_eq(tu_num(e, "attempts"), MAX_ATTEMPTS, "%s", ep);
+	cr_expect_eq(tu_num(e, "failures"), MAX_ATTEMPTS, "%s", ep);
+	cr_expect_eq(tu_num(e, "connects"), 0, "%s", ep);
+	cr_expect_eq(tu_num(e, "disconnects"), 0, "%s", ep);
+	cr_expect_eq(tu_num(e, "alerts"), 1, "%s", ep);
+	cr_expect_eq(tu_num(e, "local_errors"), 0, "%s", ep);
+	if (!tu_is_null(e, "last_error")) {
+		cr_expect_str_eq(tu_str(e, "last_error"), row->err, "%s", ep);
+		cr_expect_str_eq(tu_str(e, "last_class"), "transient", "%s", ep);
 	} else {
 		cr_expect_fail("%s: no last_error", ep);
 	}
-	if (!is_null(e, "gave_up"))
-		cr_expect_str_eq(str(e, "gave_up"), "max_attempts", "%s", ep);
+	if (!tu_is_null(e, "gave_up"))
+		cr_expect_str_eq(tu_str(e, "gave_up"), "max_attempts", "%s", ep);
 	else
 		cr_expect_fail("%s: did not give up", ep);
 	const struct tj *errs = tj_get(e, "errors");
 	cr_expect(errs && errs->n == 1, "%s: errors of more than one kind", ep);
-	cr_expect_eq(num(errs, row->err), MAX_ATTEMPTS, "%s", ep);
-	cr_expect_str_eq(str(o.sum, "stop_reason"), "SIGTERM");
-	cr_expect_str_eq(str(o.sum, "shutdown"), "clean");
+	cr_expect_eq(tu_num(errs, row->err), MAX_ATTEMPTS, "%s", ep);
+	cr_expect_str_eq(tu_str(o.sum, "stop_reason"), "SIGTERM");
+	cr_expect_str_eq(tu_str(o.sum, "shutdown"), "clean");
 	outcome_free(&o);
 }
 
@@ -422,57 +412,52 @@ Test(faults, no_local_port_left_is_EADDRNOTAVAIL_and_local)
 	close(c[2]);
 
 	char log[160], sum[160];
-	path_in_dir(log, sizeof(log), "local.log");
-	path_in_dir(sum, sizeof(sum), "local.json");
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--max-attempts");
-	arg(&a, "%d", MAX_ATTEMPTS);
-	arg(&a, "--alert-after");
-	arg(&a, "%d", ALERT_AFTER);
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "127.0.0.1:4002");
-	struct proc p;
-	struct result r;
-	spawn(&p, a.v, NULL);
+	tu_path_in_dir(log, sizeof(log), "local.log");
+	tu_path_in_dir(sum, sizeof(sum), "local.json");
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--max-attempts", NULL);
+	tu_arg(&a, "%d", MAX_ATTEMPTS);
+	tu_arg(&a, "--alert-after");
+	tu_arg(&a, "%d", ALERT_AFTER);
+	tu_args_add(&a, "--log", log, "--summary", sum, "127.0.0.1:4002", NULL);
+	struct tu_proc p;
+	struct tu_result r;
+	tu_spawn(&p, a.v, NULL);
 	/* Wait for a few local errors (they are logged as failed connects of class local),
 	 * more than MAX_ATTEMPTS, to see they never count towards the give-up. */
 	while (count_so_far(log, "connect_failed") <= MAX_ATTEMPTS &&
-	       now_s() - p.started < ROW_BOUND_S)
+	       tu_now_s() - p.started < ROW_BOUND_S)
 		usleep(50000);
 	cr_assert_eq(kill(p.pid, SIGTERM), 0);
-	finish(&p, 30, &r);
+	tu_wait(&p, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, 1);
-	const struct tj *e = endpoint_of(s, "127.0.0.1:4002");
-	cr_expect_gt(num(e, "local_errors"), MAX_ATTEMPTS);
-	cr_expect_eq(num(e, "attempts"), 0);
-	cr_expect_eq(num(e, "failures"), 0);
-	cr_expect_eq(num(e, "connects"), 0);
-	cr_expect(is_null(e, "gave_up"), "gave up over a local shortage");
-	cr_expect_eq(num(e, "alerts"), 0);
-	cr_expect_str_eq(str(e, "last_error"), "EADDRNOTAVAIL");
-	cr_expect_str_eq(str(e, "last_class"), "local");
-	cr_expect_eq(num(tj_get(e, "errors"), "EADDRNOTAVAIL"), num(e, "local_errors"));
-	struct records recs;
-	decode_log(log, &recs);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, 1);
+	const struct tj *e = tu_endpoint_of(s, "127.0.0.1:4002");
+	cr_expect_gt(tu_num(e, "local_errors"), MAX_ATTEMPTS);
+	cr_expect_eq(tu_num(e, "attempts"), 0);
+	cr_expect_eq(tu_num(e, "failures"), 0);
+	cr_expect_eq(tu_num(e, "connects"), 0);
+	cr_expect(tu_is_null(e, "gave_up"), "gave up over a local shortage");
+	cr_expect_eq(tu_num(e, "alerts"), 0);
+	cr_expect_str_eq(tu_str(e, "last_error"), "EADDRNOTAVAIL");
+	cr_expect_str_eq(tu_str(e, "last_class"), "local");
+	cr_expect_eq(tu_num(tj_get(e, "errors"), "EADDRNOTAVAIL"), tu_num(e, "local_errors"));
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *none[1], *fails[4];
-	size_t nf = select_records(&recs, "connect_failed", NULL, fails, 4);
-	cr_expect_eq((double)nf, num(e, "local_errors"));
+	size_t nf = tu_select_records(&recs, "connect_failed", NULL, fails, 4);
+	cr_expect_eq((double)nf, tu_num(e, "local_errors"));
 	for (size_t i = 0; i < nf && i < 4; i++) {
-		cr_expect_str_eq(str(fails[i], "error"), "EADDRNOTAVAIL");
-		cr_expect_str_eq(str(fails[i], "class"), "local");
+		cr_expect_str_eq(tu_str(fails[i], "error"), "EADDRNOTAVAIL");
+		cr_expect_str_eq(tu_str(fails[i], "class"), "local");
 	}
-	cr_expect_eq(select_records(&recs, "connected", NULL, none, 0), 0);
-	cr_expect_eq(select_records(&recs, "alert", NULL, none, 0), 0);
-	cr_expect_eq(select_records(&recs, "gave_up", NULL, none, 0), 0);
-	records_free(&recs);
+	cr_expect_eq(tu_select_records(&recs, "connected", NULL, none, 0), 0);
+	cr_expect_eq(tu_select_records(&recs, "alert", NULL, none, 0), 0);
+	cr_expect_eq(tu_select_records(&recs, "gave_up", NULL, none, 0), 0);
+	tu_records_free(&recs);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 	for (int i = 0; i < 2; i++)
 		close(c[i]);
 	close(l);
@@ -506,58 +491,51 @@ static void check_signal_in_flight(int sig, const char *name)
 	sh("ip addr add 10.200.2.1/32 dev lo");
 	sh("iptables -A INPUT -p tcp -d 10.200.2.1 -j DROP");
 	char file[160], log[160], sum[160];
-	path_in_dir(file, sizeof(file), "eps.txt");
-	path_in_dir(log, sizeof(log), "sig.log");
-	path_in_dir(sum, sizeof(sum), "sig.json");
+	tu_path_in_dir(file, sizeof(file), "eps.txt");
+	tu_path_in_dir(log, sizeof(log), "sig.log");
+	tu_path_in_dir(sum, sizeof(sum), "sig.json");
 	FILE *fp = fopen(file, "we");
 	cr_assert_not_null(fp);
 	for (int i = 0; i < INFLIGHT; i++)
 		fprintf(fp, "10.200.2.1:%d\n", 5000 + i);
 	cr_assert_eq(fclose(fp), 0);
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "--connect-timeout");
-	arg(&a, "600000");
-	arg(&a, "--log");
-	arg(&a, "%s", log);
-	arg(&a, "--summary");
-	arg(&a, "%s", sum);
-	arg(&a, "-f");
-	arg(&a, "%s", file);
-	struct proc p;
-	struct result r;
-	spawn(&p, a.v, NULL);
-	while (syn_sent() < INFLIGHT && now_s() - p.started < ROW_BOUND_S)
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "--connect-timeout", "600000", "--log", log,
+			"--summary", sum, "-f", file, NULL);
+	struct tu_proc p;
+	struct tu_result r;
+	tu_spawn(&p, a.v, NULL);
+	while (syn_sent() < INFLIGHT && tu_now_s() - p.started < ROW_BOUND_S)
 		usleep(20000);
 	cr_assert_eq(syn_sent(), INFLIGHT, "attempts in flight: %d of %d", syn_sent(), INFLIGHT);
-	double t = now_s();
+	double t = tu_now_s();
 	cr_assert_eq(kill(p.pid, sig), 0);
-	finish(&p, 30, &r);
+	tu_wait(&p, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d after %s: %s", r.code, name, r.err);
-	cr_expect_lt(now_s() - t, 10.0, "%.2f s to stop", now_s() - t);
+	cr_expect_lt(tu_now_s() - t, 10.0, "%.2f s to stop", tu_now_s() - t);
 	cr_expect_eq(syn_sent(), 0, "connects left behind");
 
-	struct tj *s = read_summary(sum);
-	check_summary_consistent(s, INFLIGHT);
-	cr_expect_str_eq(str(s, "stop_reason"), name);
-	cr_expect_str_eq(str(s, "shutdown"), "clean");
-	cr_expect_eq(num(tj_path(s, "totals", "states", NULL), "connecting"), INFLIGHT);
-	cr_expect_eq(num(tj_get(s, "totals"), "failures"), 0);
+	struct tj *s = tu_read_summary(sum);
+	tu_check_summary_consistent(s, INFLIGHT);
+	cr_expect_str_eq(tu_str(s, "stop_reason"), name);
+	cr_expect_str_eq(tu_str(s, "shutdown"), "clean");
+	cr_expect_eq(tu_num(tj_path(s, "totals", "states", NULL), "connecting"), INFLIGHT);
+	cr_expect_eq(tu_num(tj_get(s, "totals"), "failures"), 0);
 	const struct tj *l = tj_get(s, "log");
-	cr_expect(is_null(l, "error"));
-	cr_expect_eq(num(l, "dropped"), 0);
-	cr_expect_eq(num(l, "lost"), 0);
-	struct records recs;
-	decode_log(log, &recs);
+	cr_expect(tu_is_null(l, "error"));
+	cr_expect_eq(tu_num(l, "dropped"), 0);
+	cr_expect_eq(tu_num(l, "lost"), 0);
+	struct tu_records recs;
+	tu_decode_log(log, &recs);
 	const struct tj *none[1];
-	cr_expect_eq(select_records(&recs, "endpoint_added", NULL, none, 0), INFLIGHT);
-	cr_expect_eq(select_records(&recs, "cancelled", NULL, none, 0), INFLIGHT);
-	cr_expect_eq(select_records(&recs, "connect_failed", NULL, none, 0), 0);
-	cr_expect_eq(select_records(&recs, "connected", NULL, none, 0), 0);
-	cr_expect_eq(num(l, "written"), (double)recs.n);
-	records_free(&recs);
+	cr_expect_eq(tu_select_records(&recs, "endpoint_added", NULL, none, 0), INFLIGHT);
+	cr_expect_eq(tu_select_records(&recs, "cancelled", NULL, none, 0), INFLIGHT);
+	cr_expect_eq(tu_select_records(&recs, "connect_failed", NULL, none, 0), 0);
+	cr_expect_eq(tu_select_records(&recs, "connected", NULL, none, 0), 0);
+	cr_expect_eq(tu_num(l, "written"), (double)recs.n);
+	tu_records_free(&recs);
 	tj_free(s);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 Test(faults, sigterm_with_attempts_in_flight_exits_clean_with_summary_and_log)
@@ -576,35 +554,28 @@ Test(faults, sigkill_mid_log_leaves_a_log_that_decodes_to_its_last_whole_record)
 {
 	enter_netns();
 	char log[160];
-	path_in_dir(log, sizeof(log), "killed.log");
-	struct args a = { .n = 0 };
-	arg(&a, "%s", bin("REDIAL_BIN"));
-	arg(&a, "-q");
-	arg(&a, "--backoff-initial");
-	arg(&a, "1");
-	arg(&a, "--backoff-max");
-	arg(&a, "5");
-	arg(&a, "--log");
-	arg(&a, "%s", log);
+	tu_path_in_dir(log, sizeof(log), "killed.log");
+	struct tu_args a = { .n = 0 };
+	tu_args_add(&a, tu_bin("REDIAL_BIN"), "-q", "--backoff-initial", "1", "--backoff-max", "5",
+			"--log", log, NULL);
 	for (int i = 0; i < 50; i++)
-		arg(&a, "127.0.0.%d:1", 1 + i); /* refused at once, retried within ms */
-	struct proc p;
-	struct result r;
-	spawn(&p, a.v, NULL);
+		tu_arg(&a, "127.0.0.%d:1", 1 + i); /* refused at once, retried within ms */
+	struct tu_proc p;
+	struct tu_result r;
+	tu_spawn(&p, a.v, NULL);
 	struct stat sb;
-	while ((stat(log, &sb) < 0 || sb.st_size < 256 * 1024) && now_s() - p.started < ROW_BOUND_S)
+	while ((stat(log, &sb) < 0 || sb.st_size < 256 * 1024) &&
+	       tu_now_s() - p.started < ROW_BOUND_S)
 		usleep(10000);
 	cr_assert_geq(sb.st_size, 256 * 1024, "the log did not grow");
 	cr_assert_eq(kill(p.pid, SIGKILL), 0);
-	finish(&p, 30, &r);
+	tu_wait(&p, 30, &r);
 	cr_assert_eq(r.code, 128 + SIGKILL);
-	result_free(&r);
+	tu_result_free(&r);
 
 	a.n = 0;
-	arg(&a, "%s", bin("REDIAL_LOG_BIN"));
-	arg(&a, "--json");
-	arg(&a, "%s", log);
-	run(&a, 60, &r);
+	tu_args_add(&a, tu_bin("REDIAL_LOG_BIN"), "--json", log, NULL);
+	tu_run(&a, 60, &r);
 	cr_assert(r.code == 0 || r.code == 1, "redial-log exit %d: %s", r.code, r.err);
 	if (r.code == 1)
 		cr_expect(strstr(r.err, "torn record") && !strstr(r.err, "corrupt"), "%s", r.err);
@@ -620,14 +591,14 @@ Test(faults, sigkill_mid_log_leaves_a_log_that_decodes_to_its_last_whole_record)
 		const char *ev = tj_str(tj_get(v, "event"));
 		cr_assert_not_null(ev);
 		if (strcmp(ev, "connect_failed") == 0) {
-			cr_expect_str_eq(str(v, "error"), "ECONNREFUSED");
+			cr_expect_str_eq(tu_str(v, "error"), "ECONNREFUSED");
 			failed++;
 		}
 		tj_free(v);
 		n++;
 	}
 	cr_expect_gt(failed, 100, "%zu records, %zu failures", n, failed);
-	result_free(&r);
+	tu_result_free(&r);
 }
 
 /* ---- main: skip the program where namespaces are not allowed ----------------------------- */

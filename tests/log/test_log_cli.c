@@ -2,18 +2,27 @@
  * for every record type, escaping, filters, --stats, --follow across a rotation, and the exit
  * codes for clean, torn, usage, corrupt and I/O errors. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "logtest.h"
+#include "logread.h"
+#include "proc.h"
+#include "scratch.h"
 
 #ifndef REDIAL_LOG_BIN
 #error "REDIAL_LOG_BIN must name the redial-log binary"
 #endif
 
-static char *dir;
 static char *sample; /* the sample file, anchored at 2023-11-14T22:13:20Z */
 
 #define ANCHOR_REAL 1700000000000000000ull
@@ -21,13 +30,13 @@ static char *sample; /* the sample file, anchored at 2023-11-14T22:13:20Z */
 
 static void make_sample(void)
 {
-	sample = lt_path(dir, "sample.rlog");
+	sample = tu_path(tu_dir, "sample.rlog");
 	struct redial_log *l = lt_open(sample, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	lt_log_sample(l);
 	cr_assert_eq(redial_log_close(l), 0);
 	size_t len;
-	uint8_t *buf = lt_slurp(sample, &len);
+	uint8_t *buf = (uint8_t *)tu_slurp(sample, &len);
 	cr_assert_not_null(buf);
 	buf = realloc(buf, len + 256);
 	lt_set_anchor(buf, ANCHOR_REAL, ANCHOR_MONO);
@@ -36,13 +45,13 @@ static void make_sample(void)
 	len += lt_frame(buf + len, REDIAL_LOG_DROPPED, REDIAL_LOG_WARN, 0, LT_M + 15000000, 0, count,
 			8);
 	len += lt_frame(buf + len, 0x8001, REDIAL_LOG_WARN, 0, LT_M + 16000000, LT_B, "hi\x01", 3);
-	cr_assert_eq(lt_spit(sample, buf, len), 0);
+	cr_assert_eq(tu_spit(sample, buf, len), 0);
 	free(buf);
 }
 
 static void setup(void)
 {
-	dir = lt_tmpdir();
+	tu_scratch_setup();
 	make_sample();
 }
 
@@ -50,8 +59,7 @@ static void teardown(void)
 {
 	free(sample);
 	sample = NULL;
-	lt_rmrf(dir);
-	dir = NULL;
+	tu_scratch_remove();
 }
 
 TestSuite(log_cli, .init = setup, .fini = teardown, .timeout = 60);
@@ -72,7 +80,7 @@ static void run_free(struct run *r)
 static struct run run_cli(const char *const *args)
 {
 	struct run r = { 0 };
-	char *out = lt_path(dir, "stdout"), *err = lt_path(dir, "stderr");
+	char *out = tu_path(tu_dir, "stdout"), *err = tu_path(tu_dir, "stderr");
 	const char *argv[32] = { "redial-log" };
 	int n = 1;
 	while (args[n - 1] && n < 31) {
@@ -94,8 +102,8 @@ static struct run run_cli(const char *const *args)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st), "redial-log died of signal %d", WTERMSIG(st));
 	r.status = WEXITSTATUS(st);
-	r.out = (char *)lt_slurp(out, &r.out_len);
-	r.err = (char *)lt_slurp(err, &r.err_len);
+	r.out = tu_slurp(out, &r.out_len);
+	r.err = tu_slurp(err, &r.err_len);
 	cr_assert(r.out && r.err);
 	free(out);
 	free(err);
@@ -291,7 +299,7 @@ Test(log_cli, stats_count_by_event_errno_and_endpoint)
  * nor in --stats, and the --stats rows of long error names were out of line. */
 Test(log_cli, endpoints_of_one_address_are_told_apart_by_id_and_stats_rows_line_up)
 {
-	char *path = lt_path(dir, "twins.rlog");
+	char *path = tu_path(tu_dir, "twins.rlog");
 	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	rd_log_endpoint_added(l, LT_M, LT_A, "10.0.0.1:443", 12);
@@ -345,9 +353,9 @@ Test(log_cli, endpoints_of_one_address_are_told_apart_by_id_and_stats_rows_line_
 Test(log_cli, exit_codes_say_clean_torn_usage_corrupt_and_io_error)
 {
 	size_t len;
-	uint8_t *buf = lt_slurp(sample, &len);
-	char *torn = lt_path(dir, "torn.rlog"), *bad = lt_path(dir, "bad.rlog");
-	cr_assert_eq(lt_spit(torn, buf, len - 3), 0);
+	uint8_t *buf = (uint8_t *)tu_slurp(sample, &len);
+	char *torn = tu_path(tu_dir, "torn.rlog"), *bad = tu_path(tu_dir, "bad.rlog");
+	cr_assert_eq(tu_spit(torn, buf, len - 3), 0);
 	struct run r = run_cli((const char *[]){ torn, NULL });
 	cr_expect_eq(r.status, 1);
 	cr_expect_eq(count_lines(r.out), 18, "every complete record is still decoded");
@@ -360,7 +368,7 @@ Test(log_cli, exit_codes_say_clean_torn_usage_corrupt_and_io_error)
 	uint64_t off = lg.recs[3].offset;
 	lt_free(&lg);
 	buf[off + 20] ^= 0x40;
-	cr_assert_eq(lt_spit(bad, buf, len), 0);
+	cr_assert_eq(tu_spit(bad, buf, len), 0);
 	r = run_cli((const char *[]){ "--json", bad, NULL });
 	cr_expect_eq(r.status, 3);
 	cr_expect_eq(count_lines(r.out), 18);
@@ -373,7 +381,7 @@ Test(log_cli, exit_codes_say_clean_torn_usage_corrupt_and_io_error)
 	cr_expect_eq(r.status, 3, "corrupt outranks torn");
 	run_free(&r);
 
-	char *missing = lt_path(dir, "missing.rlog");
+	char *missing = tu_path(tu_dir, "missing.rlog");
 	r = run_cli((const char *[]){ missing, sample, NULL });
 	cr_expect_eq(r.status, 4);
 	cr_expect_eq(count_lines(r.out), 19, "the other files are still decoded");
@@ -412,8 +420,8 @@ Test(log_cli, exit_codes_say_clean_torn_usage_corrupt_and_io_error)
  * nothing. */
 Test(log_cli, an_empty_file_is_named_on_stderr_and_exits_as_torn)
 {
-	char *empty = lt_path(dir, "empty.rlog");
-	cr_assert_eq(lt_spit(empty, "", 0), 0);
+	char *empty = tu_path(tu_dir, "empty.rlog");
+	cr_assert_eq(tu_spit(empty, "", 0), 0);
 	char want[4200];
 	snprintf(want, sizeof(want), "redial-log: %s: empty file, no log header\n", empty);
 
@@ -436,9 +444,9 @@ Test(log_cli, an_empty_file_is_named_on_stderr_and_exits_as_torn)
 
 	/* the same file cut inside its header: torn, exit 1 too */
 	size_t len;
-	uint8_t *buf = lt_slurp(sample, &len);
+	uint8_t *buf = (uint8_t *)tu_slurp(sample, &len);
 	cr_assert_not_null(buf);
-	cr_assert_eq(lt_spit(empty, buf, 20), 0);
+	cr_assert_eq(tu_spit(empty, buf, 20), 0);
 	r = run_cli((const char *[]){ empty, NULL });
 	cr_expect_eq(r.status, 1);
 	run_free(&r);
@@ -452,7 +460,7 @@ Test(log_cli, an_empty_file_is_named_on_stderr_and_exits_as_torn)
 Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
 {
 	size_t len;
-	uint8_t *buf = lt_slurp(sample, &len);
+	uint8_t *buf = (uint8_t *)tu_slurp(sample, &len);
 	cr_assert_not_null(buf);
 	uint8_t *two = malloc(2 * len + 256);
 	cr_assert_not_null(two);
@@ -466,7 +474,7 @@ Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
 	size_t tail = n;
 	memcpy(two + n, buf, len);
 	n += len;
-	char *path = lt_path(dir, "v7.rlog");
+	char *path = tu_path(tu_dir, "v7.rlog");
 	char want[4300];
 	snprintf(want, sizeof(want),
 		 "redial-log: %s: offset %zu: segment of format version 7 skipped (%zu bytes): "
@@ -474,7 +482,7 @@ Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
 		 path, v7, tail - v7);
 
 	/* a known segment on each side of it */
-	cr_assert_eq(lt_spit(path, two, n), 0);
+	cr_assert_eq(tu_spit(path, two, n), 0);
 	struct run r = run_cli((const char *[]){ path, NULL });
 	cr_expect_eq(r.status, 0, "%s", r.err);
 	cr_expect_eq(count_lines(r.out), 38, "both version-1 segments are decoded");
@@ -482,7 +490,7 @@ Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
 	run_free(&r);
 
 	/* the unknown segment runs to the end of the file */
-	cr_assert_eq(lt_spit(path, two, tail), 0);
+	cr_assert_eq(tu_spit(path, two, tail), 0);
 	r = run_cli((const char *[]){ "--json", path, NULL });
 	cr_expect_eq(r.status, 0, "%s", r.err);
 	cr_expect_eq(count_lines(r.out), 19);
@@ -491,7 +499,7 @@ Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
 
 	/* damage elsewhere still counts */
 	two[len / 2] ^= 0x40;
-	cr_assert_eq(lt_spit(path, two, n), 0);
+	cr_assert_eq(tu_spit(path, two, n), 0);
 	r = run_cli((const char *[]){ path, NULL });
 	cr_expect_eq(r.status, 3);
 	cr_expect(strstr(r.err, "version 7 skipped"), "%s", r.err);
@@ -504,7 +512,7 @@ Test(log_cli, a_segment_of_an_unknown_version_is_skipped_with_one_warning)
 
 Test(log_cli, rotated_files_decode_alone_and_in_sequence_without_replayed_names)
 {
-	char *path = lt_path(dir, "rot.rlog");
+	char *path = tu_path(tu_dir, "rot.rlog");
 	struct redial_log_config cfg;
 	struct redial_log *l;
 	redial_log_config_init(&cfg);
@@ -564,8 +572,8 @@ Test(log_cli, rotated_files_decode_alone_and_in_sequence_without_replayed_names)
 /* Reads lines from fd until `want` of them arrived or the deadline passed. */
 static size_t read_lines(int fd, char *buf, size_t cap, size_t *len, size_t want, int ms)
 {
-	uint64_t deadline = lt_now() + (uint64_t)ms * 1000000u;
-	while (count_lines(buf) < want && lt_now() < deadline) {
+	uint64_t deadline = tu_now_ns() + (uint64_t)ms * 1000000u;
+	while (count_lines(buf) < want && tu_now_ns() < deadline) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -580,7 +588,7 @@ static size_t read_lines(int fd, char *buf, size_t cap, size_t *len, size_t want
 
 Test(log_cli, follow_prints_records_as_they_are_written_and_across_a_rotation)
 {
-	char *path = lt_path(dir, "live.rlog");
+	char *path = tu_path(tu_dir, "live.rlog");
 	struct redial_log_config cfg;
 	struct redial_log *l;
 	redial_log_config_init(&cfg);
@@ -644,7 +652,7 @@ Test(log_cli, follow_prints_records_as_they_are_written_and_across_a_rotation)
 
 Test(log_cli, follow_starts_over_when_the_file_is_truncated_under_it)
 {
-	char *path = lt_path(dir, "trunc.rlog");
+	char *path = tu_path(tu_dir, "trunc.rlog");
 	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	for (uint32_t i = 0; i < 5; i++)

@@ -3,65 +3,25 @@
  * gave_up at max_attempts and endpoint_removed, in that order, and redial-log's reader sees
  * exactly what the events said. */
 #include <criterion/criterion.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#include "logtest.h"
+#include "logread.h"
+#include "testutil.h"
 
-static char *dir;
 
-static void setup(void)
-{
-	dir = lt_tmpdir();
-}
-
-static void teardown(void)
-{
-	lt_rmrf(dir);
-	dir = NULL;
-}
-
-TestSuite(log_engine, .init = setup, .fini = teardown, .timeout = 60);
-
-struct seen {
-	int failed, alerts, gave_up;
-	uint32_t last_attempt;
-};
-
-static void on_event(redial_t *r, const struct redial_event *ev, void *user)
-{
-	struct seen *s = user;
-	(void)r;
-	if (ev->type == REDIAL_EV_ATTEMPT_FAILED) {
-		s->failed++;
-		s->last_attempt = ev->attempt;
-	} else if (ev->type == REDIAL_EV_ALERT) {
-		s->alerts++;
-	} else if (ev->type == REDIAL_EV_GAVE_UP) {
-		s->gave_up++;
-	}
-}
-
-/* A loopback port that refuses: bound, never listening. */
-static int refusing_port(int *ret_fd)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*ret_fd = fd;
-	return ntohs(a.sin_port);
-}
+TestSuite(log_engine, .init = tu_scratch_setup, .fini = tu_scratch_remove, .timeout = 60);
 
 Test(log_engine, a_refusing_endpoint_leaves_its_whole_story_in_the_log)
 {
-	int hold;
-	int port = refusing_port(&hold);
+	uint16_t port;
+	int hold = tu_refusing_port(&port);
 	char ep[32];
-	snprintf(ep, sizeof(ep), "127.0.0.1:%d", port);
-	char *path = lt_path(dir, "engine.rlog");
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", port);
+	char *path = tu_path(tu_dir, "engine.rlog");
 
 	struct redial_log_config lc;
 	struct redial_log *log;
@@ -70,13 +30,14 @@ Test(log_engine, a_refusing_endpoint_leaves_its_whole_story_in_the_log)
 	lc.alert_after = 3;
 	cr_assert_eq(redial_log_open(&lc, &log), 0);
 
-	struct seen seen = { 0 };
+	struct tu_recorder rec;
+	tu_recorder_init(&rec);
 	struct redial_config cfg;
 	redial_config_init(&cfg);
 	cfg.max_endpoints = 8;
 	cfg.log = log;
-	cfg.on_event = on_event;
-	cfg.event_user = &seen;
+	cfg.on_event = tu_record;
+	cfg.event_user = &rec;
 	struct redial_endpoint_opts defs;
 	redial_endpoint_opts_init(&defs);
 	defs.backoff_initial_ns = REDIAL_MSEC(1);
@@ -91,10 +52,10 @@ Test(log_engine, a_refusing_endpoint_leaves_its_whole_story_in_the_log)
 	cr_assert_eq(ret, 0, "%s", redial_strerror_create());
 	redial_id_t id;
 	cr_assert_eq(redial_endpoint_add(r, ep, NULL, &id, NULL, 0), 0);
-	uint64_t deadline = lt_now() + 10000000000ull;
-	while (!seen.gave_up && lt_now() < deadline)
+	uint64_t deadline = tu_now_ns() + 10000000000ull;
+	while (!tu_count(&rec, REDIAL_EV_GAVE_UP, 0) && tu_now_ns() < deadline)
 		cr_assert_geq(redial_run(r, REDIAL_MSEC(50)), 0);
-	cr_assert_eq(seen.gave_up, 1, "the endpoint never gave up");
+	cr_assert_eq(tu_count(&rec, REDIAL_EV_GAVE_UP, 0), 1, "the endpoint never gave up");
 	cr_assert_eq(redial_endpoint_remove(r, id), 0);
 	redial_destroy(r);
 	cr_assert_eq(redial_log_close(log), 0);
@@ -149,12 +110,14 @@ Test(log_engine, a_refusing_endpoint_leaves_its_whole_story_in_the_log)
 			break;
 		}
 	}
-	cr_expect_eq(failed, seen.failed, "one record per failed-attempt event");
+	cr_expect_eq((size_t)failed, tu_count(&rec, REDIAL_EV_ATTEMPT_FAILED, 0),
+		     "one record per failed-attempt event");
 	cr_expect_eq(failed, 5);
-	cr_expect_eq(alerts, seen.alerts);
+	cr_expect_eq((size_t)alerts, tu_count(&rec, REDIAL_EV_ALERT, 0));
 	cr_expect_eq(alerts, 1);
 	cr_expect_eq(gave_up, 1);
 	cr_expect_eq(removed, 1);
 	lt_free(&lg);
+	tu_recorder_free(&rec);
 	free(path);
 }

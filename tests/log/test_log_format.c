@@ -3,8 +3,16 @@
  * at every offset, every flipped bit, garbage, zero-filled tails, hostile lengths, bodies
  * longer and shorter than it knows, segments of another version. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "logtest.h"
+#include "logread.h"
+#include "proc.h"
+#include "scratch.h"
 
 /* ---- CRC32C ---------------------------------------------------------------------------- */
 
@@ -74,34 +82,22 @@ Test(log_crc32c, chaining_alignment_and_lengths_agree_between_implementations)
 
 /* ---- Round trip -------------------------------------------------------------------------- */
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = lt_tmpdir();
-}
-
-static void teardown(void)
-{
-	lt_rmrf(dir);
-	dir = NULL;
-}
 
 /* Writes the sample through the library and returns the file's bytes. */
 static uint8_t *sample_file(size_t *ret_len)
 {
-	char *path = lt_path(dir, "sample.rlog");
+	char *path = tu_path(tu_dir, "sample.rlog");
 	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	lt_log_sample(l);
 	cr_assert_eq(redial_log_close(l), 0);
-	uint8_t *buf = lt_slurp(path, ret_len);
+	uint8_t *buf = (uint8_t *)tu_slurp(path, ret_len);
 	cr_assert_not_null(buf);
 	free(path);
 	return buf;
 }
 
-TestSuite(log_format, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(log_format, .init = tu_scratch_setup, .fini = tu_scratch_remove, .timeout = 60);
 
 Test(log_format, every_library_record_type_survives_the_round_trip_with_exact_fields)
 {
@@ -237,7 +233,7 @@ Test(log_format, rd_log_event_writes_each_event_as_its_record_writer_does)
 		{ .type = REDIAL_EV_CANCELLED, .id = LT_C, .mono_ns = LT_M + 8 },
 	};
 	const size_t n = sizeof(evs) / sizeof(evs[0]);
-	char *pa = lt_path(dir, "by_event.rlog"), *pb = lt_path(dir, "by_record.rlog");
+	char *pa = tu_path(tu_dir, "by_event.rlog"), *pb = tu_path(tu_dir, "by_record.rlog");
 
 	struct redial_log *l = lt_open(pa, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
@@ -285,7 +281,7 @@ Test(log_format, rd_log_event_writes_each_event_as_its_record_writer_does)
 
 Test(log_format, application_records_keep_their_type_level_endpoint_and_payload)
 {
-	char *path = lt_path(dir, "app.rlog");
+	char *path = tu_path(tu_dir, "app.rlog");
 	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	static uint8_t big[65536];
@@ -331,7 +327,7 @@ Test(log_format, application_records_keep_their_type_level_endpoint_and_payload)
 
 Test(log_format, min_level_leaves_out_lower_records)
 {
-	char *path = lt_path(dir, "warn.rlog");
+	char *path = tu_path(tu_dir, "warn.rlog");
 	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_WARN);
 	cr_assert_not_null(l);
 	lt_log_sample(l);
@@ -610,7 +606,7 @@ Test(log_format, a_torn_segment_followed_by_a_new_writers_header_is_torn_not_cor
 
 Test(log_format, the_fd_reader_slides_its_window_over_a_large_damaged_file)
 {
-	char *path = lt_path(dir, "big.rlog");
+	char *path = tu_path(tu_dir, "big.rlog");
 	struct redial_log *l = lt_open(path, 1u << 20, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	uint8_t payload[1000];
@@ -622,13 +618,13 @@ Test(log_format, the_fd_reader_slides_its_window_over_a_large_damaged_file)
 	}
 	cr_assert_eq(redial_log_close(l), 0);
 	size_t len;
-	uint8_t *buf = lt_slurp(path, &len);
+	uint8_t *buf = (uint8_t *)tu_slurp(path, &len);
 	cr_assert_gt(len, 1000000);
 	/* three damaged spots, one of them a long stretch of garbage */
 	buf[len / 4] ^= 1;
 	memset(buf + len / 2, 0x33, 300000);
 	buf[len - len / 5] ^= 0x10;
-	cr_assert_eq(lt_spit(path, buf, len), 0);
+	cr_assert_eq(tu_spit(path, buf, len), 0);
 
 	struct lt_log a, b;
 	cr_assert_eq(lt_read_mem(buf, len, &a), 0);

@@ -2,32 +2,29 @@
  * what they drop, several producer threads, a writer killed mid-stream, write errors
  * (EFBIG, ENOSPC on a full tmpfs, /dev/full), rotation, flush, stats and configuration. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "alloc.h"
-#include "logtest.h"
+#include "logread.h"
+#include "netns.h"
+#include "proc.h"
+#include "scratch.h"
 
-static char *dir;
 
-static void setup(void)
-{
-	dir = lt_tmpdir();
-}
-
-static void teardown(void)
-{
-	lt_rmrf(dir);
-	dir = NULL;
-}
-
-TestSuite(log_writer, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(log_writer, .init = tu_scratch_setup, .fini = tu_scratch_remove, .timeout = 120);
 
 static struct redial_log_stats stats_of(struct redial_log *l)
 {
@@ -38,7 +35,7 @@ static struct redial_log_stats stats_of(struct redial_log *l)
 
 Test(log_writer, a_small_ring_wraps_many_times_without_losing_or_reordering_records)
 {
-	char *path = lt_path(dir, "wrap.rlog");
+	char *path = tu_path(tu_dir, "wrap.rlog");
 	struct redial_log *l = lt_open(path, 4096, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	uint8_t payload[256];
@@ -77,7 +74,7 @@ Test(log_writer, a_small_ring_wraps_many_times_without_losing_or_reordering_reco
 
 Test(log_writer, a_full_ring_drops_counts_and_logs_the_count_once_there_is_room)
 {
-	char *path = lt_path(dir, "full.rlog");
+	char *path = tu_path(tu_dir, "full.rlog");
 	struct redial_log *l = lt_open(path, 4096, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	rd_log__drain_pause(l, true);
@@ -143,7 +140,7 @@ static void *produce(void *arg)
 		else
 			p->refused++;
 		if (p->tid % 2 && i % 64 == 0)
-			rd_log_alert(p->l, lt_now(), ((uint64_t)p->tid << 32) | i, i, EIO);
+			rd_log_alert(p->l, tu_now_ns(), ((uint64_t)p->tid << 32) | i, i, EIO);
 		if (i == 0 && p->all_in)
 			pthread_barrier_wait(p->all_in); /* every producer holds a ring at once */
 	}
@@ -188,7 +185,7 @@ static void check_producers(const char *path, const struct producer *ps, int np,
 
 Test(log_writer, several_threads_log_at_once_each_in_order_and_every_drop_counted)
 {
-	char *path = lt_path(dir, "mp.rlog");
+	char *path = tu_path(tu_dir, "mp.rlog");
 	struct redial_log *l = lt_open(path, 1u << 16, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	enum { NP = 4 };
@@ -234,7 +231,7 @@ static void killed_writer_round(int round, uint32_t kill_after)
 {
 	char name[32];
 	snprintf(name, sizeof(name), "killed%d.rlog", round);
-	char *path = lt_path(dir, name);
+	char *path = tu_path(tu_dir, name);
 	int pfd[2];
 	cr_assert_eq(pipe(pfd), 0);
 	pid_t pid = fork();
@@ -386,7 +383,7 @@ static void check_error_report(const struct err_report *rep, int want)
 
 static void fsize_child(struct err_report *rep)
 {
-	char *path = lt_path(dir, "fsize.rlog");
+	char *path = tu_path(tu_dir, "fsize.rlog");
 	struct rlimit rl = { 100000, 100000 };
 	signal(SIGXFSZ, SIG_IGN);
 	setrlimit(RLIMIT_FSIZE, &rl);
@@ -405,12 +402,13 @@ Test(log_writer, a_short_write_at_the_file_size_limit_is_reported_as_efbig)
 
 static void tmpfs_child(struct err_report *rep)
 {
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	char why[256];
+	if (tu_unshare(CLONE_NEWNS, why, sizeof(why)) < 0)
 		_exit(77);
-	char *mnt = lt_path(dir, "mnt");
+	char *mnt = tu_path(tu_dir, "mnt");
 	if (mkdir(mnt, 0700) < 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
 		_exit(77);
-	char *path = lt_path(mnt, "full.rlog");
+	char *path = tu_path(mnt, "full.rlog");
 	write_until_error(path, rep);
 	umount2(mnt, MNT_DETACH);
 	free(path);
@@ -444,7 +442,7 @@ Test(log_writer, dev_full_fails_the_open_with_enospc_and_leaves_nothing_open)
 
 Test(log_writer, rotation_keeps_n_files_each_under_the_limit_each_decodable_alone)
 {
-	char *path = lt_path(dir, "rot.rlog");
+	char *path = tu_path(tu_dir, "rot.rlog");
 	struct redial_log_config cfg;
 	struct redial_log *l;
 	redial_log_config_init(&cfg);
@@ -520,7 +518,7 @@ Test(log_writer, rotation_keeps_n_files_each_under_the_limit_each_decodable_alon
 
 Test(log_writer, flush_makes_every_earlier_record_durable_and_stats_add_up)
 {
-	char *path = lt_path(dir, "flush.rlog");
+	char *path = tu_path(tu_dir, "flush.rlog");
 	struct redial_log_config cfg;
 	struct redial_log *l;
 	redial_log_config_init(&cfg);
@@ -530,9 +528,9 @@ Test(log_writer, flush_makes_every_earlier_record_durable_and_stats_add_up)
 	cr_assert_eq(redial_log_open(&cfg, &l), 0);
 	for (uint32_t i = 0; i < 1000; i++)
 		rd_log_connected(l, i, 1, 1, 2, 3);
-	uint64_t t0 = lt_now();
+	uint64_t t0 = tu_now_ns();
 	cr_assert_eq(redial_log_flush(l, 5000000000ull), 0);
-	cr_expect_lt(lt_now() - t0, 2000000000ull, "flush waited for the interval");
+	cr_expect_lt(tu_now_ns() - t0, 2000000000ull, "flush waited for the interval");
 	struct redial_log_stats s = stats_of(l);
 	cr_expect_eq(s.accepted, 1000);
 	cr_expect_eq(s.written, 1000);
@@ -559,7 +557,7 @@ Test(log_writer, flush_makes_every_earlier_record_durable_and_stats_add_up)
 
 Test(log_writer, bad_configurations_are_refused_with_einval_and_ret_untouched)
 {
-	char *path = lt_path(dir, "cfg.rlog");
+	char *path = tu_path(tu_dir, "cfg.rlog");
 	struct redial_log *l = (struct redial_log *)0x1;
 	struct redial_log_config cfg;
 	uint32_t bad_rings[] = { 0, 1000, 3000, 4095, 6144, 1u << 31 };
@@ -599,7 +597,7 @@ Test(log_writer, bad_configurations_are_refused_with_einval_and_ret_untouched)
 
 Test(log_writer, every_failed_allocation_in_open_is_a_clean_enomem)
 {
-	char *path = lt_path(dir, "oom.rlog");
+	char *path = tu_path(tu_dir, "oom.rlog");
 	struct redial_log_config cfg;
 	redial_log_config_init(&cfg);
 	cfg.path = path;
@@ -625,7 +623,7 @@ Test(log_writer, every_failed_allocation_in_open_is_a_clean_enomem)
 
 Test(log_writer, records_with_no_ring_to_go_to_are_counted_as_dropped)
 {
-	char *path = lt_path(dir, "noring.rlog");
+	char *path = tu_path(tu_dir, "noring.rlog");
 	struct redial_log *l = lt_open(path, 4096, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	struct producer p = { .l = l, .tid = 3, .n = 10 };
@@ -649,7 +647,7 @@ Test(log_writer, records_with_no_ring_to_go_to_are_counted_as_dropped)
 
 Test(log_writer, more_producer_threads_than_one_merge_group_are_all_drained)
 {
-	char *path = lt_path(dir, "many.rlog");
+	char *path = tu_path(tu_dir, "many.rlog");
 	struct redial_log *l = lt_open(path, 1u << 14, REDIAL_LOG_DEBUG);
 	cr_assert_not_null(l);
 	enum { NT = 20 }; /* 21 rings with the opener's: more than MERGE_MAX (16) */

@@ -2,11 +2,15 @@
  * stats, with threads exiting and new ones taking over their rings. A plain program (no
  * Criterion: its forking workers make ThreadSanitizer noisy), so `make test-tsan` can run it
  * under TSan; it is also an ordinary test in every other build. Exits non-zero on failure. */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-#include "logtest.h"
+#include "logread.h"
+#include "scratch.h"
 
 #define NP 3         /* producers at once */
 #define ROUNDS 2     /* producer generations: the second reuses the first's rings */
@@ -43,7 +47,7 @@ static void *produce(void *arg)
 		rd_put64(payload + 8, (uint64_t)p->tid * 1000003u + i);
 		if (i % 8 == 0) {
 			/* the engine's entry points: no return value, drops only counted */
-			rd_log_connect_failed(p->l, lt_now(), p->tid, i, ECONNREFUSED,
+			rd_log_connect_failed(p->l, tu_now_ns(), p->tid, i, ECONNREFUSED,
 					      REDIAL_CLASS_TRANSIENT, 1, 2, NULL);
 			continue;
 		}
@@ -74,8 +78,8 @@ static void *side(void *arg)
 
 int main(void)
 {
-	char *dir = lt_tmpdir();
-	char *path = lt_path(dir, "mp.rlog");
+	char *dir = tu_tmpdir("redial-logtest");
+	char *path = tu_path(dir, "mp.rlog");
 	struct redial_log_config cfg;
 	struct redial_log *l;
 	redial_log_config_init(&cfg);
@@ -155,6 +159,6 @@ int main(void)
 	       rings, failures ? "FAILED" : "ok");
 	lt_free(&lg);
 	free(path);
-	lt_rmrf(dir);
+	tu_rmrf(dir);
 	return failures ? 1 : 0;
 }

@@ -16,7 +16,6 @@
  *    every event), and the manager's stale_cqes and events_lost stay 0;
  *  - the log, flushed, decodes cleanly with `redial-log` (REDIAL_LOG_BIN).
  * Exits 0, or 1 at the first violation (said on stderr), 2 on a setup error. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -68,7 +67,7 @@ static struct {
 	uint64_t adds, removes, cancels, starts, table_full;
 	char violation[512];
 	uint64_t rng;
-	char log_path[128], dir[64];
+	char log_path[128], *dir;
 } S;
 
 static uint32_t rnd(uint32_t n)
@@ -277,20 +276,6 @@ static uint64_t rss_bytes(void)
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own */
-}
-
 /* Flushes the log and decodes every file of it with redial-log --stats; true when it exits
  * 0 (no torn, corrupt or unknown data). *ret_records: the records it counted. */
 static bool log_decodes(uint64_t *ret_records, char *why, size_t whylen)
@@ -352,7 +337,7 @@ static bool check(struct baseline *b, unsigned no, unsigned total, uint64_t elap
 	struct redial_stats st = { .size = sizeof(st) };
 	redial_stats_get(S.r, &st);
 	uint64_t rss = rss_bytes();
-	int fds = count_fds();
+	int fds = tu_try_count_fds();
 	int own_fds = fds - (int)st.fds_open; /* connections the manager holds come and go */
 	char why[512] = "", logwhy[400] = "";
 	uint64_t recs = 0;
@@ -449,11 +434,7 @@ static int setup(void)
 	}
 	S.dns_up = true;
 
-	snprintf(S.dir, sizeof(S.dir), "/tmp/redial-soak-XXXXXX");
-	if (!mkdtemp(S.dir)) {
-		fprintf(stderr, "soak: mkdtemp: %s\n", strerror(errno));
-		return -1;
-	}
+	S.dir = tu_tmpdir("redial-soak");
 	snprintf(S.log_path, sizeof(S.log_path), "%s/soak.log", S.dir);
 	struct redial_log_config lc;
 	redial_log_config_init(&lc);
@@ -497,12 +478,8 @@ static void teardown(void)
 	farm_stop(S.farm);
 	if (S.dns_up)
 		tu_dnsmasq_stop(&S.dns);
-	if (S.dir[0]) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "soak: could not remove %s\n", S.dir);
-	}
+	tu_rmrf(S.dir);
+	S.dir = NULL;
 }
 
 int main(int argc, char **argv)

@@ -1,48 +1,15 @@
-/* logtest.h — helpers shared by the event-log tests: temporary directories, whole-file reads
- * and decoding a log into an array of records. Header-only: each test binary includes it
- * once. */
-#ifndef RD_LOGTEST_H
-#define RD_LOGTEST_H
+/* logread.c — see logread.h. */
+#include "logread.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "log/crc32c.h"
-#include "log/log.h"
-#include "log/reader.h"
-#include "log/wire.h"
-
-struct lt_rec {
-	uint64_t offset;
-	uint16_t type;
-	uint8_t level, flags;
-	uint64_t mono_ns;
-	redial_id_t id;
-	uint8_t *body;
-	uint32_t body_len;
-	struct rd_log_event ev; /* ev.str points into body */
-	bool has_hdr;
-	struct rd_log_header hdr;
-};
-
-struct lt_log {
-	struct lt_rec *recs;
-	size_t n, cap;
-	size_t headers, corrupt, torn, skipped;
-	uint64_t first_bad;     /* offset of the first CORRUPT or TORN item */
-	uint64_t first_skipped; /* offset of the first SKIPPED item (a segment's version) */
-	uint16_t skipped_version;
-	int err;                /* reader error, 0 when none */
-	struct rd_log_header last_hdr;
-};
-
-static inline void lt_free(struct lt_log *lg)
+void lt_free(struct lt_log *lg)
 {
 	for (size_t i = 0; i < lg->n; i++)
 		free(lg->recs[i].body);
@@ -50,7 +17,7 @@ static inline void lt_free(struct lt_log *lg)
 	memset(lg, 0, sizeof(*lg));
 }
 
-static inline int lt_collect(struct rd_log_reader *r, struct lt_log *lg)
+static int collect(struct rd_log_reader *r, struct lt_log *lg)
 {
 	struct rd_log_item it;
 	int ret;
@@ -110,18 +77,18 @@ static inline int lt_collect(struct rd_log_reader *r, struct lt_log *lg)
 	return ret;
 }
 
-static inline int lt_read_mem(const void *buf, size_t len, struct lt_log *lg)
+int lt_read_mem(const void *buf, size_t len, struct lt_log *lg)
 {
 	struct rd_log_reader *r;
 	int ret = rd_log_reader_mem(buf, len, &r);
 	if (ret < 0)
 		return ret;
-	ret = lt_collect(r, lg);
+	ret = collect(r, lg);
 	rd_log_reader_free(r);
 	return ret;
 }
 
-static inline int lt_read_path(const char *path, struct lt_log *lg)
+int lt_read_path(const char *path, struct lt_log *lg)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -129,84 +96,14 @@ static inline int lt_read_path(const char *path, struct lt_log *lg)
 	struct rd_log_reader *r;
 	int ret = rd_log_reader_fd(fd, false, &r);
 	if (ret == 0) {
-		ret = lt_collect(r, lg);
+		ret = collect(r, lg);
 		rd_log_reader_free(r);
 	}
 	close(fd);
 	return ret;
 }
 
-/* The whole file in a malloc'd buffer (plus one NUL byte). NULL on error. */
-static inline uint8_t *lt_slurp(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rb");
-	*ret_len = 0;
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0;
-	uint8_t *buf = malloc(cap);
-	size_t got;
-	while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += got;
-		if (cap - len - 1 == 0) {
-			cap *= 2;
-			uint8_t *nb = realloc(buf, cap);
-			if (!nb)
-				free(buf);
-			buf = nb;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = 0;
-	*ret_len = len;
-	return buf;
-}
-
-static inline int lt_spit(const char *path, const void *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -errno;
-	size_t put = fwrite(buf, 1, len, f);
-	int ret = fclose(f);
-	return put == len && ret == 0 ? 0 : -EIO;
-}
-
-/* A fresh directory under /tmp (or $TMPDIR); the caller removes it with lt_rmrf. */
-static inline char *lt_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char *path = malloc(4096);
-	if (!path)
-		abort();
-	snprintf(path, 4096, "%s/redial-logtest-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(path))
-		abort();
-	return path;
-}
-
-static inline void lt_rmrf(char *dir)
-{
-	char cmd[4200];
-	if (!dir)
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-	free(dir);
-}
-
-static inline char *lt_path(const char *dir, const char *name)
-{
-	char *p = malloc(strlen(dir) + strlen(name) + 2);
-	if (!p)
-		abort();
-	sprintf(p, "%s/%s", dir, name);
-	return p;
-}
-
-static inline struct redial_log *lt_open(const char *path, uint32_t ring_bytes,
+struct redial_log *lt_open(const char *path, uint32_t ring_bytes,
 					 enum redial_log_level min_level)
 {
 	struct redial_log_config cfg;
@@ -221,26 +118,7 @@ static inline struct redial_log *lt_open(const char *path, uint32_t ring_bytes,
 	return l;
 }
 
-static inline uint64_t lt_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- The sample: one of every library record, with exact values ------------------------ */
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#define LT_M 10000000000ull /* mono_ns of the first sample record */
-#define LT_A 0x100000001ull
-#define LT_B 0x200000002ull
-#define LT_C 0x300000003ull
-#define LT_WEIRD "we\"ird\\\x01\n\x7f\xff"
-#define LT_SAMPLE_N 17
-
-static inline void lt_log_sample(struct redial_log *l)
+void lt_log_sample(struct redial_log *l)
 {
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(80) };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(8080) };
@@ -281,8 +159,7 @@ static inline void lt_log_sample(struct redial_log *l)
 	rd_log_resolved(l, LT_M + 14500000, LT_C, rs, 3, 30);
 }
 
-/* A frame built by hand (wire.h), checksum included. Returns its size. */
-static inline size_t lt_frame(uint8_t *d, uint16_t type, uint8_t level, uint8_t flags,
+size_t lt_frame(uint8_t *d, uint16_t type, uint8_t level, uint8_t flags,
 			      uint64_t mono_ns, uint64_t id, const void *body, uint32_t blen)
 {
 	rd_put32(d, RD_LOG_PREFIX + blen);
@@ -299,8 +176,7 @@ static inline size_t lt_frame(uint8_t *d, uint16_t type, uint8_t level, uint8_t 
 	return RD_LOG_FRAME_HDR + RD_LOG_PREFIX + blen;
 }
 
-/* A v1 segment header by hand. Returns its size. */
-static inline size_t lt_header(uint8_t *d, uint16_t version, uint64_t realtime_ns,
+size_t lt_header(uint8_t *d, uint16_t version, uint64_t realtime_ns,
 			       uint64_t mono_ns, uint32_t alert_after)
 {
 	memset(d, 0, RD_LOG_HEADER_V1);
@@ -314,12 +190,10 @@ static inline size_t lt_header(uint8_t *d, uint16_t version, uint64_t realtime_n
 	return RD_LOG_HEADER_V1;
 }
 
-/* Rewrites the clock anchor of the header at the start of buf (tests want exact times). */
-static inline void lt_set_anchor(uint8_t *d, uint64_t realtime_ns, uint64_t mono_ns)
+void lt_set_anchor(uint8_t *d, uint64_t realtime_ns, uint64_t mono_ns)
 {
 	rd_put64(d + 16, realtime_ns);
 	rd_put64(d + 24, mono_ns);
 	rd_put32(d + 44, rd_crc32c(0, d, RD_LOG_HEADER_V1 - 4));
 }
 
-#endif

@@ -1,146 +1,19 @@
-/* testutil.c — see testutil.h. */
-#include "testutil.h"
+/* dnsmasq.c — see dnsmasq.h. */
+#include "dnsmasq.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-int tu_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	cr_assert_not_null(d, "opendir /proc/self/fd");
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-void tu_record(redial_t *r, const struct redial_event *ev, void *user)
-{
-	struct tu_recorder *rec = user;
-	if (rec->n == rec->cap) {
-		rec->cap = rec->cap ? rec->cap * 2 : 256;
-		rec->ev = realloc(rec->ev, rec->cap * sizeof(*rec->ev));
-		cr_assert_not_null(rec->ev);
-	}
-	struct tu_event *t = &rec->ev[rec->n++];
-	memset(t, 0, sizeof(*t));
-	t->type = ev->type;
-	t->id = ev->id;
-	t->fd = ev->fd;
-	t->err = ev->err;
-	t->cls = ev->cls;
-	t->attempt = ev->attempt;
-	t->duration_ns = ev->duration_ns;
-	t->backoff_ns = ev->backoff_ns;
-	t->down_ns = ev->down_ns;
-	t->up_ns = ev->up_ns;
-	t->mono_ns = ev->mono_ns;
-	t->reason = ev->reason;
-	if (rec->hook)
-		rec->hook(r, ev, rec->hook_arg);
-}
-
-void tu_recorder_free(struct tu_recorder *rec)
-{
-	free(rec->ev);
-	memset(rec, 0, sizeof(*rec));
-}
-
-size_t tu_count(const struct tu_recorder *rec, enum redial_event_type type, redial_id_t id)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < rec->n; i++)
-		if (rec->ev[i].type == type && (!id || rec->ev[i].id == id))
-			n++;
-	return n;
-}
-
-const struct tu_event *tu_nth(const struct tu_recorder *rec, enum redial_event_type type,
-			      redial_id_t id, size_t k)
-{
-	for (size_t i = 0; i < rec->n; i++)
-		if (rec->ev[i].type == type && (!id || rec->ev[i].id == id) && k-- == 0)
-			return &rec->ev[i];
-	return NULL;
-}
-
-bool tu_run_until(redial_t *r, bool (*pred)(redial_t *r, void *arg), void *arg,
-		  uint64_t timeout_ns)
-{
-	uint64_t end = redial_now_ns() + timeout_ns;
-	for (;;) {
-		if (pred(r, arg))
-			return true;
-		if (redial_now_ns() >= end)
-			return false;
-		int ret = redial_run(r, REDIAL_MSEC(10));
-		cr_assert_geq(ret, 0, "redial_run: %s", strerror(-ret));
-	}
-}
-
-void tu_config(struct redial_config *cfg, struct tu_recorder *rec)
-{
-	redial_config_init(cfg);
-	cfg->on_event = tu_record;
-	cfg->event_user = rec;
-	cfg->seed = 42;
-	cfg->max_endpoints = 8192;
-	redial_endpoint_opts_init(&rec->defs);
-	cfg->endpoint_defaults = &rec->defs;
-	rec->defs.backoff_jitter = REDIAL_JITTER_NONE;
-}
-
-uint32_t tu_state_count(redial_t *r, enum redial_state st)
-{
-	struct redial_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_stats_get(r, &s), 0);
-	return s.by_state[st];
-}
-
-enum redial_state tu_state(redial_t *r, redial_id_t id)
-{
-	struct redial_endpoint_stats s = { .size = sizeof(s) };
-	int ret = redial_endpoint_stats_get(r, id, &s);
-	cr_assert_eq(ret, 0, "endpoint_stats: %s", strerror(-ret));
-	return s.state;
-}
-
-void tu_finish(redial_t *r, int fds_before)
-{
-	int ret = redial_shutdown(r, REDIAL_SEC(10));
-	cr_assert_eq(ret, 0, "shutdown: %s", strerror(-ret));
-	struct redial_stats s = { .size = sizeof(s) };
-	cr_assert_eq(redial_stats_get(r, &s), 0);
-	cr_expect_eq(s.inflight_ops, 0, "ops still in flight: %lu", (unsigned long)s.inflight_ops);
-	cr_expect_eq(s.attempts_inflight, 0, "attempts still held: %u", s.attempts_inflight);
-	cr_expect_eq(s.fds_open, 0, "fds still owned: %u", s.fds_open);
-	cr_expect_eq(s.lost_cqes, 0);
-	cr_expect_eq(s.stale_cqes, 0, "%lu CQEs matched nothing", (unsigned long)s.stale_cqes);
-	cr_expect_eq(s.events_lost, 0);
-	redial_destroy(r);
-	cr_expect_eq(tu_count_fds(), fds_before, "fd count %d, expected %d", tu_count_fds(),
-		     fds_before);
-}
-
-/* ---- dnsmasq ------------------------------------------------------------------------------ */
 
 /* The dnsmasq helpers come in two layers: tu_dnsmasq_*_err report failure with a sentence
  * (for programs outside Criterion, such as tests/soak), the plain ones assert. */
@@ -282,8 +155,10 @@ int tu_dnsmasq_start_err(struct tu_dnsmasq *d, const char *hosts, char *why, siz
 {
 	memset(d, 0, sizeof(*d));
 	const char *prog = dnsmasq_path();
-	if (!prog)
-		cr_skip_test("dnsmasq is not installed (Debian package dnsmasq-base)");
+	if (!prog) {
+		snprintf(why, whylen, "dnsmasq is not installed (Debian package dnsmasq-base)");
+		return -ENOENT;
+	}
 	strcpy(d->dir, "/tmp/redial-dns-XXXXXX");
 	if (!mkdtemp(d->dir)) {
 		snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
@@ -306,24 +181,35 @@ int tu_dnsmasq_start_err(struct tu_dnsmasq *d, const char *hosts, char *why, siz
 void tu_dnsmasq_start(struct tu_dnsmasq *d, const char *hosts)
 {
 	char why[512] = "";
-	if (tu_dnsmasq_start_err(d, hosts, why, sizeof(why)) < 0)
-		cr_assert_fail("dnsmasq did not start (is dnsmasq-base installed?): %s", why);
+	int ret = tu_dnsmasq_start_err(d, hosts, why, sizeof(why));
+	if (ret == -ENOENT)
+		cr_skip_test("%s", why);
+	if (ret < 0)
+		cr_assert_fail("dnsmasq did not start: %s", why);
 }
 
-/* Lines of dnsmasq's log that say it (re)read the hosts file: "read FILE - N names". */
-static int dnsmasq_reads(const struct tu_dnsmasq *d)
+/* Lines of dnsmasq's log that contain want; -1 when there is no log yet. */
+static int log_lines_with(const struct tu_dnsmasq *d, const char *want)
 {
 	FILE *f = fopen(d->log, "re");
 	if (!f)
-		return 0;
-	char line[512], want[128];
-	snprintf(want, sizeof(want), "read %s - ", d->hosts);
+		return -1;
+	char line[512];
 	int n = 0;
 	while (fgets(line, sizeof(line), f))
 		if (strstr(line, want))
 			n++;
 	fclose(f);
 	return n;
+}
+
+/* Lines of dnsmasq's log that say it (re)read the hosts file: "read FILE - N names". */
+static int dnsmasq_reads(const struct tu_dnsmasq *d)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "read %s - ", d->hosts);
+	int n = log_lines_with(d, want);
+	return n < 0 ? 0 : n;
 }
 
 int tu_dnsmasq_reload_err(struct tu_dnsmasq *d, const char *hosts, char *why, size_t whylen)
@@ -355,15 +241,10 @@ void tu_dnsmasq_reload(struct tu_dnsmasq *d, const char *hosts)
 
 int tu_dnsmasq_queries(const struct tu_dnsmasq *d, const char *type, const char *name)
 {
-	FILE *f = fopen(d->log, "re");
-	cr_assert_not_null(f);
-	char line[512], want[128];
+	char want[128];
 	snprintf(want, sizeof(want), "query[%s] %s from", type, name);
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, want))
-			n++;
-	fclose(f);
+	int n = log_lines_with(d, want);
+	cr_assert_geq(n, 0, "no dnsmasq log at %s", d->log);
 	return n;
 }
 
@@ -382,67 +263,3 @@ void tu_dnsmasq_stop(struct tu_dnsmasq *d)
 	d->pid = 0;
 }
 
-/* ---- Namespaces ------------------------------------------------------------------------- */
-
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, text, strlen(text));
-	int err = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
-	close(fd);
-	return err;
-}
-
-int tu_unshare(int flags, char *why, size_t whylen)
-{
-	if (geteuid() != 0 || unshare(flags) < 0) {
-		/* Unprivileged (or a root without the capability): a user namespace of our own
-		 * first, with ourselves as its root. */
-		char map[64];
-		uid_t uid = geteuid();
-		gid_t gid = getegid();
-		if (unshare(CLONE_NEWUSER | flags) < 0) {
-			snprintf(why, whylen, "unshare: %s", strerror(errno));
-			return -errno;
-		}
-		int err = write_text("/proc/self/setgroups", "deny");
-		if (err == 0 || err == -ENOENT) {
-			snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
-			err = write_text("/proc/self/uid_map", map);
-		}
-		if (err == 0) {
-			snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
-			err = write_text("/proc/self/gid_map", map);
-		}
-		if (err < 0) {
-			snprintf(why, whylen, "user namespace maps: %s", strerror(-err));
-			return err;
-		}
-	}
-	/* Mounts made here must not leak to the parent's namespace. */
-	if ((flags & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		snprintf(why, whylen, "mount --make-rprivate /: %s", strerror(errno));
-		return -errno;
-	}
-	if (flags & CLONE_NEWNET) {
-		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		struct ifreq ifr;
-		memset(&ifr, 0, sizeof(ifr));
-		strcpy(ifr.ifr_name, "lo");
-		int err = 0;
-		if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-			err = -errno;
-		ifr.ifr_flags |= IFF_UP;
-		if (err == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-			err = -errno;
-		if (fd >= 0)
-			close(fd);
-		if (err < 0) {
-			snprintf(why, whylen, "ip link set lo up: %s", strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}

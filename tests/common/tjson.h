@@ -1,4 +1,4 @@
-/* tjson.h — a small strict JSON reader for the CLI tests: the whole of RFC 8259 (objects,
+/* tjson.h — a small strict JSON reader for the tests: the whole of RFC 8259 (objects,
  * arrays, strings with every escape, numbers, true/false/null), into a tree. Just enough to
  * check what `redial --summary` and `redial-log --json` write. */
 #ifndef TJSON_H
