@@ -221,51 +221,6 @@ func (h *hist) format() string {
 
 // ---- readings ---------------------------------------------------------------------------
 
-// cpu is contender_common.c's struct bc_cpu: CPU time, context switches and, when the driver
-// handed over a counter of the raw_syscalls:sys_enter tracepoint (BENCH_SYSCALL_FD, opened
-// with inherit before exec, so it sums every thread), the system calls entered. Go has no
-// fallback count of its own: the runtime makes the calls.
-type cpu struct{ user, sys, vcsw, ivcsw, syscalls uint64 }
-
-var scFd = func() int {
-	v, ok := os.LookupEnv("BENCH_SYSCALL_FD")
-	if !ok {
-		return -1
-	}
-	fd, err := strconv.Atoi(v)
-	if err != nil || fd < 0 {
-		return -1
-	}
-	return fd
-}()
-
-func readCPU() cpu {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	c := cpu{user: uint64(ru.Utime.Sec)*1000000 + uint64(ru.Utime.Usec),
-		sys:  uint64(ru.Stime.Sec)*1000000 + uint64(ru.Stime.Usec),
-		vcsw: uint64(ru.Nvcsw), ivcsw: uint64(ru.Nivcsw)}
-	if scFd >= 0 {
-		var b [8]byte
-		if n, err := syscall.Read(scFd, b[:]); err != nil || n != 8 {
-			fmt.Fprintln(os.Stderr, "bench-go: read BENCH_SYSCALL_FD:", err)
-			os.Exit(1)
-		}
-		c.syscalls = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-	}
-	return c
-}
-
-// usage is bc_print_usage: the counters between two readings.
-func usage(c0, c1 cpu) string {
-	s := fmt.Sprintf(" vcsw=%d ivcsw=%d", c1.vcsw-c0.vcsw, c1.ivcsw-c0.ivcsw)
-	if scFd >= 0 {
-		s += fmt.Sprintf(" syscalls=%d", c1.syscalls-c0.syscalls)
-	}
-	return s
-}
-
 func rss() int64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {

@@ -16,7 +16,7 @@
 enum rd_att_stage {
 	RD_ST_CHAIN,   /* direct path: the whole chain is in flight */
 	RD_ST_SOCKET,  /* fallback path: [TIMEOUT ->] SOCKET in flight */
-	RD_ST_CONNECT, /* fallback path: CONNECT -> LINK_TIMEOUT in flight */
+	RD_ST_CONNECT, /* fallback path: CONNECT in flight */
 	RD_ST_CLOSING, /* only the close of what the chain left behind */
 	RD_ST_PARKED,  /* nothing in flight: its socket waits for its endpoint's next attempt */
 };

@@ -149,15 +149,23 @@ fail:
 	return ret;
 }
 
-int redial_shutdown(redial_t *r, uint64_t timeout_ns)
+/* The calls that run the loop themselves: the owner's (claim: the first thread to run it
+ * becomes the owner), and never from inside the loop (a callback or a posted function). */
+static int check_outside_loop(struct redial *r, bool claim)
 {
 	if (!r)
 		return -EINVAL;
-	int ret = rd_owner_check(r, false);
+	int ret = rd_owner_check(r, claim);
 	if (ret < 0)
 		return ret;
-	if (r->in_run || r->in_dispatch)
-		return -EBUSY;
+	return r->in_run || r->in_dispatch ? -EBUSY : 0;
+}
+
+int redial_shutdown(redial_t *r, uint64_t timeout_ns)
+{
+	int ret = check_outside_loop(r, false);
+	if (ret < 0)
+		return ret;
 	uint64_t deadline = rd_clock_ns() + timeout_ns;
 	if (deadline < timeout_ns)
 		deadline = UINT64_MAX;
@@ -241,13 +249,9 @@ void redial_destroy(redial_t *r)
 
 int redial_run(redial_t *r, uint64_t timeout_ns)
 {
-	if (!r)
-		return -EINVAL;
-	int ret = rd_owner_check(r, true);
+	int ret = check_outside_loop(r, true);
 	if (ret < 0)
 		return ret;
-	if (r->in_run || r->in_dispatch)
-		return -EBUSY;
 	ret = rd_ring_enable(r);
 	if (ret < 0)
 		return ret;
