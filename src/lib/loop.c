@@ -3,11 +3,14 @@
  * redial_fd) are in manager.c.
  *
  * The shape of one turn:
- *   1. advance the timer wheel: endpoints whose attempt is near move to the ready queue;
+ *   1. advance the timer wheels: endpoints now due move to the ready queue, and attempts
+ *      whose connect deadline passed get the cancel of their connect (attempt.c);
  *   2. pump: the SQEs of the turn are produced from the queues of work (attempt work,
  *      TLS handshakes, connection ops, the wake-fd watch, the ready queue of new chains,
  *      the resolver's sockets, the wake timer), so that a full SQ simply leaves work queued
- *      in user space for the next pass. Only two things submit outside the pump, because
+ *      in user space for the next pass. (Besides the pump, the deadline cancels of step 1
+ *      and the closes of fds handed out last turn, late.c, go into the same submission.)
+ *      Only two things submit outside the loop's enter, because
  *      the application's call must see the kernel act before it returns: a connection's
  *      watch taken back before its fd is closed (connection.c) and a TLS handshake's cancel
  *      (tls.c), both through rd_ring_submit_now. Every SQE comes from rd_get_sqe (ring.c),
