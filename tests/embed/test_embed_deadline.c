@@ -40,24 +40,38 @@ static bool made_attempts(redial_t *r, void *arg)
 	return tu_stats(r).attempts >= ((struct want_attempts *)arg)->n;
 }
 
-Test(deadline, refused_attempts_need_no_kernel_timer_and_no_cancel)
+/* A storm: n endpoints to one farm target of the given kind, retried after a fixed 1 ms,
+ * with the given connect deadline; ids (may be NULL) gets their ids. */
+static redial_t *start_storm(enum farm_kind kind, unsigned n, uint64_t deadline_ns,
+			     redial_id_t *ids, struct farm **ret_farm, int *ret_fds0)
 {
 	struct farm_target_spec spec;
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = FARM_REFUSE;
-	struct farm *farm = tu_farm_start(&spec, 1);
-	int fds0 = tu_count_fds();
+	spec.kind = kind;
+	*ret_farm = tu_farm_start(&spec, 1);
+	*ret_fds0 = tu_count_fds();
 	struct redial_config cfg;
 	tu_config(&cfg, &rec);
 	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
 	rec.defs.backoff_max_ns = REDIAL_MSEC(1);
+	rec.defs.connect_timeout_ns = deadline_ns;
 	rec.defs.alert_after = 0;
 	redial_t *r = tu_make(&cfg);
 	char addr[64];
-	for (unsigned i = 0; i < N_REFUSED; i++) {
-		snprintf(addr, sizeof(addr), "127.0.0.1:%u", farm_port(farm, 0));
-		tu_add(r, addr, NULL);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", farm_port(*ret_farm, 0));
+	for (unsigned i = 0; i < n; i++) {
+		redial_id_t id = tu_add(r, addr, NULL);
+		if (ids)
+			ids[i] = id;
 	}
+	return r;
+}
+
+Test(deadline, refused_attempts_need_no_kernel_timer_and_no_cancel)
+{
+	struct farm *farm;
+	int fds0;
+	redial_t *r = start_storm(FARM_REFUSE, N_REFUSED, REDIAL_SEC(2), NULL, &farm, &fds0);
 	/* Past the first round, so that every endpoint is in its steady cycle. */
 	struct want_attempts w = { 2 * N_REFUSED };
 	cr_assert(tu_run_until(r, made_attempts, &w, REDIAL_SEC(60)), "no second round");
@@ -92,23 +106,11 @@ static bool every_endpoint_timed_out_twice(redial_t *r, void *arg)
 
 Test(deadline, blackholed_attempts_time_out_at_their_deadline_never_before)
 {
-	struct farm_target_spec spec;
-	memset(&spec, 0, sizeof(spec));
-	spec.kind = FARM_BLACKHOLE;
-	struct farm *farm = tu_farm_start(&spec, 1);
-	int fds0 = tu_count_fds();
-	struct redial_config cfg;
-	tu_config(&cfg, &rec);
-	rec.defs.backoff_initial_ns = REDIAL_MSEC(1);
-	rec.defs.backoff_max_ns = REDIAL_MSEC(1);
-	rec.defs.connect_timeout_ns = REDIAL_MSEC(DEADLINE_MS);
-	rec.defs.alert_after = 0;
-	redial_t *r = tu_make(&cfg);
+	struct farm *farm;
+	int fds0;
 	redial_id_t ids[N_BLACKHOLED];
-	char addr[64];
-	snprintf(addr, sizeof(addr), "127.0.0.1:%u", farm_port(farm, 0));
-	for (unsigned i = 0; i < N_BLACKHOLED; i++)
-		ids[i] = tu_add(r, addr, NULL);
+	redial_t *r = start_storm(FARM_BLACKHOLE, N_BLACKHOLED, REDIAL_MSEC(DEADLINE_MS), ids,
+				 &farm, &fds0);
 	struct tu_loop l;
 	tu_loop_open(&l, r);
 	struct deadline_state st = { 3 * N_BLACKHOLED };
