@@ -420,6 +420,15 @@ static bool settle(struct redial *r, struct rd_attempt *a, struct rd_outcome *re
 	return ep != NULL;
 }
 
+/* An ASYNC_CANCEL of the attempt's op `target`, in sqe. */
+static void prep_cancel(struct redial *r, struct io_uring_sqe *sqe, struct rd_attempt *a,
+			uint32_t idx, enum rd_op target)
+{
+	io_uring_prep_cancel64(sqe, rd_ud(target, a->gen, idx), 0);
+	prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
+	r->kernel_cancels++;
+}
+
 /* Aims a timed-out attempt's cancel at its CONNECT, or tries again on the next tick when
  * there is no SQ room or the CONNECT is not issued yet (still behind its SOCKET). Not
  * through the attempt queue: the chain may finish before the queue is sent, and then its
@@ -435,9 +444,7 @@ static void deadline_cancel(struct redial *r, struct rd_attempt *a, uint32_t idx
 		rd_wheel_add(&r->att_wheel, idx, rd_tick_of(r, a->deadline_ns));
 		return;
 	}
-	io_uring_prep_cancel64(sqe, rd_ud(RD_OP_CONNECT, a->gen, idx), 0);
-	prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
-	r->kernel_cancels++;
+	prep_cancel(r, sqe, a, idx, RD_OP_CONNECT);
 }
 
 void rd_attempt_deadlines(struct redial *r)
@@ -470,9 +477,7 @@ bool rd_attempt_pump(struct redial *r)
 			if (target) {
 				if (!(sqe = rd_get_sqe(r)))
 					return false;
-				io_uring_prep_cancel64(sqe, rd_ud(target, a->gen, idx), 0);
-				prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
-				r->kernel_cancels++;
+				prep_cancel(r, sqe, a, idx, target);
 			}
 			a->want &= (uint8_t)~RD_AW_CANCEL;
 		}

@@ -10,10 +10,9 @@
  * attempt, or of the endpoint's connection) and a 32-bit slot index. */
 enum rd_op {
 	/* attempt ops: index = attempt slot (= direct descriptor slot), gen = attempt gen */
-	RD_OP_TIMEOUT = 1, /* the backoff wait heading a chain */
+	RD_OP_TIMEOUT = 1, /* a pre-armed wait or a racer's head start, heading a chain */
 	RD_OP_SOCKET,
-	RD_OP_CONNECT,
-	RD_OP_LTIMEOUT,    /* the per-attempt deadline */
+	RD_OP_CONNECT,     /* (its deadline is on the attempts' wheel, attempt.c) */
 	RD_OP_INSTALL,     /* FIXED_FD_INSTALL: a regular fd for the connected socket */
 	RD_OP_CLOSE_CHAIN, /* close of the direct slot, last in the chain */
 	RD_OP_CLOSE_SLOT,  /* close of the direct slot when the chain broke before it */
@@ -30,7 +29,7 @@ enum rd_op {
 	RD_OP_WAKE_UPDATE,
 	RD_OP_DNS_POLL,    /* index = c-ares socket fd, gen = its watch sequence */
 	RD_OP_DNS_POLL_REMOVE,
-	RD_OP_CLOSE_LATE,  /* close of an fd a DISCONNECTED event carried (embed.c) */
+	RD_OP_CLOSE_LATE,  /* close of an fd a DISCONNECTED event carried (late.c) */
 	RD_OP_WAKE_FD,     /* the watch of the wake eventfd (redial_wake, redial_post) */
 	/* TLS handshake ops: index = handshake slot, gen = its generation (tls.c) */
 	RD_OP_TLS_SEND,
