@@ -602,6 +602,66 @@ Test(tls, shutdown_with_two_thousand_handshakes_in_flight)
 	env_finish(&e);
 }
 
+#define N_SILENT 300
+#define HS_DEADLINE_MS 100
+
+struct failures_wanted {
+	struct tu_recorder *rec;
+	size_t n;
+};
+
+static bool failures_at_least(redial_t *r, void *arg)
+{
+	(void)r;
+	struct failures_wanted *w = arg;
+	return tu_count(w->rec, REDIAL_EV_ATTEMPT_FAILED, 0) >= w->n;
+}
+
+/* Handshake deadlines sit on the handshakes' timer wheel, not in the kernel: a storm of
+ * handshakes to a peer that never answers, driven from the application's epoll loop, all
+ * time out as TLS_HANDSHAKE_TIMEOUT, none before its deadline, each ended by one cancel of
+ * its socket's ops. */
+Test(tls, a_storm_of_silent_handshakes_times_out_at_the_deadline_never_before)
+{
+	struct env e;
+	struct farm_target_spec spec = { .kind = FARM_ACCEPT };
+	env_start(&e, &spec, 1);
+	struct redial_endpoint_opts o = e.rec.defs;
+	o.tls_handshake_timeout_ns = REDIAL_MSEC(HS_DEADLINE_MS);
+	o.backoff_initial_ns = REDIAL_MSEC(1);
+	o.backoff_max_ns = REDIAL_MSEC(1);
+	o.alert_after = 0;
+	struct tu_loop l;
+	tu_loop_open(&l, e.r);
+	for (uint32_t i = 0; i < N_SILENT; i++)
+		add_port(&e, farm_port(e.farm, 0), &o);
+	struct failures_wanted w = { &e.rec, 3 * N_SILENT };
+	cr_assert(tu_loop_until(&l, failures_at_least, &w, REDIAL_SEC(120)),
+		  "%zu failures in 120 s", tu_count(&e.rec, REDIAL_EV_ATTEMPT_FAILED, 0));
+	size_t n = tu_count(&e.rec, REDIAL_EV_ATTEMPT_FAILED, 0), wrong = 0, early = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct tu_event ev;
+		cr_assert(tu_nth_copy(&e.rec, REDIAL_EV_ATTEMPT_FAILED, 0, k, &ev));
+		wrong += ev.err != REDIAL_E_TLS_HANDSHAKE_TIMEOUT;
+		/* The duration counts from the connect; the deadline from the handshake's start,
+		 * after it: a lower bound either way. */
+		early += ev.duration_ns < REDIAL_MSEC(HS_DEADLINE_MS);
+	}
+	cr_expect_eq(wrong, 0, "%zu of %zu failures were not TLS_HANDSHAKE_TIMEOUT", wrong, n);
+	cr_expect_eq(early, 0, "%zu of %zu handshakes ended before their deadline", early, n);
+	/* One cancel per deadline that passed: each failure had one, and the handshakes in
+	 * flight now may have theirs out already. (A linked timeout ends a round without any.) */
+	struct redial_stats s = tu_stats(e.r);
+	cr_expect_geq(s.kernel_cancels, s.failures, "%llu cancels for %llu timed-out handshakes",
+		      (unsigned long long)s.kernel_cancels, (unsigned long long)s.failures);
+	cr_expect_leq(s.kernel_cancels, s.failures + s.tls_inflight,
+		      "%llu cancels for %llu timed-out handshakes and %u in flight",
+		      (unsigned long long)s.kernel_cancels, (unsigned long long)s.failures,
+		      s.tls_inflight);
+	tu_loop_close(&l);
+	env_finish(&e);
+}
+
 Test(tls, names_and_classes_of_the_tls_codes)
 {
 	static const struct {

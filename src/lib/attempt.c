@@ -8,6 +8,11 @@
  * socket's SO_ERROR where the kernel can (sockerr.h). The outcome is decided only once
  * every CQE of the chain is in, because the kernel does not order them.
  *
+ * With IOSQE_CQE_SKIP_SUCCESS, a kept socket's disconnect and the closes after a failed
+ * chain (slot, raw fd) post a CQE only when they fail, so `pending` leaves them out. A break
+ * before such an op makes it post -ECANCELED like the rest: it is counted once the break is
+ * seen; when it fails itself, the kernel posts nothing for the ops after it, counted out then.
+ *
  * The connect deadline is not a LINK_TIMEOUT: every attempt's deadline sits on a timer
  * wheel of the attempt table (r->att_wheel, on the same 1 ms ticks as the endpoints'), and
  * only an attempt whose deadline passes gets an ASYNC_CANCEL of its CONNECT, reported as
@@ -124,11 +129,18 @@ static void att_want(struct redial *r, struct rd_attempt *a, unsigned bits)
 	r->attq_len++;
 }
 
-static void prep_attempt_sqe(struct io_uring_sqe *sqe, enum rd_op op, struct rd_attempt *a,
-			     uint32_t idx, unsigned flags)
+static void prep_attempt_sqe(struct redial *r, struct io_uring_sqe *sqe, enum rd_op op,
+			     struct rd_attempt *a, uint32_t idx, unsigned flags)
 {
 	sqe->user_data = rd_ud(op, a->gen, idx);
 	sqe->flags |= (uint8_t)flags;
+	if (op != RD_OP_CANCEL && a->stage == RD_ST_CHAIN)
+		a->chain |= (uint16_t)(1u << op);
+	if (rd_att_skips_success(op) && rd_sqe_skip_success(r, sqe)) {
+		if (a->stage == RD_ST_CHAIN)
+			a->skips |= (uint16_t)(1u << op);
+		return; /* no CQE to wait for; a standalone close's failure is stale */
+	}
 	a->pending++;
 }
 
@@ -184,7 +196,7 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		sqe = rd_get_sqe(r);
 		io_uring_prep_timeout(sqe, &a->wait_ts, 0,
 				      IORING_TIMEOUT_ABS | IORING_TIMEOUT_ETIME_SUCCESS);
-		prep_attempt_sqe(sqe, RD_OP_TIMEOUT, a, idx, IOSQE_IO_LINK);
+		prep_attempt_sqe(r, sqe, RD_OP_TIMEOUT, a, idx, IOSQE_IO_LINK);
 	}
 	if (spare != RD_NONE) {
 		/* A socket whose connect was refused can connect again only once disconnected
@@ -193,34 +205,34 @@ bool rd_attempt_start(struct redial *r, struct rd_endpoint *ep, const union rd_a
 		static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
 		sqe = rd_get_sqe(r);
 		io_uring_prep_connect(sqe, (int)idx, &unspec, sizeof(unspec));
-		prep_attempt_sqe(sqe, RD_OP_UNCONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+		prep_attempt_sqe(r, sqe, RD_OP_UNCONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
 	} else if (r->fd_install) {
 		sqe = rd_get_sqe(r);
 		io_uring_prep_socket_direct(sqe, family, SOCK_STREAM | SOCK_NONBLOCK, 0, idx, 0);
-		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, IOSQE_IO_LINK);
+		prep_attempt_sqe(r, sqe, RD_OP_SOCKET, a, idx, IOSQE_IO_LINK);
 	}
 	if (r->fd_install) {
 		sqe = rd_get_sqe(r);
 		io_uring_prep_connect(sqe, (int)idx, &a->addr.sa, rd_addr_len(&a->addr));
-		prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+		prep_attempt_sqe(r, sqe, RD_OP_CONNECT, a, idx, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
 		if (r->sockerr_cmd) {
 			/* The connect's check (see settle) in the chain: one system call less
 			 * for every connection. */
 			sqe = rd_get_sqe(r);
 			rd_prep_socket_error(sqe, (int)idx, &a->so_error);
-			prep_attempt_sqe(sqe, RD_OP_SOCKERR, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_LINK);
+			prep_attempt_sqe(r, sqe, RD_OP_SOCKERR, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_LINK);
 		}
 		/* Hard link: the slot is closed even if the install fails (EMFILE). */
 		sqe = rd_get_sqe(r);
 		io_uring_prep_rw(IORING_OP_FIXED_FD_INSTALL_VALUE, sqe, (int)idx, NULL, 0, 0);
-		prep_attempt_sqe(sqe, RD_OP_INSTALL, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
+		prep_attempt_sqe(r, sqe, RD_OP_INSTALL, a, idx, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
 		sqe = rd_get_sqe(r);
 		io_uring_prep_close_direct(sqe, idx);
-		prep_attempt_sqe(sqe, RD_OP_CLOSE_CHAIN, a, idx, 0);
+		prep_attempt_sqe(r, sqe, RD_OP_CLOSE_CHAIN, a, idx, 0);
 	} else {
 		sqe = rd_get_sqe(r);
 		io_uring_prep_socket(sqe, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0);
-		prep_attempt_sqe(sqe, RD_OP_SOCKET, a, idx, 0);
+		prep_attempt_sqe(r, sqe, RD_OP_SOCKET, a, idx, 0);
 	}
 	rd_wheel_add(&r->att_wheel, idx, rd_tick_of(r, a->deadline_ns));
 	if (racer) {
@@ -425,7 +437,7 @@ static void prep_cancel(struct redial *r, struct io_uring_sqe *sqe, struct rd_at
 			uint32_t idx, enum rd_op target)
 {
 	io_uring_prep_cancel64(sqe, rd_ud(target, a->gen, idx), 0);
-	prep_attempt_sqe(sqe, RD_OP_CANCEL, a, idx, 0);
+	prep_attempt_sqe(r, sqe, RD_OP_CANCEL, a, idx, 0);
 	r->kernel_cancels++;
 }
 
@@ -485,29 +497,30 @@ bool rd_attempt_pump(struct redial *r)
 			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_close_direct(sqe, idx);
-			prep_attempt_sqe(sqe, RD_OP_CLOSE_SLOT, a, idx, 0);
+			prep_attempt_sqe(r, sqe, RD_OP_CLOSE_SLOT, a, idx, 0);
 			a->want &= (uint8_t)~RD_AW_CLOSE_SLOT;
 		}
 		if (a->want & RD_AW_CLOSE_RAW) {
 			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_close(sqe, a->raw_fd);
-			prep_attempt_sqe(sqe, RD_OP_CLOSE_RAW, a, idx, 0);
+			prep_attempt_sqe(r, sqe, RD_OP_CLOSE_RAW, a, idx, 0);
 			a->want &= (uint8_t)~RD_AW_CLOSE_RAW;
 		}
 		if (a->want & RD_AW_CONNECT) {
 			if (!(sqe = rd_get_sqe(r)))
 				return false;
 			io_uring_prep_connect(sqe, a->raw_fd, &a->addr.sa, rd_addr_len(&a->addr));
-			prep_attempt_sqe(sqe, RD_OP_CONNECT, a, idx, 0);
+			prep_attempt_sqe(r, sqe, RD_OP_CONNECT, a, idx, 0);
 			a->want &= (uint8_t)~RD_AW_CONNECT;
 		}
 		a->queued = 0;
 		r->attq_head = (r->attq_head + 1) % r->natt;
 		r->attq_len--;
 		/* Its chain may have finished while the work waited here (a cancel that found
-		 * nothing left to aim at): settle it now, nobody else will. Only an abandoned
-		 * attempt gets here with nothing pending, so no endpoint needs to hear of it. */
+		 * nothing left to aim at), or its close posts no CQE: settle it now, nobody
+		 * else will. Only an abandoned or closing attempt gets here with nothing
+		 * pending, so no endpoint needs to hear of it. */
 		if (!a->pending) {
 			struct rd_outcome unused;
 			bool told = settle(r, a, &unused);
@@ -518,14 +531,42 @@ bool rd_attempt_pump(struct redial *r)
 	return true;
 }
 
+/* A skipped op failed by itself: the kernel then posts nothing for the ops linked after it
+ * (they never run). They count as cancelled: a kept socket's failed disconnect leaves the
+ * slot holding it, and its connect's deadline has nothing left to stop. */
+static void chain_suppressed(struct redial *r, struct rd_attempt *a, enum rd_op op)
+{
+	uint16_t gone = rd_att_chain_after(a, op) & (uint16_t)~a->seen;
+	for (unsigned q = 1; q <= RD_OP_ATTEMPT_LAST; q++)
+		if (gone & (1u << q))
+			a->res[q] = -ECANCELED;
+	a->pending = (uint16_t)(a->pending - __builtin_popcount(gone & ~a->skips));
+	a->skips &= (uint16_t)~gone;
+	a->seen |= gone;
+	if (gone & (1u << RD_OP_CONNECT))
+		rd_wheel_del(&r->att_wheel, (uint32_t)(a - r->att));
+}
+
 bool rd_attempt_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx, int res,
 		    struct rd_outcome *ret)
 {
+	if (rd_att_skips_success(op) && r->cqe_skip)
+		rd_ring_skipped_cqe(r); /* sent uncounted (rd_sqe_skip_success) */
 	if (idx >= r->natt || r->att[idx].gen != gen || !r->att[idx].pending) {
 		r->stale_cqes++;
 		return false;
 	}
 	struct rd_attempt *a = &r->att[idx];
+	unsigned bit = 1u << op;
+	if (a->skips & bit) {
+		/* A skipped op posted: it failed, or the link broke before it. */
+		a->skips &= (uint16_t)~bit;
+		a->seen |= (uint16_t)bit;
+		a->res[op] = res;
+		if (res != -ECANCELED)
+			chain_suppressed(r, a, op);
+		return settle(r, a, ret);
+	}
 	a->pending--;
 	if (op == RD_OP_CANCEL) {
 		/* -ENOENT: the target was not issued yet (still a link) or already done. If it
@@ -538,8 +579,15 @@ bool rd_attempt_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx,
 		}
 		return settle(r, a, ret);
 	}
-	a->seen |= (uint16_t)(1u << op);
+	a->seen |= (uint16_t)bit;
 	a->res[op] = res;
+	if (res < 0 && !(op == RD_OP_TIMEOUT && res == -ETIME)) {
+		/* The link broke here (or before): the kernel posts -ECANCELED for every op
+		 * after, skipped ones included, and those are waited for now. */
+		uint16_t more = rd_att_chain_after(a, op) & a->skips;
+		a->skips &= (uint16_t)~more;
+		a->pending = (uint16_t)(a->pending + __builtin_popcount(more));
+	}
 	if (op == RD_OP_CONNECT)
 		rd_wheel_del(&r->att_wheel, idx); /* its deadline has nothing left to stop */
 	if (op == RD_OP_TIMEOUT && a->ep != RD_NONE && res == -ETIME) {

@@ -37,8 +37,12 @@ struct rd_attempt {
 	uint32_t ep;
 	uint32_t gen;
 	uint32_t next_free;
-	uint16_t pending;     /* CQEs still to come */
+	uint16_t pending;     /* CQEs still to come (not those of `skips`) */
 	uint16_t seen;        /* bit per rd_op seen */
+	uint16_t chain;       /* bit per rd_op of its one chain (RD_ST_CHAIN) */
+	uint16_t skips;       /* bit per chain op sent with CQE_SKIP_SUCCESS, not counted in
+				 `pending` and not seen: it posts a CQE only if it fails or its
+				 link breaks (attempt.c) */
 	int32_t res[RD_OP_ATTEMPT_LAST + 1];
 	uint8_t has_wait;
 	uint8_t cancelled;    /* we asked the kernel to cancel it */
@@ -56,6 +60,35 @@ struct rd_attempt {
 	struct __kernel_timespec wait_ts;
 };
 _Static_assert(RD_OP_ATTEMPT_LAST < 16, "rd_attempt.seen has a bit per attempt op");
+
+/* The ops whose success says nothing new, sent with CQE_SKIP_SUCCESS where the kernel has
+ * it: the kept socket's disconnect (the connect after it tells) and the closes of what a
+ * failed chain left (nothing waits for them). None is ever the target of a cancel of ours,
+ * so their -ECANCELED is always a broken link's. Not the install (its result is the fd), nor
+ * the chain's close: on success it runs after the install's CQE is out, and a slot freed
+ * then could get its next SOCKET before that close runs, which would close the new socket. */
+static inline bool rd_att_skips_success(enum rd_op op)
+{
+	return op == RD_OP_UNCONNECT || op == RD_OP_CLOSE_SLOT || op == RD_OP_CLOSE_RAW;
+}
+
+/* The ops of a's chain after op, in the order the kernel runs them: what a break at op
+ * cancels. None after the install: its close is hard-linked and runs whatever it did. */
+static inline uint16_t rd_att_chain_after(const struct rd_attempt *a, enum rd_op op)
+{
+	static const uint8_t rank[RD_OP_ATTEMPT_LAST + 1] = {
+		[RD_OP_TIMEOUT] = 1, [RD_OP_SOCKET] = 2, [RD_OP_UNCONNECT] = 2,
+		[RD_OP_CONNECT] = 3, [RD_OP_SOCKERR] = 4, [RD_OP_INSTALL] = 5,
+		[RD_OP_CLOSE_CHAIN] = 6,
+	};
+	if (op == RD_OP_INSTALL || !rank[op])
+		return 0;
+	unsigned m = 0;
+	for (unsigned q = 1; q <= RD_OP_ATTEMPT_LAST; q++)
+		if (rank[q] > rank[op])
+			m |= 1u << q;
+	return (uint16_t)(m & a->chain);
+}
 
 /* What a finished attempt tells its endpoint. The attempt has already let go of it
  * (rd_ep_attempt(ep) or the cycle's racer is RD_NONE again); on success the endpoint owns fd. */

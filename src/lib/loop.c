@@ -3,8 +3,9 @@
  * redial_fd) are in manager.c.
  *
  * The shape of one turn:
- *   1. advance the timer wheels: endpoints now due move to the ready queue, and attempts
- *      whose connect deadline passed get the cancel of their connect (attempt.c);
+ *   1. advance the timer wheels: endpoints now due move to the ready queue, attempts whose
+ *      connect deadline passed get the cancel of their connect (attempt.c), and handshakes
+ *      whose deadline passed the cancel of their round (tls.c);
  *   2. pump: the SQEs of the turn are produced from the queues of work (attempt work,
  *      TLS handshakes, connection ops, the wake-fd watch, the ready queue of new chains,
  *      the resolver's sockets, the wake timer), so that a full SQ simply leaves work queued
@@ -55,7 +56,9 @@ static void arm_wake(struct redial *r)
 	}
 	uint64_t want = UINT64_MAX;
 	uint64_t tick = rd_wheel_next(&r->wheel);
-	uint64_t deadline = rd_attempt_next_tick(r);
+	uint64_t deadline = rd_attempt_next_tick(r), hs_deadline = rd_tls_next_tick(r);
+	if (hs_deadline < deadline)
+		deadline = hs_deadline;
 	if (deadline < tick)
 		tick = deadline; /* RD_WHEEL_NONE is UINT64_MAX */
 	if (tick != RD_WHEEL_NONE)
@@ -185,6 +188,14 @@ static unsigned reap_batch(struct redial *r)
 	return n;
 }
 
+/* Step 1 of a turn: what the wheels hold that is due by r->now. */
+static void advance_timers(struct redial *r)
+{
+	rd_service_timers(r);
+	rd_attempt_deadlines(r);
+	rd_tls_deadlines(r);
+}
+
 int rd_loop_once(struct redial *r, uint64_t wait_ns)
 {
 	if (r->efd >= 0) {
@@ -199,8 +210,7 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 	struct rd_dns_result dr;
 	while (rd_dns_settle(r, &dr))
 		rd_policy_resolved(r, &dr);
-	rd_service_timers(r);
-	rd_attempt_deadlines(r);
+	advance_timers(r);
 	pump(r);
 
 	int ret;
@@ -250,8 +260,7 @@ int rd_loop_once(struct redial *r, uint64_t wait_ns)
 void rd_loop_flush(struct redial *r)
 {
 	r->now = rd_clock_ns();
-	rd_service_timers(r);
-	rd_attempt_deadlines(r);
+	advance_timers(r);
 	pump(r);
 	int ret = io_uring_submit(&r->ring);
 	if (ret > 0)

@@ -37,6 +37,8 @@ struct redial {
 	bool enabled;               /* IORING_SETUP_R_DISABLED lifted by the owning thread */
 	bool fd_install;            /* chains hand over the fd in the kernel */
 	bool sockerr_cmd;           /* chains read SO_ERROR in the kernel (sockerr.h) */
+	bool cqe_skip;              /* IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP, 5.17): ops
+				       whose success says nothing new post no CQE (ring.c) */
 	bool in_dispatch;
 	bool in_run;
 	atomic_bool stop;           /* redial_stop, from any thread */
@@ -108,6 +110,8 @@ struct redial {
 	/* TLS (tls.c, tls_cfg.c): configurations, the handshake pool and its queue */
 	struct rd_tls_cfg *tls_cfgs;
 	struct rd_tls_hs **hs;
+	struct rd_timer *hs_timer;     /* each handshake's deadline timer, by slot */
+	struct rd_wheel hs_wheel;      /* their deadlines (tls.c) */
 	uint32_t nhs, hs_cap, hs_free;
 	uint32_t hsq_head, hsq_tail;   /* handshakes with a chain to send */
 	uint32_t tls_inflight;

@@ -184,7 +184,6 @@ static const struct {
 	{ IORING_OP_CONNECT, "IORING_OP_CONNECT" },
 	{ IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT" },
 	{ IORING_OP_TIMEOUT_REMOVE, "IORING_OP_TIMEOUT_REMOVE" },
-	{ IORING_OP_LINK_TIMEOUT, "IORING_OP_LINK_TIMEOUT" },
 	{ IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL" },
 	{ IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD" },
 	{ IORING_OP_POLL_REMOVE, "IORING_OP_POLL_REMOVE" },
@@ -224,6 +223,7 @@ int rd_ring_setup(struct redial *r)
 	io_uring_free_probe(probe);
 	r->fd_install = install && !(r->cfg.flags & REDIAL_CFG_NO_FD_INSTALL);
 	r->sockerr_cmd = r->fd_install && uring_cmd && probe_socket_error_cmd();
+	r->cqe_skip = (r->features & IORING_FEAT_CQE_SKIP) != 0;
 
 	ret = probe_etime_success();
 	if (ret < 0) {
@@ -300,6 +300,17 @@ struct io_uring_sqe *rd_get_sqe(struct redial *r)
 	r->inflight++;
 	r->sqes++;
 	return sqe;
+}
+
+bool rd_sqe_skip_success(struct redial *r, struct io_uring_sqe *sqe)
+{
+	if (!r->cqe_skip)
+		return false;
+	/* No LINK_TIMEOUT may follow such an op (the kernel refuses it); none of the SQEs
+	 * marked here has one. */
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	r->inflight--;
+	return true;
 }
 
 bool rd_reserve_sqes(struct redial *r, unsigned need)

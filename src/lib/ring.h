@@ -20,6 +20,16 @@ void rd_ring_teardown(struct redial *r);
  * NULL when it stays full (the caller keeps its work queued). After rd_reserve_sqes(n)
  * returned true, the next n calls cannot fail. */
 struct io_uring_sqe *rd_get_sqe(struct redial *r);
+/* Marks sqe (just had from rd_get_sqe) IOSQE_CQE_SKIP_SUCCESS when the kernel has it: for an
+ * op whose success says nothing new. It then posts a CQE only when it fails (or the link
+ * broke before it), so it is taken out of the in-flight count at once, and such a CQE is
+ * counted back in with rd_ring_skipped_cqe before the loop counts it out. False, sqe
+ * unchanged and counted as usual, without the feature. */
+bool rd_sqe_skip_success(struct redial *r, struct io_uring_sqe *sqe);
+static inline void rd_ring_skipped_cqe(struct redial *r)
+{
+	r->inflight++;
+}
 /* Room for `need` SQEs in a row (a chain must be contiguous); false when there is none. */
 bool rd_reserve_sqes(struct redial *r, unsigned need);
 /* Submits what is in the SQ and runs the deferred completions it can, now: for the calls

@@ -2,15 +2,19 @@
  *
  * After the connect, the socket goes to a handshake (struct rd_tls_hs, from a per-manager
  * pool that keeps its buffers). OpenSSL works on memory only: its BIO reads what RECVs
- * brought into hs->rx and writes records into hs->tx. Each round is one linked chain:
+ * brought into hs->rx and writes records into hs->tx. Each round is one chain:
  *
- *     [SEND(tx, MSG_WAITALL) ->] [RECV(rx) ->] LINK_TIMEOUT(what is left of the deadline)
+ *     [SEND(tx, MSG_WAITALL) ->] [RECV(rx)]
  *
- * so the deadline is a linked timeout, as the connect's is, and no thread or blocking call
- * is involved. As with attempts, a chain is judged only once all its CQEs are in (the kernel
- * does not order them): RECV -ECANCELED with the timeout's -ETIME is the deadline. A SEND
- * of a few hundred bytes on a fresh socket completes at once, so the timeout guards the
- * RECV, which is what waits on the peer.
+ * The deadline is not a LINK_TIMEOUT, for the reason the connect's is not (attempt.c): a
+ * kernel timer armed and cancelled per round is what a handshake paid most for outside the
+ * crypto. Every handshake's deadline sits on a timer wheel of the handshake pool
+ * (r->hs_wheel, on the manager's 1 ms ticks), and only a handshake whose deadline passes
+ * gets an ASYNC_CANCEL of everything on its socket; what its ops then report (-ECANCELED)
+ * becomes REDIAL_E_TLS_HANDSHAKE_TIMEOUT. A deadline is never early, and late by at most a
+ * tick. As with attempts, a chain is judged only once all its CQEs are in (the kernel does
+ * not order them). A SEND of a few hundred bytes on a fresh socket completes at once; the
+ * RECV is what waits on the peer.
  *
  * When the handshake completes (certificate verified), the same BIO, a descriptor BIO for
  * SSL_get_fd, reads the socket after what the last RECV brought beyond the handshake (a
@@ -18,7 +22,6 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,19 +33,8 @@
 #include "fdbudget.h"
 #include "ring.h"
 #include "tls.h"
+#include "tls_bio.h"
 #include "tls_cfg.h"
-
-#define RD_TLS_RX 12288 /* a RECV's room: a whole first flight, usually */
-#define RD_TLS_TX 4096  /* ClientHello, Finished, a client certificate: sent in rounds */
-
-
-/* The BIO's state: a handshake's buffers, or (after the hand-over) the socket. */
-struct rd_bio {
-	struct rd_tls_hs *hs;
-	int fd;
-	unsigned char *left; /* bytes the handshake's last RECV brought beyond it */
-	size_t left_off, left_len;
-};
 
 struct rd_tls_hs {
 	uint32_t ep;          /* endpoint slot; RD_NONE once abandoned (it only drains) */
@@ -54,120 +46,33 @@ struct rd_tls_hs {
 	uint8_t chain_send, chain_recv;
 	uint8_t want_cancel;  /* abandoned with ops in flight: a cancel still to send */
 	uint8_t want_write;   /* OpenSSL filled tx and has more to write: send before reading */
+	uint8_t timed_out;    /* its deadline passed: the cancel is sent, no round follows */
 	int fd;               /* -1 once closed */
 	SSL *ssl;
 	struct rd_bio *bio;
-	int32_t res_send, res_recv, res_lt;
+	int32_t res_send, res_recv;
 	uint32_t send_len;
-	uint64_t deadline_ns, start_ns;
+	uint64_t deadline_tick; /* on r->hs_wheel until the handshake is released */
+	uint64_t start_ns;
 	union rd_addr addr;
 	uint32_t addr_idx;
-	struct __kernel_timespec lt_ts;
-	size_t rx_off, rx_len, tx_len;
-	unsigned char rx[RD_TLS_RX];
-	unsigned char tx[RD_TLS_TX];
+	struct rd_tls_buf buf;  /* last: its bytes are never cleared (the lengths say) */
 };
 
-/* ---- the BIO ---------------------------------------------------------------------------- */
-
-static BIO_METHOD *bio_method;
-static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
-
-static int bio_read(BIO *b, char *out, int outl)
-{
-	struct rd_bio *d = BIO_get_data(b);
-	BIO_clear_retry_flags(b);
-	if (outl <= 0)
-		return 0;
-	size_t want = (size_t)outl;
-	if (d->hs) {
-		struct rd_tls_hs *h = d->hs;
-		size_t n = h->rx_len - h->rx_off;
-		if (n == 0) {
-			BIO_set_retry_read(b);
-			return -1;
-		}
-		n = n < want ? n : want;
-		memcpy(out, h->rx + h->rx_off, n);
-		h->rx_off += n;
-		return (int)n;
-	}
-	if (d->left) {
-		size_t n = d->left_len - d->left_off;
-		n = n < want ? n : want;
-		memcpy(out, d->left + d->left_off, n);
-		d->left_off += n;
-		if (d->left_off == d->left_len) {
-			rd_free(d->left);
-			d->left = NULL;
-		}
-		return (int)n;
-	}
-	ssize_t n = read(d->fd, out, want);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		BIO_set_retry_read(b);
-	return (int)n;
-}
-
-static int bio_write(BIO *b, const char *in, int inl)
-{
-	struct rd_bio *d = BIO_get_data(b);
-	BIO_clear_retry_flags(b);
-	if (inl <= 0)
-		return 0;
-	if (d->hs) {
-		struct rd_tls_hs *h = d->hs;
-		size_t room = RD_TLS_TX - h->tx_len, n = (size_t)inl < room ? (size_t)inl : room;
-		if (n == 0) {
-			BIO_set_retry_write(b);
-			return -1;
-		}
-		memcpy(h->tx + h->tx_len, in, n);
-		h->tx_len += n;
-		return (int)n;
-	}
-	ssize_t n = send(d->fd, in, (size_t)inl, MSG_NOSIGNAL);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		BIO_set_retry_write(b);
-	return (int)n;
-}
-
-static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)num; /* GET_CLOSE is 0 as well: BIO_NOCLOSE, the fd is never the BIO's to close */
-	int fd = ((const struct rd_bio *)BIO_get_data(b))->fd;
-	if (cmd == BIO_C_GET_FD && ptr) /* BIO_get_fd, which SSL_get_fd asks */
-		*(int *)ptr = fd;
-	return cmd == BIO_C_GET_FD ? fd : cmd == BIO_CTRL_FLUSH;
-}
-
-static int bio_destroy(BIO *b)
-{
-	struct rd_bio *d = BIO_get_data(b);
-	if (d) {
-		rd_free(d->left);
-		rd_free(d);
-		BIO_set_data(b, NULL);
-	}
-	return 1;
-}
-
-static void bio_method_make(void)
-{
-	int type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR;
-	BIO_METHOD *m = BIO_meth_new(type, "redial");
-	if (m && BIO_meth_set_read(m, bio_read) && BIO_meth_set_write(m, bio_write) &&
-	    BIO_meth_set_ctrl(m, bio_ctrl) && BIO_meth_set_destroy(m, bio_destroy))
-		bio_method = m; /* process-wide, never freed */
-	else
-		BIO_meth_free(m);
-}
-
 /* ---- the pool of handshakes ------------------------------------------------------------ */
+
+/* The wheel keeps no due tick of its own (wheel.h): the handshake does. */
+static uint64_t hs_due(uint32_t idx, void *ctx)
+{
+	const struct redial *r = ctx;
+	return r->hs[idx]->deadline_tick;
+}
 
 int rd_tls_init(struct redial *r)
 {
 	r->hs_free = r->hsq_head = r->hsq_tail = RD_NONE;
+	/* The timers' array grows with the pool (hs_alloc moves the base then). */
+	rd_wheel_init(&r->hs_wheel, 0, NULL, sizeof(*r->hs_timer), hs_due, r);
 	return 0;
 }
 
@@ -180,6 +85,13 @@ static struct rd_tls_hs *hs_alloc(struct redial *r, uint32_t *ret_idx)
 			if (!t)
 				return NULL;
 			r->hs = t;
+			/* The timers are links by index: moving the array moves no link. */
+			struct rd_timer *tm = rd_realloc(r->hs_timer, cap * sizeof(*tm));
+			if (!tm)
+				return NULL;
+			memset(tm + r->hs_cap, 0, (cap - r->hs_cap) * sizeof(*tm));
+			r->hs_timer = tm;
+			r->hs_wheel.base = (char *)tm;
 			r->hs_cap = cap;
 		}
 		struct rd_tls_hs *h = rd_calloc(1, sizeof(*h));
@@ -194,7 +106,8 @@ static struct rd_tls_hs *hs_alloc(struct redial *r, uint32_t *ret_idx)
 	r->hs_free = h->next;
 	uint32_t gen = (h->gen + 1) & 0xffffffu;
 	/* The buffers need no clearing: the lengths say what is in them. */
-	memset(h, 0, offsetof(struct rd_tls_hs, rx));
+	memset(h, 0, offsetof(struct rd_tls_hs, buf));
+	h->buf.rx_off = h->buf.rx_len = h->buf.tx_len = 0;
 	h->gen = gen;
 	h->next = RD_NONE;
 	h->fd = -1;
@@ -216,6 +129,7 @@ static void hs_release(struct redial *r, uint32_t idx)
 		rd_fds_closed(r, 1);
 		h->fd = -1;
 	}
+	rd_wheel_del(&r->hs_wheel, idx);
 	h->ep = RD_NONE;
 	h->next = r->hs_free;
 	r->hs_free = idx;
@@ -247,7 +161,9 @@ void rd_tls_free(struct redial *r)
 		rd_free(h);
 	}
 	rd_free(r->hs);
+	rd_free(r->hs_timer);
 	r->hs = NULL;
+	r->hs_timer = NULL;
 	r->nhs = r->hs_cap = 0;
 	ERR_clear_error();
 }
@@ -308,21 +224,12 @@ static int set_peer_name(struct redial *r, struct rd_endpoint *ep, SSL *ssl,
 int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outcome *o)
 {
 	struct rd_tls_ep *te = rd_ep_tls(r, ep);
-	pthread_once(&bio_once, bio_method_make);
-	if (!bio_method)
-		return -ENOMEM;
 	uint32_t idx;
 	struct rd_tls_hs *h = hs_alloc(r, &idx);
 	if (!h)
 		return -ENOMEM;
-	struct rd_bio *d = rd_calloc(1, sizeof(*d));
-	BIO *b = d ? BIO_new(bio_method) : NULL;
-	if (b) {
-		BIO_set_data(b, d); /* from here on, freeing b frees d */
-		BIO_set_init(b, 1);
-	} else {
-		rd_free(d);
-	}
+	struct rd_bio *d;
+	BIO *b = rd_tls_bio_new(&h->buf, o->fd, &d);
 	h->ssl = b ? SSL_new(rd_tls_cfg_ctx(te->cfg)) : NULL;
 	if (!h->ssl || set_peer_name(r, ep, h->ssl, &o->addr) < 0) {
 		BIO_free(b);
@@ -330,8 +237,6 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 		ERR_clear_error();
 		return -ENOMEM;
 	}
-	d->hs = h;
-	d->fd = o->fd;
 	SSL_set_bio(h->ssl, b, b);
 	h->bio = d;
 	SSL_set_connect_state(h->ssl);
@@ -359,12 +264,28 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 	const struct rd_opts *eo = rd_ep_opts(r, ep);
 	uint64_t t = eo->tls_handshake_timeout_ns ? eo->tls_handshake_timeout_ns
 						  : eo->connect_timeout_ns;
-	h->deadline_ns = r->now + t;
+	/* The first tick at or after now + t: never early. */
+	uint64_t tick = rd_tick_of(r, r->now + t + RD_TICK_NS - 1);
+	h->deadline_tick = tick > r->hs_wheel.now ? tick : r->hs_wheel.now + 1;
+	rd_wheel_add(&r->hs_wheel, idx, h->deadline_tick);
 	te->hs = idx;
 	hs_queue(r, idx);
 	return 0;
 }
 
+/* Cancels everything on a handshake's socket: the abandon's cancel, and the deadline's. */
+static void prep_cancel(struct redial *r, struct io_uring_sqe *sqe, struct rd_tls_hs *h,
+			uint32_t idx)
+{
+	io_uring_prep_cancel_fd(sqe, h->fd, IORING_ASYNC_CANCEL_ALL);
+	sqe->user_data = rd_ud(RD_OP_TLS_CANCEL, h->gen, idx);
+	h->pending++;
+	r->kernel_cancels++;
+}
+
+/* The deadline passed: cancel the round in flight. The cancel's own CQE is what settles a
+ * handshake with nothing in flight (one waiting in the pump's queue: the pump sends it no
+ * round any more). With no SQ room, tries again on the next tick. */
 void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 {
 	struct rd_tls_ep *te = rd_ep_tls(r, ep);
@@ -374,6 +295,7 @@ void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 	struct rd_tls_hs *h = r->hs[idx];
 	te->hs = RD_NONE;
 	h->ep = RD_NONE;
+	rd_wheel_del(&r->hs_wheel, idx); /* nobody waits for its outcome any more */
 	if (!h->pending) {
 		if (!h->queued)
 			hs_release(r, idx); /* else the pump releases it when it gets there */
@@ -390,10 +312,7 @@ void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep)
 		hs_queue(r, idx);
 		return;
 	}
-	io_uring_prep_cancel_fd(sqe, h->fd, IORING_ASYNC_CANCEL_ALL);
-	sqe->user_data = rd_ud(RD_OP_TLS_CANCEL, h->gen, idx);
-	h->pending++;
-	r->kernel_cancels++;
+	prep_cancel(r, sqe, h, idx);
 	int ret = rd_ring_submit_now(r); /* -EBUSY/-EAGAIN: the cancel waits in the SQ */
 	if (ret >= 0) {
 		/* Fails only when the peer ended it first (ENOTCONN): nothing left to wake. */
@@ -417,37 +336,57 @@ static void prep(struct io_uring_sqe *sqe, enum rd_op op, struct rd_tls_hs *h, u
 static bool send_chain(struct redial *r, struct rd_tls_hs *h, uint32_t idx)
 {
 	bool recv = !h->done && !h->want_write;
-	unsigned need = (h->tx_len ? 1u : 0u) + (recv ? 1u : 0u) + 1u;
+	unsigned need = (h->buf.tx_len ? 1u : 0u) + (recv ? 1u : 0u);
 	if (!rd_reserve_sqes(r, need))
 		return false;
-	uint64_t left = h->deadline_ns > r->now ? h->deadline_ns - r->now : 1;
-	h->lt_ts = rd_ts(left);
-	h->res_send = h->res_recv = h->res_lt = -ENOENT;
+	h->res_send = h->res_recv = -ENOENT;
 	/* rd_reserve_sqes made room for the whole chain: none of these gets can fail. */
 	struct io_uring_sqe *sqe;
-	if (h->tx_len) {
+	if (h->buf.tx_len) {
 		sqe = rd_get_sqe(r);
 		/* MSG_WAITALL: a short send is retried by the kernel, not reported. */
-		io_uring_prep_send(sqe, h->fd, h->tx, h->tx_len, MSG_NOSIGNAL | MSG_WAITALL);
-		prep(sqe, RD_OP_TLS_SEND, h, idx, IOSQE_IO_LINK);
+		io_uring_prep_send(sqe, h->fd, h->buf.tx, h->buf.tx_len, MSG_NOSIGNAL | MSG_WAITALL);
+		prep(sqe, RD_OP_TLS_SEND, h, idx, recv ? IOSQE_IO_LINK : 0);
 		h->chain_send = 1;
-		h->send_len = (uint32_t)h->tx_len;
+		h->send_len = (uint32_t)h->buf.tx_len;
 	}
 	if (recv) {
-		if (h->rx_off) {
-			memmove(h->rx, h->rx + h->rx_off, h->rx_len - h->rx_off);
-			h->rx_len -= h->rx_off;
-			h->rx_off = 0;
+		if (h->buf.rx_off) {
+			memmove(h->buf.rx, h->buf.rx + h->buf.rx_off, h->buf.rx_len - h->buf.rx_off);
+			h->buf.rx_len -= h->buf.rx_off;
+			h->buf.rx_off = 0;
 		}
 		sqe = rd_get_sqe(r);
-		io_uring_prep_recv(sqe, h->fd, h->rx + h->rx_len, RD_TLS_RX - h->rx_len, 0);
-		prep(sqe, RD_OP_TLS_RECV, h, idx, IOSQE_IO_LINK);
+		io_uring_prep_recv(sqe, h->fd, h->buf.rx + h->buf.rx_len, RD_TLS_RX - h->buf.rx_len, 0);
+		prep(sqe, RD_OP_TLS_RECV, h, idx, 0);
 		h->chain_recv = 1;
 	}
-	sqe = rd_get_sqe(r);
-	io_uring_prep_link_timeout(sqe, &h->lt_ts, 0);
-	prep(sqe, RD_OP_TLS_LTIMEOUT, h, idx, 0);
 	return true;
+}
+
+static void deadline_cancel(struct redial *r, struct rd_tls_hs *h, uint32_t idx)
+{
+	h->timed_out = 1;
+	struct io_uring_sqe *sqe = rd_get_sqe(r);
+	if (!sqe) {
+		h->deadline_tick = r->hs_wheel.now + 1;
+		rd_wheel_add(&r->hs_wheel, idx, h->deadline_tick);
+		return;
+	}
+	prep_cancel(r, sqe, h, idx);
+}
+
+void rd_tls_deadlines(struct redial *r)
+{
+	rd_wheel_advance(&r->hs_wheel, rd_tick_of(r, r->now), RD_TL_USER(0));
+	uint32_t idx;
+	while ((idx = rd_tlist_pop(&r->hs_wheel, RD_TL_USER(0))) != RD_TL_NONE)
+		deadline_cancel(r, r->hs[idx], idx); /* on the wheel only while ep wants it */
+}
+
+uint64_t rd_tls_next_tick(const struct redial *r)
+{
+	return rd_wheel_next(&r->hs_wheel);
 }
 
 bool rd_tls_pump(struct redial *r)
@@ -459,12 +398,9 @@ bool rd_tls_pump(struct redial *r)
 			struct io_uring_sqe *sqe = rd_get_sqe(r);
 			if (!sqe)
 				return false;
-			io_uring_prep_cancel_fd(sqe, h->fd, IORING_ASYNC_CANCEL_ALL);
-			sqe->user_data = rd_ud(RD_OP_TLS_CANCEL, h->gen, idx);
-			h->pending++;
-			r->kernel_cancels++;
+			prep_cancel(r, sqe, h, idx);
 			h->want_cancel = 0;
-		} else if (h->ep != RD_NONE && !send_chain(r, h, idx)) {
+		} else if (h->ep != RD_NONE && !h->timed_out && !send_chain(r, h, idx)) {
 			return false;
 		}
 		r->hsq_head = h->next;
@@ -484,6 +420,11 @@ static void finish(struct redial *r, uint32_t idx, int err, bool unnamed,
 {
 	struct rd_tls_hs *h = r->hs[idx];
 	struct rd_endpoint *ep = &r->eps[h->ep];
+	if (err == 0 && rd_tls_bio_hand_over(h->bio) < 0) {
+		err = ENOMEM;
+		snprintf(rd_ep_tls(r, ep)->reason, sizeof(rd_ep_tls(r, ep)->reason),
+			 "no memory for what came after the handshake");
+	}
 	ret->ep = h->ep;
 	ret->err = err;
 	ret->unnamed = unnamed;
@@ -493,15 +434,6 @@ static void finish(struct redial *r, uint32_t idx, int err, bool unnamed,
 	ret->start_ns = h->start_ns;
 	rd_ep_tls(r, ep)->hs = RD_NONE;
 	if (err == 0) {
-		/* The hand-over: the BIO reads the socket from now on, after what the last RECV
-		 * brought beyond the handshake (application data, a session ticket). */
-		struct rd_bio *d = h->bio;
-		size_t n = h->rx_len - h->rx_off;
-		if (n && (d->left = rd_malloc(n))) {
-			memcpy(d->left, h->rx + h->rx_off, n);
-			d->left_len = n;
-		}
-		d->hs = NULL;
 		rd_ep_tls(r, ep)->ssl = h->ssl;
 		ret->fd = h->fd;
 		h->ssl = NULL;
@@ -522,13 +454,13 @@ static bool settle(struct redial *r, uint32_t idx, struct rd_tls_outcome *ret)
 		return false;
 	}
 	int err = 0;
-	bool timed_out = h->res_lt == -ETIME;
+	bool timed_out = h->timed_out;
 	if (h->chain_send) {
 		int s = h->res_send;
 		if (s >= 0) {
-			size_t sent = (size_t)s < h->tx_len ? (size_t)s : h->tx_len;
-			memmove(h->tx, h->tx + sent, h->tx_len - sent);
-			h->tx_len -= sent;
+			size_t sent = (size_t)s < h->buf.tx_len ? (size_t)s : h->buf.tx_len;
+			memmove(h->buf.tx, h->buf.tx + sent, h->buf.tx_len - sent);
+			h->buf.tx_len -= sent;
 		} else {
 			err = s == -ECANCELED && timed_out ? REDIAL_E_TLS_HANDSHAKE_TIMEOUT : -s;
 		}
@@ -536,18 +468,16 @@ static bool settle(struct redial *r, uint32_t idx, struct rd_tls_outcome *ret)
 	if (!err && h->chain_recv) {
 		int v = h->res_recv;
 		if (v > 0)
-			h->rx_len += (size_t)v;
+			h->buf.rx_len += (size_t)v;
 		else if (v == 0)
 			err = REDIAL_E_TLS_UNEXPECTED_EOF;
 		else
 			err = v == -ECANCELED && timed_out ? REDIAL_E_TLS_HANDSHAKE_TIMEOUT : -v;
-	} else if (!err && !h->chain_recv && timed_out && h->tx_len) {
-		err = REDIAL_E_TLS_HANDSHAKE_TIMEOUT; /* the last flight did not go out in time */
 	}
 	h->chain_send = h->chain_recv = 0;
 	struct rd_endpoint *ep = &r->eps[h->ep];
 	struct rd_tls_ep *te = rd_ep_tls(r, ep);
-	bool unnamed = false;
+	bool unnamed = false, lib_err = false;
 	if (!err && !h->done) {
 		ERR_clear_error();
 		int rc = SSL_do_handshake(h->ssl);
@@ -557,21 +487,31 @@ static bool settle(struct redial *r, uint32_t idx, struct rd_tls_outcome *ret)
 		} else {
 			int e = SSL_get_error(h->ssl, rc);
 			h->want_write = e == SSL_ERROR_WANT_WRITE;
-			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 				err = rd_tls_map_error(h->ssl, rc, &unnamed, te->reason,
 						       sizeof(te->reason));
+				lib_err = true;
+			}
 			ERR_clear_error();
 		}
-	} else if (err) {
-		/* Not the library's failure: say what the socket said. */
+	}
+	bool more = !err && (h->buf.tx_len || !h->done);
+	if (more && timed_out) {
+		/* What came in before the cancel did not finish it: no round after the deadline
+		 * (nor a last flight that did not go out in time). */
+		err = REDIAL_E_TLS_HANDSHAKE_TIMEOUT;
+		more = false;
+	}
+	if (more) {
+		hs_queue(r, idx); /* the next round: our records out, the peer's in */
+		return false;
+	}
+	if (err && !lib_err) {
+		/* Not the library's failure: say what the socket (or the clock) said. */
 		snprintf(te->reason, sizeof(te->reason), "%s",
 			 err == REDIAL_E_TLS_HANDSHAKE_TIMEOUT ? "handshake timed out"
 			 : err == REDIAL_E_TLS_UNEXPECTED_EOF ? "the peer closed mid-handshake"
 							      : strerror(err));
-	}
-	if (!err && (h->tx_len || !h->done)) {
-		hs_queue(r, idx); /* the next round: our records out, the peer's in */
-		return false;
 	}
 	finish(r, idx, err, unnamed, ret);
 	return true;
@@ -590,7 +530,5 @@ bool rd_tls_cqe(struct redial *r, enum rd_op op, uint32_t gen, uint32_t idx, int
 		h->res_send = res;
 	else if (op == RD_OP_TLS_RECV)
 		h->res_recv = res;
-	else if (op == RD_OP_TLS_LTIMEOUT)
-		h->res_lt = res;
 	return settle(r, idx, ret);
 }

@@ -1,5 +1,5 @@
-/* tls.h — the TLS handshake on the ring (tls.c: a memory BIO per connection, SEND/RECV SQEs
- * under a linked timeout, buffers from a per-manager pool) and a TLS endpoint's state. Like
+/* tls.h — the TLS handshake on the ring (tls.c: a memory BIO per connection, SEND/RECV SQEs,
+ * deadlines on a timer wheel, buffers from a per-manager pool) and a TLS endpoint's state. Like
  * attempt.c, tls.c never decides what a handshake's outcome means: it hands a struct
  * rd_tls_outcome to policy.c. The configurations are in tls_cfg.h, a connection's end in
  * tls_conn.h; only these three files call OpenSSL. */
@@ -61,6 +61,12 @@ int rd_tls_start(struct redial *r, struct rd_endpoint *ep, const struct rd_outco
 /* Stops ep's handshake, if any: the kernel is asked to cancel its operations before this
  * returns, its socket closed; what is left drains in the background. */
 void rd_tls_abandon(struct redial *r, struct rd_endpoint *ep);
+
+/* Cancels the handshakes whose deadline passed by r->now (their outcome comes with the
+ * cancelled ops' CQEs, as a timeout). */
+void rd_tls_deadlines(struct redial *r);
+/* The wheel tick of the earliest handshake deadline, RD_WHEEL_NONE when none is set. */
+uint64_t rd_tls_next_tick(const struct redial *r);
 
 /* Sends queued handshake SQEs. False when the SQ filled up first. */
 bool rd_tls_pump(struct redial *r);

@@ -34,8 +34,7 @@ enum rd_op {
 	/* TLS handshake ops: index = handshake slot, gen = its generation (tls.c) */
 	RD_OP_TLS_SEND,
 	RD_OP_TLS_RECV,
-	RD_OP_TLS_LTIMEOUT, /* the handshake's deadline */
-	RD_OP_TLS_CANCEL,
+	RD_OP_TLS_CANCEL,   /* abandoned, or its deadline (on the handshakes' wheel) passed */
 	RD_OP_COUNT
 };
 

@@ -3,9 +3,12 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <linux/io_uring.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fds.h"
 
@@ -180,4 +183,17 @@ void tu_finish_within(redial_t *r, int fds_before, uint64_t shutdown_ns)
 	int now = tu_count_fds();
 	cr_expect_eq(now, fds_before, "after destroy the process has %d fds, it had %d before",
 		     now, fds_before);
+}
+
+bool tu_kernel_cqe_skip(void)
+{
+	/* A one-entry ring, asked directly (the helpers link no liburing), only for its
+	 * feature bits. */
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	long fd = syscall(__NR_io_uring_setup, 1, &p);
+	if (fd < 0)
+		return false;
+	close((int)fd);
+	return (p.features & IORING_FEAT_CQE_SKIP) != 0;
 }

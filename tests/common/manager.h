@@ -4,6 +4,7 @@
 #ifndef TU_MANAGER_H
 #define TU_MANAGER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "recorder.h"
@@ -39,5 +40,9 @@ enum redial_state tu_state(redial_t *r, redial_id_t id);
 void tu_finish(redial_t *r, int fds_before);
 /* The same with another deadline for the shutdown. */
 void tu_finish_within(redial_t *r, int fds_before, uint64_t shutdown_ns);
+
+/* Whether this kernel's io_uring has IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP), which the
+ * library then uses for the ops whose success says nothing new. */
+bool tu_kernel_cqe_skip(void);
 
 #endif

@@ -3,7 +3,8 @@
  * attempt whose deadline passes costs a kernel operation (an ASYNC_CANCEL of its connect).
  *
  * Seen from the application: refused attempts cause no kernel cancel and fewer SQEs than a
- * chain with a TIMEOUT head and a LINK_TIMEOUT would need; blackholed attempts all fail
+ * chain with a TIMEOUT head and a LINK_TIMEOUT would need, and, where the kernel has
+ * CQE_SKIP_SUCCESS, a kept socket's disconnect posts no CQE; blackholed attempts all fail
  * with ETIMEDOUT, never before their deadline, each after one cancel at least. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -90,6 +91,19 @@ Test(deadline, refused_attempts_need_no_kernel_timer_and_no_cancel)
 	 * install, the close); one with a new socket 5 too, and the close of the slot it
 	 * leaves makes 6. A TIMEOUT head and a LINK_TIMEOUT would make 7 or more. */
 	cr_expect_leq(sqes, 6.0, "%.2f SQEs per refused attempt", sqes);
+	/* A kept socket's disconnect and a failed chain's close post no CQE when they
+	 * succeed, where the kernel allows it. An SQE that posts nothing is one submitted,
+	 * not in flight and never reaped: */
+	uint64_t silent = (s1.sqes - s0.sqes) - (s1.cqes - s0.cqes) -
+			  (s1.inflight_ops - s0.inflight_ops);
+	uint64_t reused = s1.sockets_reused - s0.sockets_reused;
+	cr_expect_gt(reused, 0, "no kept socket was used again");
+	if (tu_kernel_cqe_skip())
+		cr_expect_geq(silent, reused, "%llu SQEs posted nothing, for %llu reused sockets",
+			      (unsigned long long)silent, (unsigned long long)reused);
+	else
+		cr_expect_eq(silent, 0, "%llu SQEs posted nothing without CQE_SKIP_SUCCESS",
+			     (unsigned long long)silent);
 	tu_finish(r, fds0);
 	farm_stop(farm);
 }
