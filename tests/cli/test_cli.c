@@ -1079,6 +1079,19 @@ Test(cli, json_strings_are_escaped_and_read_back_by_a_strict_parser)
 
 /* ---- Names ----------------------------------------------------------------------------------- */
 
+/* The start of a one-second run of the binary that resolves through dns and writes its
+ * summary to sum (a file of that name in the test's directory). */
+static void name_run_args(struct tu_args *a, const struct tu_dnsmasq *dns, char *sum,
+			  size_t len, const char *file)
+{
+	tu_path_in_dir(sum, len, file);
+	a->n = 0;
+	tu_arg(a, "%s", tu_bin("REDIAL_BIN"));
+	tu_arg(a, "--dns-server=%s", dns->servers);
+	tu_arg(a, "--duration=1");
+	tu_arg(a, "--summary=%s", sum);
+}
+
 /* Issue 19: five failed lookups read "attempts 0 (0 connected, 5 failed)": a lookup is not
  * an attempt, so it is its own figure, and attempts, failures and lookups add up. */
 Test(cli, failed_lookups_are_counted_apart_from_attempts_and_every_figure_adds_up)
@@ -1088,13 +1101,9 @@ Test(cli, failed_lookups_are_counted_apart_from_attempts_and_every_figure_adds_u
 	struct tu_dnsmasq dns;
 	tu_dnsmasq_start(&dns, "127.3.0.1 ok.test\n");
 	char sum[128];
-	tu_path_in_dir(sum, sizeof(sum), "lookups.json");
-	struct tu_args a = { .n = 0 };
+	struct tu_args a;
 	struct tu_result r;
-	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
-	tu_arg(&a, "--dns-server=%s", dns.servers);
-	tu_arg(&a, "--duration=1");
-	tu_arg(&a, "--summary=%s", sum);
+	name_run_args(&a, &dns, sum, sizeof(sum), "lookups.json");
 	tu_arg(&a, "ok.test:%u", farm_port(f, 0));
 	for (int i = 0; i < 5; i++)
 		tu_arg(&a, "missing%d.test:%u", i, farm_port(f, 0));
@@ -1142,13 +1151,9 @@ Test(cli, an_attempt_abandoned_when_its_racer_connects_is_counted_in_the_attempt
 	struct tu_dnsmasq dns;
 	tu_dnsmasq_start(&dns, "127.0.0.1 both.test\n::1 both.test\n");
 	char sum[128];
-	tu_path_in_dir(sum, sizeof(sum), "race.json");
-	struct tu_args a = { .n = 0 };
+	struct tu_args a;
 	struct tu_result r;
-	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
-	tu_arg(&a, "--dns-server=%s", dns.servers);
-	tu_arg(&a, "--duration=1");
-	tu_arg(&a, "--summary=%s", sum);
+	name_run_args(&a, &dns, sum, sizeof(sum), "race.json");
 	tu_arg(&a, "both.test:%u", farm_port(f4, 0));
 	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
@@ -1178,15 +1183,12 @@ Test(cli, names_resolve_through_dns_server_and_a_missing_one_gives_up_as_DNS_NXD
 	snprintf(ok, sizeof(ok), "ok.test:%u", farm_port(f, 0));
 	snprintf(missing, sizeof(missing), "missing.test:%u", farm_port(f, 0));
 	tu_path_in_dir(log, sizeof(log), "dns.log");
-	tu_path_in_dir(sum, sizeof(sum), "dns.json");
 
-	struct tu_args a = { .n = 0 };
+	struct tu_args a;
 	struct tu_result r;
-	tu_arg(&a, "%s", tu_bin("REDIAL_BIN"));
-	tu_arg(&a, "--dns-server=%s", dns.servers);
-	tu_args_add(&a, "--dns-timeout=1000", "--duration=1", NULL);
+	name_run_args(&a, &dns, sum, sizeof(sum), "dns.json");
+	tu_arg(&a, "--dns-timeout=1000");
 	tu_arg(&a, "--log=%s", log);
-	tu_arg(&a, "--summary=%s", sum);
 	tu_args_add(&a, ok, missing, NULL);
 	tu_run(&a, 30, &r);
 	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);

@@ -283,68 +283,51 @@ static bool grow(struct tj *v, size_t *cap, bool keys)
 	return true;
 }
 
-static bool parse_array(struct parser *p, struct tj *out, int depth)
+/* "key": for an object's member: the key is counted in at once, so that tj_free frees it
+ * when its value fails. */
+static bool parse_key(struct parser *p, struct tj *out)
 {
-	size_t cap = 0;
-	out->kind = TJ_ARR;
-	p->pos++; /* '[' */
+	char *key;
+	size_t klen;
+	if (!parse_string(p, &key, &klen))
+		return false;
+	out->k[out->n] = key;
+	memset(&out->v[out->n], 0, sizeof(out->v[out->n]));
+	out->n++;
 	skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == ']') {
-		p->pos++;
-		return true;
-	}
-	for (;;) {
-		if (!grow(out, &cap, false)) {
-			fail(p, "out of memory");
-			return false;
-		}
-		skip_ws(p);
-		if (!parse_value(p, &out->v[out->n], depth + 1))
-			return false;
-		out->n++;
-		skip_ws(p);
-		if (p->pos < p->len && p->s[p->pos] == ',') {
-			p->pos++;
-			continue;
-		}
-		if (p->pos < p->len && p->s[p->pos] == ']') {
-			p->pos++;
-			return true;
-		}
-		fail(p, "expected ',' or ']'");
+	if (p->pos >= p->len || p->s[p->pos] != ':') {
+		fail(p, "expected ':'");
 		return false;
 	}
+	p->pos++;
+	return true;
 }
 
-static bool parse_object(struct parser *p, struct tj *out, int depth)
+/* An array, or with keys an object: its members up to the closing bracket. */
+static bool parse_container(struct parser *p, struct tj *out, int depth, bool keys)
 {
 	size_t cap = 0;
-	out->kind = TJ_OBJ;
-	p->pos++; /* '{' */
+	char close = keys ? '}' : ']';
+	out->kind = keys ? TJ_OBJ : TJ_ARR;
+	p->pos++; /* '[' or '{' */
 	skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == '}') {
+	if (p->pos < p->len && p->s[p->pos] == close) {
 		p->pos++;
 		return true;
 	}
 	for (;;) {
-		if (!grow(out, &cap, true)) {
+		if (!grow(out, &cap, keys)) {
 			fail(p, "out of memory");
 			return false;
 		}
 		skip_ws(p);
-		char *key;
-		size_t klen;
-		if (!parse_string(p, &key, &klen))
+		if (keys && !parse_key(p, out))
 			return false;
-		out->k[out->n] = key;
-		memset(&out->v[out->n], 0, sizeof(out->v[out->n]));
-		out->n++; /* counted now, so tj_free frees the key on a later failure */
-		skip_ws(p);
-		if (p->pos >= p->len || p->s[p->pos] != ':') {
-			fail(p, "expected ':'");
-			return false;
+		if (!keys) {
+			/* Counted now, as a key is: tj_free frees what a failed value got. */
+			memset(&out->v[out->n], 0, sizeof(out->v[out->n]));
+			out->n++;
 		}
-		p->pos++;
 		skip_ws(p);
 		if (!parse_value(p, &out->v[out->n - 1], depth + 1))
 			return false;
@@ -353,11 +336,11 @@ static bool parse_object(struct parser *p, struct tj *out, int depth)
 			p->pos++;
 			continue;
 		}
-		if (p->pos < p->len && p->s[p->pos] == '}') {
+		if (p->pos < p->len && p->s[p->pos] == close) {
 			p->pos++;
 			return true;
 		}
-		fail(p, "expected ',' or '}'");
+		fail(p, keys ? "expected ',' or '}'" : "expected ',' or ']'");
 		return false;
 	}
 }
@@ -375,9 +358,9 @@ static bool parse_value(struct parser *p, struct tj *out, int depth)
 	}
 	switch (p->s[p->pos]) {
 	case '{':
-		return parse_object(p, out, depth);
+		return parse_container(p, out, depth, true);
 	case '[':
-		return parse_array(p, out, depth);
+		return parse_container(p, out, depth, false);
 	case '"':
 		out->kind = TJ_STR;
 		return parse_string(p, &out->str, &out->len);
